@@ -19,21 +19,10 @@ CommandRunner Pending(CLI::App& app, const std::string& name, const std::string&
 
 }  // namespace
 
-CommandRunner SetupValidateConfig(CLI::App& app) {
-  return Pending(app, "validate-config", "Check a cluster config");
-}
 CommandRunner SetupServeWorker(CLI::App& app) {
   return Pending(app, "serve-worker", "Run a worker node");
 }
 CommandRunner SetupServeApi(CLI::App& app) { return Pending(app, "serve-api", "Run an API node"); }
-CommandRunner SetupSend(CLI::App& app) { return Pending(app, "send", "Send events"); }
-CommandRunner SetupQuery(CLI::App& app) { return Pending(app, "query", "Query one slice"); }
-CommandRunner SetupPerWorker(CLI::App& app) {
-  return Pending(app, "perworker", "Per-worker stats of one slice");
-}
-CommandRunner SetupAllSlices(CLI::App& app) {
-  return Pending(app, "allslices", "Stats of every slice");
-}
 CommandRunner SetupSimulate(CLI::App& app) {
   return Pending(app, "simulate", "Simulate a cluster against an exact oracle");
 }

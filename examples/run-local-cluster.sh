@@ -1,6 +1,149 @@
 #!/usr/bin/env bash
-# Until the servers land, `make run` validates the local cluster config.
+# Runs examples/local-cluster.json on this machine: two workers and one API node,
+# in the foreground, until Ctrl-C. Called by `make run`; usable on its own:
+#
+#   examples/run-local-cluster.sh build/cli/rtctl
+#
+# Data, logs and the pseudonymization secret live under ./run/ (git-ignored), so a
+# second run continues with the data of the first. Exits 0 after Ctrl-C (or
+# SIGTERM) has stopped every node, 1 if a node could not start or died.
 set -euo pipefail
-rtctl=${1:?usage: run-local-cluster.sh PATH_TO_RTCTL}
+
+usage() { echo "usage: $0 PATH_TO_RTCTL" >&2; exit 2; }
+[[ $# -eq 1 ]] || usage
+[[ -x $1 ]] || { echo "run-local-cluster: $1 is not an executable rtctl (run make first)" >&2; exit 1; }
+rtctl="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 cd "$(dirname "$0")/.."
-exec "$rtctl" validate-config examples/local-cluster.json
+
+# How to show rtctl in the hints: relative to the repo root when it is inside it.
+shown_rtctl=${rtctl#"$PWD"/}
+config=examples/local-cluster.json
+run_dir=run
+# These must match the node URLs in $config.
+api_url=http://127.0.0.1:8080
+worker_ids=(0 1)
+worker_ports=(9000 9001)
+api_port=8080
+ready_timeout_s=30
+stop_timeout_s=15
+
+[[ -f $config ]] || { echo "run-local-cluster: $config not found" >&2; exit 1; }
+
+# A port is busy if something accepts connections on it.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+busy=0
+for port in "${worker_ports[@]}" "$api_port"; do
+  if port_busy "$port"; then
+    echo "run-local-cluster: port $port on 127.0.0.1 is already in use (another rt, or: ss -ltnp 'sport = :$port')" >&2
+    busy=1
+  fi
+done
+(( busy == 0 )) || exit 1
+
+"$rtctl" validate-config "$config" >/dev/null
+
+mkdir -p "$run_dir"
+secret_file=$run_dir/secret
+if [[ ! -s $secret_file ]]; then
+  # Every API node of a cluster must share the secret; here there is one node,
+  # but keeping it across runs keeps each user's key stable over restarts.
+  (
+    umask 077
+    if command -v openssl >/dev/null; then
+      openssl rand -hex 32 >"$secret_file"
+    else
+      od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$secret_file"
+      echo >>"$secret_file"
+    fi
+  )
+fi
+chmod 600 "$secret_file"
+
+pids=()
+names=()
+logs=()
+
+# shellcheck disable=SC2317  # invoked from the traps
+stop_all() {
+  local code=$1
+  trap - INT TERM EXIT
+  local pid
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  local deadline=$((SECONDS + stop_timeout_s))
+  for pid in "${pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "run-local-cluster: process $pid did not stop within ${stop_timeout_s}s; killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  exit "$code"
+}
+trap 'echo; echo "run-local-cluster: stopping..."; stop_all 0' INT TERM
+trap 'stop_all 1' EXIT
+
+# start NAME LOG ARGS...: starts one node in the background, logging to LOG.
+start() {
+  local name=$1 log=$2
+  shift 2
+  "$rtctl" "$@" >"$log" 2>&1 &
+  pids+=("$!")
+  names+=("$name")
+  logs+=("$log")
+}
+
+# wait_ready INDEX: waits until node INDEX prints its ready line.
+wait_ready() {
+  local i=$1
+  local deadline=$((SECONDS + ready_timeout_s))
+  until grep -q "listening on " "${logs[$i]}" 2>/dev/null; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      echo "run-local-cluster: ${names[$i]} exited during start; last lines of ${logs[$i]}:" >&2
+      tail -n 5 "${logs[$i]}" >&2 || true
+      exit 1
+    fi
+    if (( SECONDS >= deadline )); then
+      echo "run-local-cluster: ${names[$i]} printed no ready line within ${ready_timeout_s}s; see ${logs[$i]}" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+}
+
+for i in "${!worker_ids[@]}"; do
+  id=${worker_ids[$i]}
+  start "worker $id" "$run_dir/worker-$id.log" serve-worker --config "$config" --node "$id" \
+    --data-dir "$run_dir/worker-$id"
+done
+start "API node 0" "$run_dir/api-0.log" serve-api --config "$config" --node 0 \
+  --secret-file "$secret_file"
+for i in "${!pids[@]}"; do wait_ready "$i"; done
+
+cat <<INFO
+rt local cluster is running ($config):
+  API node 0  $api_url/analytics  log $run_dir/api-0.log
+$(for i in "${!worker_ids[@]}"; do
+    id=${worker_ids[$i]}
+    echo "  worker $id    http://127.0.0.1:${worker_ports[$i]}/worker  data $run_dir/worker-$id, log $run_dir/worker-$id.log"
+  done)
+
+Try, in another terminal:
+  $shown_rtctl send --api $api_url --user alice --click
+  $shown_rtctl query --api $api_url --fresh
+  curl -i -X POST "$api_url/analytics?timestamp=\$(date +%s%3N)&user=bob&impression" && curl "$api_url/analytics?timestamp=\$(date +%s%3N)"
+
+Ctrl-C stops the cluster.
+INFO
+
+# Stay in the foreground until Ctrl-C, or until a node dies on its own.
+set +e
+wait -n "${pids[@]}"
+status=$?
+set -e
+for i in "${!pids[@]}"; do
+  if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+    echo "run-local-cluster: ${names[$i]} exited with status $status; see ${logs[$i]}" >&2
+  fi
+done
+exit 1

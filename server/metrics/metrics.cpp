@@ -28,7 +28,7 @@ double Histogram::QuantileUpperBound(double q) const {
 MetricsRegistry::Entry& MetricsRegistry::AddEntry(Kind kind, const std::string& name,
                                                   const std::string& help,
                                                   const std::string& labels) {
-  entries_.push_back(Entry{kind, name, help, labels});
+  entries_.push_back(Entry{kind, name, help, labels, nullptr, nullptr, nullptr, {}});
   return entries_.back();
 }
 

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/http_client.h"
+#include "config/clock.h"
+
+namespace rt::cli {
+
+// Options shared by the client subcommands (send, query, perworker, allslices).
+struct ClientOptions {
+  std::string api;  // --api; empty: taken from RT_API when the command runs
+  double timeout_s = 10;
+};
+
+// Adds --api and --timeout to a client subcommand.
+void AddClientOptions(CLI::App& sub, ClientOptions& options);
+
+// Adds --timestamp (stored in `timestamp`) to a client subcommand.
+void AddTimestampOption(CLI::App& sub, std::optional<int64_t>& timestamp);
+
+// Where a client subcommand writes and reads the time: the real process streams
+// and clock in rtctl, string streams and a fixed clock in tests.
+struct ClientIo {
+  std::ostream& out;
+  std::ostream& err;
+  const Clock& clock;
+  bool err_is_terminal = false;
+};
+
+// std::cout, std::cerr, the system clock, and whether stderr is a terminal.
+ClientIo StandardIo();
+
+// The API URL from --api, else from the environment variable RT_API; nullopt if
+// neither is set (a usage error).
+std::optional<std::string> ResolveApiUrl(const ClientOptions& options);
+
+HttpClientOptions ToHttpClientOptions(const ClientOptions& options);
+
+// `timestamp` if given, else now in milliseconds (or seconds when `seconds`),
+// matching the cluster's timestamp-unit.
+int64_t TimestampOrNow(const std::optional<int64_t>& timestamp, bool seconds, const Clock& clock);
+
+// Prints the one-line usage error for a missing API URL; returns kExitUsage.
+int ReportMissingApi(const std::string& command, std::ostream& err);
+
+// The outcome of one GET by a client subcommand: the body of a 2xx answer, or
+// the exit code to return after the one-line error has been printed.
+struct FetchResult {
+  int exit_code = 0;
+  std::string body;
+};
+
+// GETs `path_and_query` from the API node of `options` (--api or RT_API). Errors
+// go to io.err as `rtctl COMMAND: cannot reach URL: reason` (exit 1), `rtctl
+// COMMAND: 400 reason` (exit 1) or the missing-API usage line (exit 2).
+FetchResult FetchText(const std::string& command, const ClientOptions& options,
+                      std::string_view path_and_query, const std::vector<std::string>& headers,
+                      const ClientIo& io);
+
+}  // namespace rt::cli

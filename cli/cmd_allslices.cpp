@@ -1,0 +1,39 @@
+// rtctl allslices: every slice that holds data, as the API node reports it.
+#include <memory>
+
+#include "cli/client_commands.h"
+#include "cli/commands.h"
+#include "cli/stats_text.h"
+
+namespace rt::cli {
+
+int RunAllSlices(const AllSlicesOptions& options, const ClientIo& io) {
+  FetchResult fetched = FetchText("allslices", options.client, "/analytics/allslices", {}, io);
+  if (fetched.exit_code != kExitOk) return fetched.exit_code;
+  if (!options.json && !options.table) {
+    io.out << fetched.body;
+    return kExitOk;
+  }
+  Result<std::vector<StatsRecord>> records = ParseStatsRecords(fetched.body);
+  if (!records.ok()) {
+    io.err << "rtctl allslices: unexpected answer: " << records.status().message() << "\n";
+    return kExitFailure;
+  }
+  // No total row: a user active in two slices is one user in each, so summing
+  // unique users across slices would not count anything meaningful.
+  io.out << (options.json ? FormatRecordsJson(*records) + "\n"
+                          : FormatRecordsTable(*records, /*total_row=*/false));
+  return kExitOk;
+}
+
+CommandRunner SetupAllSlices(CLI::App& app) {
+  auto options = std::make_shared<AllSlicesOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "allslices", "Print the unique users, clicks and impressions of every slice with data");
+  AddClientOptions(*sub, options->client);
+  CLI::Option* json = sub->add_flag("--json", options->json, "Print a JSON array, one per slice");
+  sub->add_flag("--table", options->table, "Print an aligned table")->excludes(json);
+  return [options] { return RunAllSlices(*options, StandardIo()); };
+}
+
+}  // namespace rt::cli

@@ -1,0 +1,44 @@
+// rtctl perworker: each worker's share of one slice, as the API node reports it.
+#include <memory>
+
+#include "cli/client_commands.h"
+#include "cli/commands.h"
+#include "cli/stats_text.h"
+
+namespace rt::cli {
+
+int RunPerWorker(const PerWorkerOptions& options, const ClientIo& io) {
+  const int64_t timestamp = TimestampOrNow(options.timestamp, options.seconds, io.clock);
+  FetchResult fetched =
+      FetchText("perworker", options.client,
+                "/analytics/perworker?timestamp=" + std::to_string(timestamp), {}, io);
+  if (fetched.exit_code != kExitOk) return fetched.exit_code;
+  if (!options.json && !options.table) {
+    io.out << fetched.body;
+    return kExitOk;
+  }
+  Result<std::vector<StatsRecord>> records = ParseStatsRecords(fetched.body);
+  if (!records.ok()) {
+    io.err << "rtctl perworker: unexpected answer: " << records.status().message() << "\n";
+    return kExitFailure;
+  }
+  io.out << (options.json ? FormatRecordsJson(*records) + "\n"
+                          : FormatRecordsTable(*records, /*total_row=*/true));
+  return kExitOk;
+}
+
+CommandRunner SetupPerWorker(CLI::App& app) {
+  auto options = std::make_shared<PerWorkerOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "perworker", "Print each worker's unique users, clicks and impressions of one slice");
+  AddClientOptions(*sub, options->client);
+  AddTimestampOption(*sub, options->timestamp);
+  sub->add_flag("--seconds", options->seconds,
+                "Default timestamp in seconds (for a cluster with timestamp-unit seconds)");
+  CLI::Option* json = sub->add_flag("--json", options->json, "Print a JSON array, one per worker");
+  sub->add_flag("--table", options->table, "Print an aligned table with a total row")
+      ->excludes(json);
+  return [options] { return RunPerWorker(*options, StandardIo()); };
+}
+
+}  // namespace rt::cli

@@ -1,0 +1,168 @@
+// rtctl serve-api: runs one API node of the cluster config until SIGINT/SIGTERM;
+// reloads the config every reload-interval-s and on SIGHUP.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/listen_address.h"
+#include "cli/secret.h"
+#include "config/config_loader.h"
+#include "server/api/api_node.h"
+#include "server/http/stop_signal.h"
+
+namespace rt::cli {
+namespace {
+
+struct ServeApiOptions {
+  std::string config_path;
+  std::string node_id;
+  std::string secret_file;
+  std::string listen;
+  int threads = 0;
+  size_t queue_limit = 1'000'000;
+  size_t batch_max = 4096;
+  int linger_ms = 2;
+  int drain_timeout_s = 10;
+};
+
+void Log(const ServeApiOptions& options, const std::string& line) {
+  std::cerr << "rt-api[" << options.node_id << "]: " << line << std::endl;
+}
+
+// Re-reads the config file and hands it to the node, which applies it only if it
+// validates and is a safe change; one log line either way (none when unchanged).
+void Reload(const ServeApiOptions& options, ApiNode& node, int64_t process_start_ms) {
+  Result<ClusterConfig> next = LoadClusterConfig(options.config_path, process_start_ms);
+  if (!next.ok()) {
+    Log(options, "config reload refused, keeping the running config: " +
+                     next.status().message());
+    return;
+  }
+  if (*next == *node.config()) return;
+  if (Status status = node.ReplaceConfig(std::move(*next)); !status.ok()) {
+    Log(options, "config reload refused, keeping the running config: " + status.message());
+    return;
+  }
+  Log(options, "config reloaded from " + options.config_path);
+}
+
+int RunServeApi(const ServeApiOptions& options) {
+  SystemClock clock;
+  const int64_t process_start_ms = clock.NowMillis();
+  Result<ClusterConfig> config = LoadClusterConfig(options.config_path, process_start_ms);
+  if (!config.ok()) {
+    std::cerr << "rtctl serve-api: " << config.status().message() << "\n";
+    return kExitFailure;
+  }
+  Result<std::string> secret = ReadSecret(options.secret_file);
+  if (!secret.ok()) {
+    std::cerr << "rtctl serve-api: " << secret.status().message() << "\n";
+    return kExitFailure;
+  }
+  if (secret->empty()) {
+    Log(options,
+        "WARNING: no secret (--secret-file or RT_SECRET): user keys are an unkeyed hash, "
+        "reversible by hashing a dictionary of usernames; never run production like this");
+  }
+
+  ApiNodeOptions node_options;
+  node_options.node_id = options.node_id;
+  node_options.secret = std::move(*secret);
+  node_options.threads = options.threads;
+  node_options.queue_limit = options.queue_limit;
+  node_options.batch_max = options.batch_max;
+  node_options.linger = std::chrono::milliseconds(options.linger_ms);
+  if (!options.listen.empty()) {
+    Result<ListenAddress> listen = ParseListenAddress(options.listen);
+    if (!listen.ok()) {
+      std::cerr << "rtctl serve-api: --listen: " << listen.status().message() << "\n";
+      return kExitUsage;
+    }
+    node_options.listen_host = listen->host;
+    node_options.listen_port = listen->port;
+  }
+  const int64_t reload_interval_s = config->reload_interval_s;
+  Result<std::unique_ptr<ApiNode>> node =
+      ApiNode::Create(std::move(*config), std::move(node_options), clock);
+  if (!node.ok()) {
+    std::cerr << "rtctl serve-api: " << node.status().message() << "\n";
+    return kExitFailure;
+  }
+  if (Status status = (*node)->Start(); !status.ok()) {
+    std::cerr << "rtctl serve-api: " << status.message() << "\n";
+    return kExitFailure;
+  }
+
+  // Signals and the reload timer on a context of their own; the handlers are in
+  // place before the ready line so a signal right after it is never fatal.
+  boost::asio::io_context control(1);
+  boost::asio::signal_set stop_signals(control, SIGINT, SIGTERM);
+  boost::asio::signal_set reload_signal(control, SIGHUP);
+  boost::asio::steady_timer reload_timer(control);
+  stop_signals.async_wait([&](const boost::system::error_code&, int) { control.stop(); });
+  std::function<void()> wait_hup = [&] {
+    reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      Reload(options, **node, process_start_ms);
+      wait_hup();
+    });
+  };
+  std::function<void()> arm_timer = [&] {
+    reload_timer.expires_after(std::chrono::seconds(reload_interval_s));
+    reload_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      Reload(options, **node, process_start_ms);
+      arm_timer();
+    });
+  };
+  wait_hup();
+  arm_timer();
+  std::printf("listening on %s\n", http::FormatEndpoint((*node)->LocalEndpoint()).c_str());
+  std::fflush(stdout);
+  control.run();
+
+  Log(options, "stopping: draining forwarding queues (up to " +
+                   std::to_string(options.drain_timeout_s) + " s)");
+  const uint64_t undelivered = (*node)->Stop(std::chrono::seconds(options.drain_timeout_s));
+  if (undelivered > 0) {
+    Log(options, "stopped with " + std::to_string(undelivered) +
+                     " accepted events NOT delivered to their workers");
+    return kExitFailure;
+  }
+  Log(options, "stopped; every accepted event was delivered");
+  return kExitOk;
+}
+
+}  // namespace
+
+CommandRunner SetupServeApi(CLI::App& app) {
+  auto options = std::make_shared<ServeApiOptions>();
+  CLI::App* sub = app.add_subcommand("serve-api", "Run an API node of the cluster");
+  sub->add_option("--config", options->config_path, "Cluster config file")->required();
+  sub->add_option("--node", options->node_id, "This node's id among the config's api-nodes")
+      ->required();
+  sub->add_option("--secret-file", options->secret_file,
+                  "File holding the cluster secret (else env RT_SECRET)");
+  sub->add_option("--threads", options->threads, "I/O threads (default: one per core)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--listen", options->listen,
+                  "HOST:PORT to listen on instead of the node's URL (port 0: any)");
+  sub->add_option("--queue-limit", options->queue_limit,
+                  "Events queued per worker before POSTs get 503")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--batch-max", options->batch_max, "Events per batch to a worker")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--linger-ms", options->linger_ms, "Flush a partial batch after this")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--drain-timeout-s", options->drain_timeout_s,
+                  "On SIGTERM, how long to wait for queued events to be delivered")
+      ->check(CLI::NonNegativeNumber);
+  return [options] { return RunServeApi(*options); };
+}
+
+}  // namespace rt::cli

@@ -1,0 +1,235 @@
+// rtctl validate-config FILE [--against OLD] [--now T] [--json]: checks a cluster
+// config, and optionally that replacing a running config by it is safe (DESIGN §3).
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli/commands.h"
+#include "config/clock.h"
+#include "config/config_loader.h"
+#include "config/routing.h"
+#include "config/safe_change.h"
+#include "config/slice_math.h"
+#include "config/utc_time.h"
+
+namespace rt::cli {
+namespace {
+
+using nlohmann::json;
+
+struct ValidateConfigOptions {
+  std::string file;
+  std::string against;
+  std::string now;
+  bool json = false;
+};
+
+// --now: epoch milliseconds, or a UTC time YYYY-MM-DDTHH:MM:SS.
+Result<int64_t> ParseNow(const std::string& text) {
+  if (text.find('T') != std::string::npos) {
+    const Result<int64_t> seconds = ParseUtcTime(text);
+    if (!seconds.ok()) return seconds.status();
+    return *seconds * 1000;
+  }
+  const Result<int64_t> ms = ParseTimestamp(text);
+  if (!ms.ok()) {
+    return Status::InvalidArgument("--now must be epoch milliseconds or YYYY-MM-DDTHH:MM:SS: " +
+                                   ms.status().message());
+  }
+  return ms;
+}
+
+std::string RangeText(int64_t first, std::optional<int64_t> last) {
+  if (!last) return "slices " + std::to_string(first) + "..";
+  if (*last == first) return "slice " + std::to_string(first);
+  return "slices " + std::to_string(first) + ".." + std::to_string(*last);
+}
+
+std::string FirstSliceText(const ClusterConfig& config) {
+  std::string text = FormatUtcTime(config.first_slice_s) + " UTC";
+  if (config.first_slice_is_system) text = "system (process start; here " + text + ")";
+  return text;
+}
+
+// "2 (0=http://..., 1=http://...)"
+std::string NodeTable(const std::map<std::string, std::string>& table) {
+  std::string list;
+  for (const auto& [id, url] : table) list += (list.empty() ? "" : ", ") + id + "=" + url;
+  return std::to_string(table.size()) + " (" + list + ")";
+}
+
+void PrintSummary(const std::string& file, const ClusterConfig& config) {
+  std::cout << file << ": ok\n"
+            << "api nodes: " << NodeTable(config.api_nodes) << "\n"
+            << "workers: " << NodeTable(config.worker_nodes) << "\n"
+            << "slice length: " << config.slice_length_s << " s\n"
+            << "first slice: " << FirstSliceText(config) << "\n"
+            << "timestamp unit: " << TimestampUnitName(config.timestamp_unit) << "\n"
+            << "cache-ttl-ms " << config.cache_ttl_ms << ", reload-interval-s "
+            << config.reload_interval_s << ", max-future-s " << config.max_future_s
+            << ", max-late-slices "
+            << (config.max_late_slices ? std::to_string(*config.max_late_slices) : "none") << "\n"
+            << "routing:\n";
+  for (const RoutingRange& range : RoutingRanges(config)) {
+    std::cout << "  " << RangeText(range.first, range.last) << ": " << JoinNodes(&range.nodes)
+              << "\n";
+  }
+}
+
+json ProblemsJson(const std::vector<ConfigProblem>& problems) {
+  json out = json::array();
+  for (const ConfigProblem& problem : problems) {
+    out.push_back({{"severity", problem.is_error() ? "error" : "warning"},
+                   {"path", problem.path},
+                   {"line", problem.line > 0 ? json(problem.line) : json(nullptr)},
+                   {"message", problem.message}});
+  }
+  return out;
+}
+
+json SummaryJson(const ClusterConfig& config) {
+  json routing = json::array();
+  for (const RoutingRange& range : RoutingRanges(config)) {
+    routing.push_back({{"first_slice", range.first},
+                       {"last_slice", range.last ? json(*range.last) : json(nullptr)},
+                       {"nodes", range.nodes}});
+  }
+  return {
+      {"api_nodes", config.api_nodes},
+      {"worker_nodes", config.worker_nodes},
+      {"length_of_time_slice", config.slice_length_s},
+      {"first_slice", FormatUtcTime(config.first_slice_s)},
+      {"first_slice_epoch_s", config.first_slice_s},
+      {"first_slice_is_system", config.first_slice_is_system},
+      {"timestamp_unit", TimestampUnitName(config.timestamp_unit)},
+      {"cache_ttl_ms", config.cache_ttl_ms},
+      {"reload_interval_s", config.reload_interval_s},
+      {"max_future_s", config.max_future_s},
+      {"max_late_slices", config.max_late_slices ? json(*config.max_late_slices) : json(nullptr)},
+      {"routing", routing}};
+}
+
+std::string_view KindName(UnsafeChange::Kind kind) {
+  switch (kind) {
+    case UnsafeChange::Kind::kRouting:
+      return "routing";
+    case UnsafeChange::Kind::kSliceLength:
+      return "length-of-time-slice";
+    case UnsafeChange::Kind::kFirstSlice:
+      return "first-slice";
+    case UnsafeChange::Kind::kTimestampUnit:
+      return "timestamp-unit";
+  }
+  return "unknown";
+}
+
+json ChangesJson(const std::vector<UnsafeChange>& changes) {
+  json out = json::array();
+  for (const UnsafeChange& change : changes) {
+    json item = {{"kind", KindName(change.kind)}, {"message", change.message}};
+    if (change.kind == UnsafeChange::Kind::kRouting) {
+      item["first_slice"] = change.first_slice;
+      item["last_slice"] = change.last_slice;
+      item["old_nodes"] = change.old_nodes ? json(*change.old_nodes) : json(nullptr);
+      item["new_nodes"] = change.new_nodes ? json(*change.new_nodes) : json(nullptr);
+      item["safe_from_slice"] = *change.safe_from_slice;
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+void PrintProblems(const std::string& file, const std::vector<ConfigProblem>& problems) {
+  for (const ConfigProblem& problem : problems) std::cerr << FormatProblem(file, problem) << "\n";
+}
+
+int RunValidateConfig(const ValidateConfigOptions& options) {
+  const int64_t process_start_ms = SystemClock().NowMillis();
+  int64_t now_ms = process_start_ms;
+  if (!options.now.empty()) {
+    const Result<int64_t> parsed = ParseNow(options.now);
+    if (!parsed.ok()) {
+      std::cerr << "rtctl validate-config: " << parsed.status().message() << "\n";
+      return kExitUsage;
+    }
+    now_ms = *parsed;
+  }
+
+  const ConfigReport report = CheckClusterConfigFile(options.file, process_start_ms);
+  json out = {
+      {"file", options.file}, {"valid", report.ok()}, {"problems", ProblemsJson(report.problems)}};
+  if (report.ok()) out["config"] = SummaryJson(*report.config);
+  bool ok = report.ok();
+  if (!options.json) {
+    if (report.ok()) PrintSummary(options.file, *report.config);
+    std::cout.flush();
+    PrintProblems(options.file, report.problems);
+  }
+
+  if (!options.against.empty()) {
+    const ConfigReport old_report = CheckClusterConfigFile(options.against, process_start_ms);
+    json against = {{"file", options.against},
+                    {"valid", old_report.ok()},
+                    {"problems", ProblemsJson(old_report.problems)},
+                    {"now_ms", now_ms}};
+    if (!old_report.ok()) {
+      ok = false;
+      if (!options.json) {
+        PrintProblems(options.against, old_report.problems);
+        std::cerr << "rtctl validate-config: --against " << options.against
+                  << " is not a valid config; no safe-change check\n";
+      }
+    } else if (report.ok()) {
+      const ClusterConfig& old_config = *old_report.config;
+      const ClusterConfig& new_config = *report.config;
+      const std::vector<UnsafeChange> changes = CheckSafeChange(old_config, new_config, now_ms);
+      const int64_t horizon = ProtectedHorizonSlice(old_config, new_config, now_ms);
+      against["protected_until_slice"] = horizon >= 0 ? json(horizon) : json(nullptr);
+      against["safe"] = changes.empty();
+      against["unsafe_changes"] = ChangesJson(changes);
+      ok = ok && changes.empty();
+      if (!options.json) {
+        const std::string at = FormatUtcTime(now_ms / 1000) + " UTC";
+        if (changes.empty()) {
+          std::cout << options.file << ": safe to replace " << options.against << " at " << at
+                    << "\n";
+        }
+        bool routing_unsafe = false;
+        for (const UnsafeChange& change : changes) {
+          std::cerr << options.file << ": unsafe change against " << options.against << ": "
+                    << change.message << "\n";
+          routing_unsafe = routing_unsafe || change.kind == UnsafeChange::Kind::kRouting;
+        }
+        if (routing_unsafe) {
+          std::cerr << options.file << ": at " << at
+                    << " the routing change would be safe from slice " << horizon + 1
+                    << " (starting " << FormatUtcTime(SliceStartSeconds(old_config, horizon + 1))
+                    << " UTC)\n";
+        }
+      }
+    }
+    out["against"] = std::move(against);
+  }
+  out["ok"] = ok;
+  if (options.json) std::cout << out.dump(2) << "\n";
+  return ok ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+CommandRunner SetupValidateConfig(CLI::App& app) {
+  auto options = std::make_shared<ValidateConfigOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "validate-config", "Check a cluster config, and optionally that it may replace another");
+  sub->add_option("FILE", options->file, "The cluster config to check")->required();
+  sub->add_option("--against", options->against,
+                  "The running config: also check that replacing it by FILE is safe");
+  sub->add_option("--now", options->now,
+                  "The time of the change for --against: epoch milliseconds or "
+                  "YYYY-MM-DDTHH:MM:SS (UTC); default: now");
+  sub->add_flag("--json", options->json, "Print the findings as JSON on stdout");
+  return [options] { return RunValidateConfig(*options); };
+}
+
+}  // namespace rt::cli

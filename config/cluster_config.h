@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rt {
+
+// The unit of the `timestamp` query parameter (config key `timestamp-unit`).
+enum class TimestampUnit { kMilliseconds, kSeconds };
+
+// "milliseconds" / "seconds", as written in the config file.
+std::string_view TimestampUnitName(TimestampUnit unit);
+
+// From the entry's `slice` on (until the next entry), events of a slice go to one of
+// `nodes` (worker ids), chosen by the user's routing hash. The order matters: it is
+// part of the routing function, so reordering a list moves users between workers.
+struct RoutingEntry {
+  int64_t slice = 0;
+  std::vector<std::string> nodes;
+
+  bool operator==(const RoutingEntry&) const = default;
+};
+
+// A cluster config (DESIGN.md §3) after loading: the values are converted and
+// defaulted, `first-slice` is resolved to epoch seconds. A ClusterConfig returned by
+// LoadClusterConfig / ParseClusterConfig has passed ValidateClusterConfig without
+// errors: routing is non-empty with strictly increasing, non-negative slices, every
+// node id names a worker, slice_length_s > 0.
+// A plain value: copy it freely; not synchronized (share it as a const snapshot,
+// e.g. behind a shared_ptr<const ClusterConfig>, when reloading).
+struct ClusterConfig {
+  static constexpr int64_t kDefaultCacheTtlMs = 1000;
+  static constexpr int64_t kDefaultReloadIntervalS = 30;
+  static constexpr int64_t kDefaultMaxFutureS = 300;
+
+  std::map<std::string, std::string> api_nodes;     // id → URL, http://host:port/analytics
+  std::map<std::string, std::string> worker_nodes;  // id → URL, http://host:port/worker
+  int64_t slice_length_s = 3600;                    // length-of-time-slice
+  int64_t first_slice_s = 0;                        // start of slice 0, epoch seconds (UTC)
+  bool first_slice_is_system = false;               // first-slice was "system" (process start)
+  std::vector<RoutingEntry> routing;                // ascending by slice
+  TimestampUnit timestamp_unit = TimestampUnit::kMilliseconds;
+  int64_t cache_ttl_ms = kDefaultCacheTtlMs;
+  int64_t reload_interval_s = kDefaultReloadIntervalS;
+  int64_t max_future_s = kDefaultMaxFutureS;
+  std::optional<int64_t> max_late_slices;  // none: late events of any age are accepted
+
+  bool operator==(const ClusterConfig&) const = default;
+};
+
+}  // namespace rt

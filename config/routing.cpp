@@ -1,0 +1,39 @@
+#include "config/routing.h"
+
+#include <algorithm>
+
+namespace rt {
+
+const std::vector<std::string>* NodesForSlice(const ClusterConfig& config, int64_t slice) {
+  const auto after =
+      std::upper_bound(config.routing.begin(), config.routing.end(), slice,
+                       [](int64_t s, const RoutingEntry& entry) { return s < entry.slice; });
+  if (after == config.routing.begin()) return nullptr;
+  return &std::prev(after)->nodes;
+}
+
+const std::string& WorkerForHash(const std::vector<std::string>& nodes, uint64_t routing_hash) {
+  return nodes[routing_hash % nodes.size()];
+}
+
+std::vector<RoutingRange> RoutingRanges(const ClusterConfig& config) {
+  std::vector<RoutingRange> ranges;
+  for (size_t i = 0; i < config.routing.size(); ++i) {
+    RoutingRange range{config.routing[i].slice, std::nullopt, config.routing[i].nodes};
+    if (i + 1 < config.routing.size()) range.last = config.routing[i + 1].slice - 1;
+    ranges.push_back(std::move(range));
+  }
+  return ranges;
+}
+
+std::string JoinNodes(const std::vector<std::string>* nodes) {
+  if (nodes == nullptr) return "none";
+  std::string out = "[";
+  for (const std::string& node : *nodes) {
+    if (out.size() > 1) out += ", ";
+    out += node;
+  }
+  return out + "]";
+}
+
+}  // namespace rt

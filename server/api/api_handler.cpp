@@ -1,0 +1,205 @@
+#include "server/api/api_handler.h"
+
+#include <chrono>
+
+#include "config/routing.h"
+#include "config/slice_math.h"
+#include "server/api/event_admission.h"
+#include "server/model/event_query.h"
+
+namespace rt {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double SecondsSince(SteadyClock::time_point start) {
+  return std::chrono::duration<double>(SteadyClock::now() - start).count();
+}
+
+bool WantsFresh(const http::Request& request) {
+  const auto it = request.find(http::beast_http::field::cache_control);
+  return it != request.end() && it->value().find("no-cache") != std::string_view::npos;
+}
+
+http::Response Accepted() {
+  http::Response response{http::StatusCode::accepted, 11};
+  return response;
+}
+
+}  // namespace
+
+ApiHandler::ApiHandler(ConfigSource config, const UserKeyer& keyer, const Clock& clock,
+                       EventSink& sink, SliceFetcher& fetcher, MetricsRegistry& metrics)
+    : config_(std::move(config)),
+      keyer_(keyer),
+      clock_(clock),
+      sink_(sink),
+      fetcher_(fetcher),
+      metrics_(metrics),
+      received_clicks_(metrics.AddCounter("rt_api_received_total",
+                                          "Events accepted (202) by action", "action=\"click\"")),
+      received_impressions_(metrics.AddCounter("rt_api_received_total",
+                                               "Events accepted (202) by action",
+                                               "action=\"impression\"")),
+      gets_(metrics.AddCounter("rt_api_reads_total", "GET requests for stats answered 200")),
+      get_failures_(metrics.AddCounter("rt_api_read_failures_total",
+                                       "GET requests for stats answered 503 (a worker failed)")),
+      post_latency_(metrics.AddHistogram("rt_api_post_seconds", "POST /analytics handling time")),
+      get_latency_(metrics.AddHistogram("rt_api_get_seconds",
+                                        "GET /analytics time until the answer")) {
+  for (size_t i = 0; i < rejected_.size(); ++i) {
+    rejected_[i] = &metrics.AddCounter(
+        "rt_api_rejected_total", "Events refused (400/503) by reason",
+        "reason=\"" + std::string(RejectReasonName(static_cast<RejectReason>(i))) + "\"");
+  }
+}
+
+void ApiHandler::Register(http::Router& router) {
+  auto bind = [this](void (ApiHandler::*method)(http::Request&, http::Responder)) {
+    return [this, method](http::Request& request, http::Responder respond) {
+      (this->*method)(request, std::move(respond));
+    };
+  };
+  router.Add(http::Verb::post, "/analytics", bind(&ApiHandler::HandlePostEvent));
+  router.Add(http::Verb::get, "/analytics", bind(&ApiHandler::HandleGetStats));
+  router.Add(http::Verb::get, "/analytics/perworker", bind(&ApiHandler::HandleGetPerWorker));
+  router.Add(http::Verb::get, "/analytics/allslices", bind(&ApiHandler::HandleGetAllSlices));
+  router.Add(http::Verb::get, "/healthz", bind(&ApiHandler::HandleHealth));
+  router.Add(http::Verb::get, "/metrics", bind(&ApiHandler::HandleMetrics));
+}
+
+void ApiHandler::HandlePostEvent(http::Request& request, http::Responder respond) {
+  const auto start = SteadyClock::now();
+  const std::shared_ptr<const ClusterConfig> config = config_();
+  Admission admission = AdmitEvent(*config, keyer_, request.target(), clock_.NowMillis());
+  if (!admission.ok()) {
+    rejected_[static_cast<size_t>(admission.rejection.reason)]->Inc();
+    respond(http::MakeErrorResponse(http::StatusCode::bad_request, admission.rejection.message));
+    return;
+  }
+  const AdmittedEvent& event = admission.event;
+  if (!sink_.Enqueue(*event.worker, BatchEvent{event.slice, event.key, event.action})) {
+    rejected_[static_cast<size_t>(RejectReason::kQueueFull)]->Inc();
+    http::Response response = http::MakeErrorResponse(
+        http::StatusCode::service_unavailable,
+        "forwarding queue of worker " + *event.worker + " is full; retry later");
+    response.set(http::beast_http::field::retry_after, "1");
+    respond(std::move(response));
+    return;
+  }
+  (event.action == Action::kClick ? received_clicks_ : received_impressions_).Inc();
+  respond(Accepted());
+  post_latency_.ObserveSeconds(SecondsSince(start));
+}
+
+std::optional<ApiHandler::ReadTarget> ApiHandler::ResolveReadTarget(const http::Request& request,
+                                                                    http::Responder& respond) {
+  ReadTarget target;
+  target.config = config_();
+  Result<std::string> text = ParseTimeQuery(request.target(), "timestamp");
+  Result<int64_t> timestamp =
+      text.ok() ? ParseTimestamp(*text) : Result<int64_t>(text.status());
+  Result<int64_t> slice =
+      timestamp.ok() ? SliceOfTimestamp(*target.config, *timestamp) : timestamp;
+  if (!slice.ok()) {
+    respond(http::MakeErrorResponse(http::StatusCode::bad_request, slice.status().message()));
+    return std::nullopt;
+  }
+  target.slice = *slice;
+  target.nodes = NodesForSlice(*target.config, target.slice);
+  return target;
+}
+
+void ApiHandler::HandleGetStats(http::Request& request, http::Responder respond) {
+  const auto start = SteadyClock::now();
+  std::optional<ReadTarget> target = ResolveReadTarget(request, respond);
+  if (!target) return;
+  if (target->nodes == nullptr) {  // no workers, so no data
+    respond(http::MakeTextResponse(http::StatusCode::ok, FormatSliceStats({})));
+    return;
+  }
+  fetcher_.FetchSlice(
+      *target->config, target->slice, *target->nodes, !WantsFresh(request),
+      [this, start, respond = std::move(respond)](Status status, std::vector<WorkerStats> parts) {
+        if (!status.ok()) {
+          get_failures_.Inc();
+          respond(http::MakeErrorResponse(http::StatusCode::service_unavailable,
+                                          status.message()));
+          return;
+        }
+        SliceStats total;
+        for (const WorkerStats& part : parts) total += part.stats;
+        gets_.Inc();
+        respond(http::MakeTextResponse(http::StatusCode::ok, FormatSliceStats(total)));
+        get_latency_.ObserveSeconds(SecondsSince(start));
+      });
+}
+
+void ApiHandler::HandleGetPerWorker(http::Request& request, http::Responder respond) {
+  std::optional<ReadTarget> target = ResolveReadTarget(request, respond);
+  if (!target) return;
+  if (target->nodes == nullptr) {
+    respond(http::MakeTextResponse(http::StatusCode::ok, ""));
+    return;
+  }
+  const int64_t slice = target->slice;
+  fetcher_.FetchSlice(
+      *target->config, slice, *target->nodes, !WantsFresh(request),
+      [this, slice, respond = std::move(respond)](Status status, std::vector<WorkerStats> parts) {
+        if (!status.ok()) {
+          get_failures_.Inc();
+          respond(http::MakeErrorResponse(http::StatusCode::service_unavailable,
+                                          status.message()));
+          return;
+        }
+        respond(http::MakeTextResponse(http::StatusCode::ok, FormatPerWorker(slice, parts)));
+      });
+}
+
+void ApiHandler::HandleGetAllSlices(http::Request&, http::Responder respond) {
+  fetcher_.FetchAllSlices(
+      *config_(), [this, respond = std::move(respond)](Status status,
+                                                       std::map<int64_t, SliceStats> slices) {
+        if (!status.ok()) {
+          get_failures_.Inc();
+          respond(http::MakeErrorResponse(http::StatusCode::service_unavailable,
+                                          status.message()));
+          return;
+        }
+        respond(http::MakeTextResponse(http::StatusCode::ok, FormatAllSlices(slices)));
+      });
+}
+
+void ApiHandler::HandleHealth(http::Request&, http::Responder respond) {
+  if (std::optional<std::string> why = sink_.Unhealthy()) {
+    respond(http::MakeErrorResponse(http::StatusCode::service_unavailable, *why));
+    return;
+  }
+  respond(http::MakeTextResponse(http::StatusCode::ok, "ok\n"));
+}
+
+void ApiHandler::HandleMetrics(http::Request&, http::Responder respond) {
+  http::Response response = http::MakeTextResponse(http::StatusCode::ok, metrics_.Render());
+  response.set(http::beast_http::field::content_type, "text/plain; version=0.0.4");
+  respond(std::move(response));
+}
+
+std::string FormatPerWorker(int64_t slice, const std::vector<WorkerStats>& workers) {
+  std::string out;
+  for (const WorkerStats& w : workers) {
+    out += "slice," + std::to_string(slice) + "\nworker," + w.url + "\n";
+    AppendSliceStats(out, w.stats);
+  }
+  return out;
+}
+
+std::string FormatAllSlices(const std::map<int64_t, SliceStats>& slices) {
+  std::string out;
+  for (const auto& [slice, stats] : slices) {
+    out += "slice," + std::to_string(slice) + "\n";
+    AppendSliceStats(out, stats);
+  }
+  return out;
+}
+
+}  // namespace rt

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/clock.h"
+#include "config/cluster_config.h"
+#include "server/api/reject_reason.h"
+#include "server/api/slice_fetcher.h"
+#include "server/http/router.h"
+#include "server/metrics/metrics.h"
+#include "server/model/batch_codec.h"
+#include "server/model/user_keyer.h"
+
+namespace rt {
+
+// Where the API node puts admitted events: the per-worker forwarders (or, in tests,
+// a recorder). Enqueue is on the POST hot path: it must not block.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // False when `worker`'s queue is full (the POST then gets a 503).
+  virtual bool Enqueue(const std::string& worker, const BatchEvent& event) = 0;
+  // A one-line reason when the node must report itself unhealthy (a worker refused
+  // our key id), nullopt when healthy.
+  virtual std::optional<std::string> Unhealthy() const = 0;
+};
+
+// The API node's endpoints (DESIGN.md §4): POST/GET /analytics,
+// /analytics/perworker, /analytics/allslices, /healthz, /metrics. Pure request
+// handling: the config snapshot, the clock, the sink and the fetcher are given, so
+// tests drive it without sockets.
+// Thread-safety: the handlers run concurrently on the I/O threads; everything they
+// touch is thread-safe. The handler must outlive the server it is registered with.
+class ApiHandler {
+ public:
+  using ConfigSource = std::function<std::shared_ptr<const ClusterConfig>()>;
+
+  ApiHandler(ConfigSource config, const UserKeyer& keyer, const Clock& clock, EventSink& sink,
+             SliceFetcher& fetcher, MetricsRegistry& metrics);
+
+  void Register(http::Router& router);
+
+  void HandlePostEvent(http::Request& request, http::Responder respond);
+  void HandleGetStats(http::Request& request, http::Responder respond);
+  void HandleGetPerWorker(http::Request& request, http::Responder respond);
+  void HandleGetAllSlices(http::Request& request, http::Responder respond);
+  void HandleHealth(http::Request& request, http::Responder respond);
+  void HandleMetrics(http::Request& request, http::Responder respond);
+
+  uint64_t Rejected(RejectReason reason) const {
+    return rejected_[static_cast<size_t>(reason)]->Value();
+  }
+
+ private:
+  // The slice and its routing list for a GET's `timestamp`, or the 400 to send.
+  struct ReadTarget {
+    std::shared_ptr<const ClusterConfig> config;
+    int64_t slice = 0;
+    const std::vector<std::string>* nodes = nullptr;
+  };
+  std::optional<ReadTarget> ResolveReadTarget(const http::Request& request,
+                                              http::Responder& respond);
+
+  ConfigSource config_;
+  const UserKeyer& keyer_;
+  const Clock& clock_;
+  EventSink& sink_;
+  SliceFetcher& fetcher_;
+  MetricsRegistry& metrics_;
+
+  Counter& received_clicks_;
+  Counter& received_impressions_;
+  std::array<Counter*, static_cast<size_t>(RejectReason::kCount)> rejected_{};
+  Counter& gets_;
+  Counter& get_failures_;
+  Histogram& post_latency_;
+  Histogram& get_latency_;
+};
+
+// "slice,S\nworker,URL\n" and the three lines, per worker.
+std::string FormatPerWorker(int64_t slice, const std::vector<WorkerStats>& workers);
+// "slice,S\n" and the three lines, per slice, ascending.
+std::string FormatAllSlices(const std::map<int64_t, SliceStats>& slices);
+
+}  // namespace rt

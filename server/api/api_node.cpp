@@ -1,0 +1,127 @@
+#include "server/api/api_node.h"
+
+#include <iostream>
+
+#include "config/config_validation.h"
+#include "config/node_url.h"
+#include "config/safe_change.h"
+#include "server/api/api_handler.h"
+#include "server/api/forwarder_set.h"
+#include "server/api/slice_fetcher.h"
+#include "server/api/stats_cache.h"
+#include "server/api/worker_read_clients.h"
+#include "server/http/http_server.h"
+#include "server/model/user_keyer.h"
+
+namespace rt {
+
+Result<std::unique_ptr<ApiNode>> ApiNode::Create(ClusterConfig config, ApiNodeOptions options,
+                                                 const Clock& clock) {
+  if (config.api_nodes.find(options.node_id) == config.api_nodes.end()) {
+    return Status::InvalidArgument("node id \"" + options.node_id +
+                                   "\" is not among the config's api-nodes");
+  }
+  return std::unique_ptr<ApiNode>(new ApiNode(std::move(config), std::move(options), clock));
+}
+
+ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& clock)
+    : options_(std::move(options)),
+      clock_(clock),
+      config_(std::make_shared<const ClusterConfig>(std::move(config))),
+      client_work_(client_context_.get_executor()) {
+  reloads_applied_ = &metrics_.AddCounter("rt_api_config_reloads_total",
+                                          "Config reloads by outcome", "outcome=\"applied\"");
+  reloads_refused_ = &metrics_.AddCounter("rt_api_config_reloads_total",
+                                          "Config reloads by outcome", "outcome=\"refused\"");
+  keyer_ = std::make_unique<UserKeyer>(options_.secret);
+  cache_ = std::make_unique<StatsCache>(std::chrono::milliseconds(config_.load()->cache_ttl_ms));
+  http::ClientOptions read_options;
+  read_options.request_timeout = options_.read_timeout;
+  read_options.connect_timeout = options_.read_timeout;
+  read_clients_ = std::make_unique<WorkerReadClients>(client_context_, read_options);
+  fetcher_ = std::make_unique<SliceFetcher>(*read_clients_, *cache_, options_.read_timeout);
+
+  ForwarderSet::Options forward;
+  forward.queue_limit = options_.queue_limit;
+  forward.batch_max = options_.batch_max;
+  forward.linger = options_.linger;
+  forward.stream_id = options_.node_id + ":" + std::to_string(clock_.NowMillis());
+  forward.key_id = keyer_->KeyId();
+  forwarders_ = std::make_unique<ForwarderSet>(client_context_, forward, metrics_, *cache_);
+  forwarders_->Update(*config_.load());
+
+  handler_ = std::make_unique<ApiHandler>([this] { return config_.load(); }, *keyer_, clock_,
+                                          *forwarders_, *fetcher_, metrics_);
+  http::Router router;
+  handler_->Register(router);
+  http::ServerOptions server_options = options_.server;
+  server_options.threads = options_.threads;
+  server_ = std::make_unique<http::HttpServer>(std::move(router), server_options);
+  client_thread_ = std::thread([this] { client_context_.run(); });
+}
+
+ApiNode::~ApiNode() {
+  Stop(std::chrono::milliseconds(0));
+}
+
+Status ApiNode::Start() {
+  const auto config = config_.load();
+  Result<NodeUrl> url = ParseNodeUrl(config->api_nodes.at(options_.node_id));
+  if (!url.ok()) return url.status().WithContext("api node " + options_.node_id);
+  const std::string host = options_.listen_host.value_or(url->host);
+  const uint16_t port = options_.listen_port.value_or(url->port);
+  if (Status status = server_->Listen(host == "localhost" ? "127.0.0.1" : host, port);
+      !status.ok()) {
+    return status;
+  }
+  server_->Start();
+  return Status::Ok();
+}
+
+boost::asio::ip::tcp::endpoint ApiNode::LocalEndpoint() const { return server_->LocalEndpoint(); }
+
+std::shared_ptr<const ClusterConfig> ApiNode::config() const { return config_.load(); }
+
+Status ApiNode::ReplaceConfig(ClusterConfig next) {
+  std::lock_guard lock(reload_mutex_);
+  auto refuse = [this](std::string why) {
+    reloads_refused_->Inc();
+    return Status::InvalidArgument(std::move(why));
+  };
+  const std::vector<ConfigProblem> problems = ValidateClusterConfig(next);
+  if (HasErrors(problems)) {
+    for (const ConfigProblem& p : problems) {
+      if (p.is_error()) return refuse("invalid config: " + FormatProblem("config", p));
+    }
+  }
+  if (next.api_nodes.find(options_.node_id) == next.api_nodes.end()) {
+    return refuse("the new config does not list this node (" + options_.node_id + ")");
+  }
+  const auto running = config_.load();
+  const std::vector<UnsafeChange> unsafe = CheckSafeChange(*running, next, clock_.NowMillis());
+  if (!unsafe.empty()) {
+    std::string why = "unsafe change: " + unsafe.front().message;
+    if (unsafe.size() > 1) why += " (and " + std::to_string(unsafe.size() - 1) + " more)";
+    return refuse(why);
+  }
+  auto snapshot = std::make_shared<const ClusterConfig>(std::move(next));
+  forwarders_->Update(*snapshot);
+  cache_->SetTtl(std::chrono::milliseconds(snapshot->cache_ttl_ms));
+  config_.store(std::move(snapshot));
+  reloads_applied_->Inc();
+  return Status::Ok();
+}
+
+uint64_t ApiNode::Stop(std::chrono::milliseconds drain_timeout) {
+  if (stopped_) return 0;
+  stopped_ = true;
+  server_->Stop();
+  const uint64_t undelivered = forwarders_->Drain(drain_timeout);
+  forwarders_->Close();
+  client_work_.reset();
+  client_context_.stop();
+  if (client_thread_.joinable()) client_thread_.join();
+  return undelivered;
+}
+
+}  // namespace rt

@@ -1,0 +1,181 @@
+#include "server/api/slice_fetcher.h"
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+namespace rt {
+namespace {
+
+// Shared by the concurrent requests of one read; the last one to finish answers.
+template <typename Value>
+struct Gather {
+  std::mutex mutex;
+  Status first_error;
+  Value value;
+  std::atomic<size_t> remaining{0};
+};
+
+http::Request MakeGet(std::string target) {
+  http::Request request{http::Verb::get, std::move(target), 11};
+  return request;
+}
+
+Status WorkerError(const std::string& id, const std::string& url, const std::string& why) {
+  return Status::Unavailable("worker " + id + " (" + url + ") " + why);
+}
+
+}  // namespace
+
+SliceFetcher::SliceFetcher(WorkerReadClients& clients, StatsCache& cache,
+                           std::chrono::milliseconds timeout)
+    : clients_(clients), cache_(cache), timeout_(timeout) {}
+
+void SliceFetcher::FetchSlice(const ClusterConfig& config, int64_t slice,
+                              const std::vector<std::string>& nodes, bool use_cache,
+                              StatsDone done) {
+  auto gather = std::make_shared<Gather<std::vector<WorkerStats>>>();
+  gather->value.resize(nodes.size());
+  std::vector<size_t> misses;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    WorkerStats& slot = gather->value[i];
+    slot.worker = nodes[i];
+    const auto url = config.worker_nodes.find(nodes[i]);
+    slot.url = url == config.worker_nodes.end() ? "" : url->second;
+    std::optional<SliceStats> cached;
+    if (use_cache) cached = cache_.Get(nodes[i], slice);
+    if (cached) {
+      slot.stats = *cached;
+    } else {
+      misses.push_back(i);
+    }
+  }
+  if (misses.empty()) {
+    done(Status::Ok(), std::move(gather->value));
+    return;
+  }
+
+  gather->remaining = misses.size();
+  auto finish_one = [gather, done](Status status) {
+    if (!status.ok()) {
+      std::lock_guard lock(gather->mutex);
+      if (gather->first_error.ok()) gather->first_error = std::move(status);
+    }
+    if (gather->remaining.fetch_sub(1) != 1) return;
+    if (!gather->first_error.ok()) {
+      done(gather->first_error, {});
+    } else {
+      done(Status::Ok(), std::move(gather->value));
+    }
+  };
+
+  const std::string target = "/worker?slice=" + std::to_string(slice);
+  for (size_t i : misses) {
+    const std::string id = gather->value[i].worker;
+    const std::string url = gather->value[i].url;
+    auto connection = clients_.For(id, url);
+    if (!connection.ok()) {
+      finish_one(WorkerError(id, url, "is not usable: " + connection.status().message()));
+      continue;
+    }
+    (*connection)->Send(
+        MakeGet(target),
+        [this, gather, finish_one, i, id, url, slice](Status status, http::Response response) {
+          if (!status.ok()) {
+            finish_one(WorkerError(id, url, "did not answer: " + status.message()));
+            return;
+          }
+          if (response.result() != http::StatusCode::ok) {
+            finish_one(WorkerError(id, url,
+                                   "answered " + std::to_string(response.result_int()) + ": " +
+                                       response.body().substr(0, 200)));
+            return;
+          }
+          Result<SliceStats> stats = ParseSliceStats(response.body());
+          if (!stats.ok()) {
+            finish_one(WorkerError(id, url, "answered garbage: " + stats.status().message()));
+            return;
+          }
+          cache_.Put(id, slice, *stats);
+          gather->value[i].stats = *stats;  // each request owns its own slot
+          finish_one(Status::Ok());
+        },
+        timeout_);
+  }
+}
+
+void SliceFetcher::FetchAllSlices(const ClusterConfig& config, AllSlicesDone done) {
+  auto gather = std::make_shared<Gather<std::map<int64_t, SliceStats>>>();
+  gather->remaining = config.worker_nodes.size();
+  if (config.worker_nodes.empty()) {
+    done(Status::Ok(), {});
+    return;
+  }
+  auto finish_one = [gather, done](Status status, const std::map<int64_t, SliceStats>* part) {
+    {
+      std::lock_guard lock(gather->mutex);
+      if (!status.ok() && gather->first_error.ok()) gather->first_error = std::move(status);
+      if (part != nullptr) {
+        for (const auto& [slice, stats] : *part) gather->value[slice] += stats;
+      }
+    }
+    if (gather->remaining.fetch_sub(1) != 1) return;
+    if (!gather->first_error.ok()) {
+      done(gather->first_error, {});
+    } else {
+      done(Status::Ok(), std::move(gather->value));
+    }
+  };
+
+  for (const auto& [id, url] : config.worker_nodes) {
+    auto connection = clients_.For(id, url);
+    if (!connection.ok()) {
+      finish_one(WorkerError(id, url, "is not usable: " + connection.status().message()),
+                 nullptr);
+      continue;
+    }
+    (*connection)->Send(
+        MakeGet("/worker/slices"),
+        [finish_one, id = id, url = url](Status status, http::Response response) {
+          if (!status.ok()) {
+            finish_one(WorkerError(id, url, "did not answer: " + status.message()), nullptr);
+            return;
+          }
+          if (response.result() != http::StatusCode::ok) {
+            finish_one(WorkerError(id, url,
+                                   "answered " + std::to_string(response.result_int()) + ": " +
+                                       response.body().substr(0, 200)),
+                       nullptr);
+            return;
+          }
+          Result<std::map<int64_t, SliceStats>> slices = ParseWorkerSlices(response.body());
+          if (!slices.ok()) {
+            finish_one(WorkerError(id, url, "answered garbage: " + slices.status().message()),
+                       nullptr);
+            return;
+          }
+          finish_one(Status::Ok(), &*slices);
+        },
+        timeout_);
+  }
+}
+
+Result<std::map<int64_t, SliceStats>> ParseWorkerSlices(std::string_view json) {
+  try {
+    const nlohmann::json doc = nlohmann::json::parse(json);
+    const nlohmann::json& list = doc.is_array() ? doc : doc.at("slices");
+    std::map<int64_t, SliceStats> out;
+    for (const nlohmann::json& item : list) {
+      SliceStats& stats = out[item.at("slice").get<int64_t>()];
+      stats.unique_users = item.at("unique_users").get<uint64_t>();
+      stats.clicks = item.at("clicks").get<uint64_t>();
+      stats.impressions = item.at("impressions").get<uint64_t>();
+    }
+    return out;
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(std::string("bad /worker/slices JSON: ") + e.what());
+  }
+}
+
+}  // namespace rt

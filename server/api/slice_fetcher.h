@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/cluster_config.h"
+#include "config/status.h"
+#include "server/api/stats_cache.h"
+#include "server/api/worker_read_clients.h"
+#include "server/model/slice_stats.h"
+
+namespace rt {
+
+// One worker's part of a slice.
+struct WorkerStats {
+  std::string worker;  // id
+  std::string url;
+  SliceStats stats;
+};
+
+// Answers the read endpoints from the workers: a slice's per-worker stats (from the
+// cache where fresh, the rest fetched concurrently) and the merged list of every
+// slice. A worker that does not answer within the timeout fails the whole read with
+// kUnavailable naming it: a partial sum would be a wrong number, not a smaller one.
+// Callbacks run on an I/O thread, or inline when everything came from the cache.
+// Thread-safe.
+class SliceFetcher {
+ public:
+  using StatsDone = std::function<void(Status, std::vector<WorkerStats>)>;
+  using AllSlicesDone = std::function<void(Status, std::map<int64_t, SliceStats>)>;
+
+  SliceFetcher(WorkerReadClients& clients, StatsCache& cache, std::chrono::milliseconds timeout);
+
+  // The stats of `slice` on each worker of its routing list, in list order.
+  // REQUIRES: `nodes` is the slice's non-empty routing list from `config`.
+  void FetchSlice(const ClusterConfig& config, int64_t slice,
+                  const std::vector<std::string>& nodes, bool use_cache, StatsDone done);
+
+  // Every slice held by any configured worker, summed over the workers.
+  void FetchAllSlices(const ClusterConfig& config, AllSlicesDone done);
+
+ private:
+  WorkerReadClients& clients_;
+  StatsCache& cache_;
+  std::chrono::milliseconds timeout_;
+};
+
+// The JSON of GET /worker/slices as slice → stats.
+[[nodiscard]] Result<std::map<int64_t, SliceStats>> ParseWorkerSlices(std::string_view json);
+
+}  // namespace rt

@@ -1,0 +1,61 @@
+#include "server/http/listener.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <utility>
+
+namespace rt::http {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+Listener::Listener(net::io_context& context, const Router& router, const ServerOptions& options,
+                   std::shared_ptr<SessionRegistry> registry)
+    : context_(context),
+      strand_(net::make_strand(context)),
+      acceptor_(strand_),
+      router_(router),
+      options_(options),
+      registry_(std::move(registry)) {}
+
+Status Listener::Open(const tcp::endpoint& endpoint) {
+  const std::string where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  boost::beast::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (!ec) local_ = acceptor_.local_endpoint(ec);
+  if (ec) return Status::IoError("cannot listen on " + where + ": " + ec.message());
+  return Status::Ok();
+}
+
+void Listener::Start() {
+  net::dispatch(strand_, [self = shared_from_this()] { self->DoAccept(); });
+}
+
+void Listener::Stop() {
+  net::dispatch(strand_, [self = shared_from_this()] {
+    boost::beast::error_code ignored;
+    self->acceptor_.close(ignored);
+  });
+}
+
+void Listener::DoAccept() {
+  if (!acceptor_.is_open()) return;
+  acceptor_.async_accept(net::make_strand(context_),
+                         boost::beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
+}
+
+void Listener::OnAccept(boost::beast::error_code ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+  if (!ec && !registry_->stopping()) {
+    boost::beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<Session>(std::move(socket), router_, options_, registry_)->Run();
+  }
+  // Accept errors (e.g. out of descriptors) are transient: keep accepting.
+  DoAccept();
+}
+
+}  // namespace rt::http

@@ -1,0 +1,25 @@
+#include "server/http/stop_signal.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <cstdio>
+
+namespace rt::http {
+
+std::string FormatEndpoint(const boost::asio::ip::tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return host + ":" + std::to_string(endpoint.port());
+}
+
+void AnnounceAndWaitForStopSignal(const boost::asio::ip::tcp::endpoint& endpoint) {
+  boost::asio::io_context context(1);
+  boost::asio::signal_set signals(context, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code&, int) {});
+  std::printf("listening on %s\n", FormatEndpoint(endpoint).c_str());
+  std::fflush(stdout);
+  context.run();
+}
+
+}  // namespace rt::http

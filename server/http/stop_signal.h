@@ -1,0 +1,18 @@
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <string>
+
+namespace rt::http {
+
+// "HOST:PORT" of an endpoint ("[::1]:8080" for IPv6).
+std::string FormatEndpoint(const boost::asio::ip::tcp::endpoint& endpoint);
+
+// For the serve-* commands: installs SIGINT/SIGTERM handlers, prints the ready line
+// `listening on HOST:PORT` on stdout (flushed), and blocks until one of the signals
+// arrives. The handlers are in place before the ready line, so a supervisor or test
+// that signals right after reading it is never met by the default action (death).
+// The caller then stops its node and exits 0.
+void AnnounceAndWaitForStopSignal(const boost::asio::ip::tcp::endpoint& endpoint);
+
+}  // namespace rt::http

@@ -1,0 +1,23 @@
+#include "server/http/types.h"
+
+#include <utility>
+
+namespace rt::http {
+
+Response MakeTextResponse(StatusCode status, std::string body) {
+  Response response{status, 11};
+  response.set(beast_http::field::content_type, "text/plain; charset=utf-8");
+  response.body() = std::move(body);
+  return response;
+}
+
+Response MakeErrorResponse(StatusCode status, std::string_view reason) {
+  std::string body;
+  body.reserve(reason.size() + 1);
+  // A reason is one line: a stray newline from quoted input would split it.
+  for (char c : reason) body.push_back(c == '\n' || c == '\r' ? ' ' : c);
+  body.push_back('\n');
+  return MakeTextResponse(status, std::move(body));
+}
+
+}  // namespace rt::http

@@ -1,0 +1,127 @@
+#include "server/model/event_query.h"
+
+#include <boost/url/decode_view.hpp>
+#include <boost/url/encoding_opts.hpp>
+#include <boost/url/parse_query.hpp>
+#include <boost/url/string_view.hpp>
+
+namespace rt {
+namespace {
+
+namespace urls = boost::urls;
+
+urls::encoding_opts FormOpts() {
+  urls::encoding_opts opts;
+  opts.space_as_plus = true;  // HTML form encoding, which clients use for usernames
+  return opts;
+}
+
+bool KeyIs(const urls::param_pct_view& p, std::string_view name) {
+  return urls::decode_view(p.key, FormOpts()) == urls::string_view(name.data(), name.size());
+}
+
+void DecodeInto(const urls::param_pct_view& p, std::string& out) {
+  out.clear();
+  urls::decode_view decoded(p.value, FormOpts());
+  out.reserve(decoded.size());
+  for (char c : decoded) out.push_back(c);
+}
+
+Status Repeated(std::string_view name) {
+  return Status::InvalidArgument("repeated parameter \"" + std::string(name) + "\"");
+}
+
+// The query part of a target ("/path?q" or "q"), validated by Boost.URL.
+Result<urls::params_encoded_view> QueryOf(std::string_view target) {
+  if (!target.empty() && target.front() == '/') {
+    size_t q = target.find('?');
+    target = q == std::string_view::npos ? std::string_view("") : target.substr(q + 1);
+  }
+  auto parsed = urls::parse_query(urls::string_view(target.data(), target.size()));
+  if (!parsed) return Status::InvalidArgument("malformed query string (bad percent-encoding)");
+  return *parsed;
+}
+
+// A flag parameter: present with no value, an empty value, "1" or "true".
+Status CheckFlagValue(const urls::param_pct_view& p, std::string_view name) {
+  if (!p.has_value) return Status::Ok();
+  urls::decode_view value(p.value, FormOpts());
+  if (value.empty() || value == "1" || value == "true") return Status::Ok();
+  std::string shown;
+  for (char c : value) {
+    if (shown.size() == 32) {
+      shown += "...";
+      break;
+    }
+    shown.push_back(c);
+  }
+  return Status::InvalidArgument("bad value for parameter \"" + std::string(name) + "\": \"" +
+                                 shown + "\"");
+}
+
+}  // namespace
+
+Result<EventQuery> ParseEventQuery(std::string_view target, std::string_view time_param) {
+  auto params = QueryOf(target);
+  if (!params.ok()) return params.status();
+  EventQuery event;
+  bool have_time = false, have_user = false, click = false, impression = false;
+  for (const urls::param_pct_view p : *params) {
+    if (p.key.empty()) continue;  // "&&" or a lone "="
+    if (KeyIs(p, time_param)) {
+      if (have_time) return Repeated(time_param);
+      have_time = true;
+      DecodeInto(p, event.timestamp_text);
+    } else if (KeyIs(p, "user")) {
+      if (have_user) return Repeated("user");
+      have_user = true;
+      if (p.value.decoded_size() > kMaxUserBytes) {
+        return Status::InvalidArgument("parameter \"user\" longer than " +
+                                       std::to_string(kMaxUserBytes) + " bytes");
+      }
+      DecodeInto(p, event.user);
+    } else if (KeyIs(p, "click")) {
+      if (click) return Repeated("click");
+      if (Status s = CheckFlagValue(p, "click"); !s.ok()) return s;
+      click = true;
+    } else if (KeyIs(p, "impression")) {
+      if (impression) return Repeated("impression");
+      if (Status s = CheckFlagValue(p, "impression"); !s.ok()) return s;
+      impression = true;
+    }
+  }
+  if (!have_time)
+    return Status::InvalidArgument("missing parameter \"" + std::string(time_param) + "\"");
+  if (event.timestamp_text.empty()) {
+    return Status::InvalidArgument("empty parameter \"" + std::string(time_param) + "\"");
+  }
+  if (!have_user) return Status::InvalidArgument("missing parameter \"user\"");
+  if (event.user.empty()) return Status::InvalidArgument("empty parameter \"user\"");
+  if (click == impression) {
+    return Status::InvalidArgument(click ? "both \"click\" and \"impression\" given"
+                                         : "neither \"click\" nor \"impression\" given");
+  }
+  event.action = click ? Action::kClick : Action::kImpression;
+  return event;
+}
+
+Result<std::string> ParseTimeQuery(std::string_view target, std::string_view time_param) {
+  auto params = QueryOf(target);
+  if (!params.ok()) return params.status();
+  std::string text;
+  bool have_time = false;
+  for (const urls::param_pct_view p : *params) {
+    if (p.key.empty() || !KeyIs(p, time_param)) continue;
+    if (have_time) return Repeated(time_param);
+    have_time = true;
+    DecodeInto(p, text);
+  }
+  if (!have_time)
+    return Status::InvalidArgument("missing parameter \"" + std::string(time_param) + "\"");
+  if (text.empty()) {
+    return Status::InvalidArgument("empty parameter \"" + std::string(time_param) + "\"");
+  }
+  return text;
+}
+
+}  // namespace rt

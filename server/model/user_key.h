@@ -1,0 +1,37 @@
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "config/status.h"
+
+namespace rt {
+
+// A pseudonymized user of one slice: the first 16 bytes of
+// HMAC-SHA256(secret, be64(slice) || username) (DESIGN.md §2). On the wire it is
+// 32 lowercase hex characters. A plain value type.
+struct UserKey {
+  static constexpr size_t kSize = 16;
+  static constexpr size_t kHexSize = 2 * kSize;
+
+  std::array<uint8_t, kSize> bytes{};
+
+  // 32 lowercase hex characters.
+  std::string Hex() const;
+  // Writes the 32 hex characters to `out`. REQUIRES: room for kHexSize chars.
+  void WriteHex(char* out) const;
+  // Parses exactly 32 hex characters (either case).
+  [[nodiscard]] static Result<UserKey> FromHex(std::string_view hex);
+
+  // The first 8 bytes as a big-endian u64: what routing takes modulo the slice's
+  // node count.
+  uint64_t RoutingHash() const;
+
+  friend bool operator==(const UserKey&, const UserKey&) = default;
+  friend auto operator<=>(const UserKey&, const UserKey&) = default;
+};
+
+}  // namespace rt

@@ -1,0 +1,175 @@
+#include "server/store/batch_log.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace rt {
+namespace {
+
+constexpr char kMagic[4] = {'R', 'T', 'B', 'L'};
+constexpr size_t kHeaderSize = 4 + 4 + 8;
+constexpr size_t kEventSize = 8 + 16 + 1;
+
+uint64_t Fnv1a(const char* data, size_t size) {
+  uint64_t hash = 14695981039346656037ull;
+  for (size_t i = 0; i < size; ++i) {
+    hash ^= static_cast<uint8_t>(data[i]);
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+void PutU64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+void PutU32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(p[i]);
+  return v;
+}
+uint32_t GetU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+Status Errno(const std::string& what, const std::string& path) {
+  return Status::IoError(what + " " + path + ": " + std::strerror(errno));
+}
+
+// Reads one payload; false if it is not a well-formed record.
+bool DecodePayload(const char* p, size_t size, BatchRequest& batch) {
+  const char* end = p + size;
+  auto take_string = [&](std::string& out) {
+    if (end - p < 4) return false;
+    uint32_t len = GetU32(p);
+    p += 4;
+    if (static_cast<size_t>(end - p) < len) return false;
+    out.assign(p, len);
+    p += len;
+    return true;
+  };
+  if (!take_string(batch.stream)) return false;
+  if (end - p < 8) return false;
+  batch.first_seq = GetU64(p);
+  p += 8;
+  if (!take_string(batch.key_id)) return false;
+  if (end - p < 4) return false;
+  uint32_t count = GetU32(p);
+  p += 4;
+  if (static_cast<size_t>(end - p) != count * kEventSize) return false;
+  batch.events.resize(count);
+  for (BatchEvent& event : batch.events) {
+    event.slice = static_cast<int64_t>(GetU64(p));
+    std::memcpy(event.key.bytes.data(), p + 8, UserKey::kSize);
+    uint8_t action = static_cast<uint8_t>(p[24]);
+    if (action > 1) return false;
+    event.action = static_cast<Action>(action);
+    p += kEventSize;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BatchLog>> BatchLog::Open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("cannot open batch log", path);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    Status s = Errno("cannot stat batch log", path);
+    ::close(fd);
+    return s;
+  }
+  return std::unique_ptr<BatchLog>(new BatchLog(path, fd, static_cast<uint64_t>(st.st_size)));
+}
+
+BatchLog::BatchLog(std::string path, int fd, uint64_t size)
+    : path_(std::move(path)), fd_(fd), size_(size) {}
+
+BatchLog::~BatchLog() { ::close(fd_); }
+
+Result<std::vector<BatchRequest>> BatchLog::ReadAll() {
+  std::string data(size_, '\0');
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pread(fd_, data.data() + done, data.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("cannot read batch log", path_);
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  data.resize(done);
+  std::vector<BatchRequest> batches;
+  size_t pos = 0;
+  while (data.size() - pos >= kHeaderSize) {
+    const char* header = data.data() + pos;
+    if (std::memcmp(header, kMagic, 4) != 0) break;
+    uint32_t payload_size = GetU32(header + 4);
+    if (data.size() - pos - kHeaderSize < payload_size) break;
+    const char* payload = header + kHeaderSize;
+    if (Fnv1a(payload, payload_size) != GetU64(header + 8)) break;
+    BatchRequest batch;
+    if (!DecodePayload(payload, payload_size, batch)) break;
+    batches.push_back(std::move(batch));
+    pos += kHeaderSize + payload_size;
+  }
+  if (pos < size_) {  // a torn or garbled tail: it was never acknowledged
+    if (::ftruncate(fd_, static_cast<off_t>(pos)) != 0) {
+      return Errno("cannot cut torn tail of batch log", path_);
+    }
+    size_ = pos;
+  }
+  return batches;
+}
+
+void BatchLog::Append(const BatchRequest& batch) {
+  size_t start = buffer_.size();
+  buffer_.append(kHeaderSize, '\0');
+  PutU32(buffer_, static_cast<uint32_t>(batch.stream.size()));
+  buffer_.append(batch.stream);
+  PutU64(buffer_, batch.first_seq);
+  PutU32(buffer_, static_cast<uint32_t>(batch.key_id.size()));
+  buffer_.append(batch.key_id);
+  PutU32(buffer_, static_cast<uint32_t>(batch.events.size()));
+  for (const BatchEvent& event : batch.events) {
+    PutU64(buffer_, static_cast<uint64_t>(event.slice));
+    buffer_.append(reinterpret_cast<const char*>(event.key.bytes.data()), UserKey::kSize);
+    buffer_.push_back(static_cast<char>(event.action));
+  }
+  size_t payload_size = buffer_.size() - start - kHeaderSize;
+  std::string header(kMagic, 4);
+  PutU32(header, static_cast<uint32_t>(payload_size));
+  PutU64(header, Fnv1a(buffer_.data() + start + kHeaderSize, payload_size));
+  buffer_.replace(start, kHeaderSize, header);
+}
+
+Status BatchLog::Flush() {
+  size_t done = 0;
+  while (done < buffer_.size()) {
+    ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("cannot append to batch log", path_);
+    done += static_cast<size_t>(n);
+  }
+  size_ += buffer_.size();
+  buffer_.clear();
+  if (::fdatasync(fd_) != 0) return Errno("cannot fsync batch log", path_);
+  return Status::Ok();
+}
+
+Status BatchLog::Truncate() {
+  buffer_.clear();
+  if (::ftruncate(fd_, 0) != 0) return Errno("cannot truncate batch log", path_);
+  size_ = 0;
+  return Status::Ok();
+}
+
+}  // namespace rt

@@ -1,0 +1,129 @@
+#include "server/store/batch_writer.h"
+
+#include <utility>
+
+namespace rt {
+
+BatchWriter::BatchWriter(KcStore& store, bool start_paused) : store_(store) {
+  if (!start_paused) Start();
+}
+
+BatchWriter::~BatchWriter() { Stop(); }
+
+void BatchWriter::Start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable() || stopped_) return;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void BatchWriter::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    stopping_ = true;
+    if (!thread_.joinable()) {  // never started: run what is queued here
+      thread_ = std::thread([this] { Run(); });
+    }
+  }
+  cv_.notify_all();
+  thread_.join();
+  std::lock_guard lock(mu_);
+  stopped_ = true;
+}
+
+void BatchWriter::Submit(BatchRequest request, BatchDone done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back({std::move(request), std::move(done), nullptr});
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(Status::Unavailable("worker is shutting down"));
+}
+
+void BatchWriter::SubmitSingle(int64_t slice, const UserKey& key, Action action, SingleDone done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back({SingleRequest{slice, key, action}, nullptr, std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(Status::Unavailable("worker is shutting down"));
+}
+
+size_t BatchWriter::QueueDepth() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+BatchWriter::Stats BatchWriter::GetStats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void BatchWriter::Run() {
+  std::deque<Item> group;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      group.swap(queue_);
+    }
+    ProcessGroup(group);
+    group.clear();
+  }
+}
+
+void BatchWriter::ProcessGroup(std::deque<Item>& group) {
+  // Apply everything, then make the group durable with one log fsync, then answer:
+  // an answer must never promise what a power loss could still take back.
+  std::vector<Result<BatchOutcome>> batch_results;
+  std::vector<Result<SliceStats>> single_results;
+  std::vector<BatchRequest> single_logs;  // singles rewritten as the batches they became
+  std::vector<const BatchRequest*> to_log;
+  single_logs.reserve(group.size());
+  for (Item& item : group) {
+    if (auto* batch = std::get_if<BatchRequest>(&item.request)) {
+      auto result = store_.ApplyBatch(*batch);
+      if (result.ok() && result->applied > 0) to_log.push_back(batch);
+      batch_results.push_back(std::move(result));
+    } else {
+      const auto& single = std::get<SingleRequest>(item.request);
+      uint64_t seq = 0;
+      auto result = store_.ApplySingle(single.slice, single.key, single.action, &seq);
+      if (result.ok() && store_.fsync()) {
+        single_logs.push_back({std::string(KcStore::kSingleStream),
+                               seq,
+                               "",
+                               {BatchEvent{single.slice, single.key, single.action}}});
+        to_log.push_back(&single_logs.back());
+      }
+      single_results.push_back(std::move(result));
+    }
+  }
+  Status synced = store_.SyncLog(to_log);
+
+  size_t next_batch = 0, next_single = 0;
+  for (Item& item : group) {
+    if (std::holds_alternative<BatchRequest>(item.request)) {
+      auto& result = batch_results[next_batch++];
+      item.batch_done(synced.ok() || !result.ok() ? std::move(result)
+                                                  : Result<BatchOutcome>(synced));
+    } else {
+      auto& result = single_results[next_single++];
+      item.single_done(synced.ok() || !result.ok() ? std::move(result)
+                                                   : Result<SliceStats>(synced));
+    }
+  }
+  std::lock_guard lock(mu_);
+  ++stats_.groups;
+  stats_.batches += batch_results.size();
+  stats_.singles += single_results.size();
+}
+
+}  // namespace rt

@@ -1,0 +1,84 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <variant>
+
+#include "config/status.h"
+#include "server/model/action.h"
+#include "server/model/user_key.h"
+#include "server/store/batch_request.h"
+#include "server/store/kc_store.h"
+
+namespace rt {
+
+// The single writer of a KcStore, with group commit.
+//
+// Its thread takes everything queued at once, applies each batch in its own
+// transaction, then (fsync mode) appends all of them to the batch log with one
+// fsync, and only then calls each completion, on the writer thread: so with
+// --fsync no batch is acknowledged before it is durable, and one fsync serves
+// every batch that arrived while the previous group was being written.
+//
+// Completions must be quick and must not block (post the response to the
+// session's executor). Thread-safe: Submit* may be called from any thread.
+// The store must outlive the writer.
+class BatchWriter {
+ public:
+  using BatchDone = std::function<void(Result<BatchOutcome>)>;
+  using SingleDone = std::function<void(Result<SliceStats>)>;
+
+  struct Stats {
+    uint64_t groups = 0;   // drains of the queue (fsyncs in fsync mode)
+    uint64_t batches = 0;  // batches completed (ok or not)
+    uint64_t singles = 0;  // single events completed
+  };
+
+  // Starts the writer thread unless `start_paused` (then call Start); paused is
+  // for tests that need to queue several batches before the first drain.
+  explicit BatchWriter(KcStore& store, bool start_paused = false);
+  ~BatchWriter();  // Stop()
+  BatchWriter(const BatchWriter&) = delete;
+  BatchWriter& operator=(const BatchWriter&) = delete;
+
+  void Start();
+  // Finishes all queued work, then joins the thread. Later submissions complete
+  // at once with Unavailable. Idempotent.
+  void Stop();
+
+  void Submit(BatchRequest request, BatchDone done);
+  void SubmitSingle(int64_t slice, const UserKey& key, Action action, SingleDone done);
+
+  size_t QueueDepth() const;
+  Stats GetStats() const;
+
+ private:
+  struct SingleRequest {
+    int64_t slice;
+    UserKey key;
+    Action action;
+  };
+  struct Item {
+    std::variant<BatchRequest, SingleRequest> request;
+    BatchDone batch_done;
+    SingleDone single_done;
+  };
+
+  void Run();
+  void ProcessGroup(std::deque<Item>& group);
+
+  KcStore& store_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;  // guarded by mu_
+  bool stopping_ = false;   // guarded by mu_
+  bool stopped_ = false;    // guarded by mu_
+  Stats stats_;             // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace rt

@@ -1,0 +1,138 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "config/status.h"
+#include "server/model/action.h"
+#include "server/model/batch_codec.h"
+#include "server/model/slice_stats.h"
+#include "server/model/user_key.h"
+#include "server/store/batch_request.h"
+
+namespace kyotocabinet {
+class HashDB;
+}
+
+namespace rt {
+
+class BatchLog;
+
+struct KcStoreOptions {
+  // --fsync: acknowledged batches survive power loss through the batch log
+  // (see SyncLog). Without it a commit survives a killed process.
+  bool fsync = false;
+  // Kyoto hash buckets, fixed when the file is created. Kyoto recommends 0.5-4x
+  // the record count; 8 M buckets (64 MiB of bucket array) keeps chains short up
+  // to tens of millions of user markers.
+  int64_t buckets = 8 << 20;
+  // Bytes of the file Kyoto memory-maps; writes inside it are memcpy instead of
+  // pwrite. 1 GiB of address space; only touched pages cost memory.
+  int64_t map_bytes = int64_t{1} << 30;
+  // In fsync mode, once the log holds this many bytes the next SyncLog
+  // hard-synchronizes Kyoto and truncates the log.
+  uint64_t log_checkpoint_bytes = 64 << 20;
+};
+
+// The worker's storage: one Kyoto Cabinet HashDB (`rt.kch`) in a data directory.
+//
+// Records: a marker per (slice, user_key) whose first insertion counts a unique
+// user, a 24-byte counter record per slice, a high-water mark per stream, the key
+// id of the secret the cluster uses, and a directory of the slices held (so Open
+// loads the stats without scanning every marker).
+//
+// Exactly once: a batch is applied in one Kyoto transaction together with its
+// stream's mark, so either all of it and the new mark are on disk or none is; a
+// retry of the same seqs then finds them <= the mark and skips them.
+//
+// Per-slice stats are mirrored in memory, so reads never touch the disk.
+//
+// Thread-safety: one writer at a time (ApplyBatch, ApplySingle, SyncLog; the
+// BatchWriter is that writer); StatsFor, AllSlices, SizeBytes, SliceCount and
+// StoredKeyId may be called from any thread concurrently with the writer.
+// Only one KcStore per directory may be open, in this process or any other.
+class KcStore {
+ public:
+  // Opens (creating if missing) the store in `data_dir`, loads the slice stats,
+  // and in fsync mode replays the batch log. Fails with a clear error if the
+  // directory is already open elsewhere.
+  [[nodiscard]] static Result<std::unique_ptr<KcStore>> Open(const std::string& data_dir,
+                                                             const KcStoreOptions& options = {});
+  ~KcStore();  // closes the database
+  KcStore(const KcStore&) = delete;
+  KcStore& operator=(const KcStore&) = delete;
+
+  // Applies events first_seq.. of `stream` (see the class comment). Refuses,
+  // applying nothing: first_seq 0 (InvalidArgument), a gap after the mark
+  // (Conflict "expected seq N"), a key id other than the stored one (Conflict
+  // naming both). The first non-empty key id seen is stored; an empty `key_id`
+  // skips the check (internal use only; the HTTP layer requires the header).
+  [[nodiscard]] Result<BatchOutcome> ApplyBatch(std::string_view stream, uint64_t first_seq,
+                                                std::string_view key_id,
+                                                std::span<const BatchEvent> events);
+  [[nodiscard]] Result<BatchOutcome> ApplyBatch(const BatchRequest& request) {
+    return ApplyBatch(request.stream, request.first_seq, request.key_id, request.events);
+  }
+
+  // rt's single-event write (POST /worker). Internally a one-event batch of a
+  // reserved stream, so that fsync-mode replay stays idempotent. Returns the
+  // slice's stats afterwards; `seq`, if given, receives the event's seq in that
+  // stream (the BatchWriter logs it as a batch in fsync mode).
+  [[nodiscard]] Result<SliceStats> ApplySingle(int64_t slice, const UserKey& key, Action action,
+                                               uint64_t* seq = nullptr);
+
+  // Fsync mode: appends the batches (as applied) to the batch log and fsyncs
+  // it once; a batch may be acknowledged only after this returned ok. Now and
+  // then (log_checkpoint_bytes) hard-synchronizes Kyoto and truncates the log.
+  // Without fsync mode: does nothing.
+  [[nodiscard]] Status SyncLog(std::span<const BatchRequest* const> batches);
+
+  // Hard-synchronizes the database file (Kyoto synchronize(true)).
+  [[nodiscard]] Status Sync();
+
+  SliceStats StatsFor(int64_t slice) const;
+  std::vector<std::pair<int64_t, SliceStats>> AllSlices() const;  // ascending
+  size_t SliceCount() const;
+  uint64_t SizeBytes() const { return size_bytes_.load(std::memory_order_relaxed); }
+  std::string StoredKeyId() const;
+  bool fsync() const { return options_.fsync; }
+  const std::string& data_dir() const { return data_dir_; }
+
+  // The stream name ApplySingle uses; refused from outside.
+  static constexpr std::string_view kSingleStream = "\x01single";
+
+ private:
+  KcStore(std::string data_dir, const KcStoreOptions& options);
+  Status OpenDb();
+  Status LoadState();
+  Status ReplayLog();
+  Result<uint64_t> MarkOf(std::string_view stream);
+  Result<BatchOutcome> ApplyInternal(std::string_view stream, uint64_t first_seq,
+                                     std::string_view key_id, std::span<const BatchEvent> events);
+  Status DbError(std::string_view what) const;
+
+  const std::string data_dir_;
+  const KcStoreOptions options_;
+  std::unique_ptr<kyotocabinet::HashDB> db_;
+  std::unique_ptr<BatchLog> log_;
+
+  // Writer-only state.
+  std::unordered_map<std::string, uint64_t> marks_;  // cache of the streams' marks
+
+  // Shared with readers.
+  mutable std::shared_mutex mu_;
+  std::map<int64_t, SliceStats> slices_;  // guarded by mu_
+  std::string key_id_;                    // guarded by mu_
+  std::atomic<uint64_t> size_bytes_{0};
+};
+
+}  // namespace rt

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/model/slice_stats.h"
+
+namespace rt {
+
+// One slice as the simulator checked it at the end of a run.
+struct SliceRow {
+  int64_t slice = 0;
+  int64_t start_s = 0;  // epoch seconds (UTC)
+  SliceStats oracle;
+  std::optional<SliceStats> cluster;    // GET /analytics (no-cache); nullopt: failed
+  std::optional<SliceStats> perworker;  // sum of GET /analytics/perworker; nullopt: failed
+  std::vector<std::string> workers;     // the slice's routing list (ids)
+
+  bool match() const { return cluster == oracle && perworker == oracle; }
+};
+
+// The traffic sent during one simulated hour, as the clients saw it.
+struct HourRow {
+  int64_t hour = 0;
+  uint64_t posts = 0;     // POSTs sent
+  uint64_t accepted = 0;  // POSTs answered 202 (recorded by the oracle)
+  uint64_t gets = 0;
+  uint64_t get_errors = 0;  // GETs not answered 200 (e.g. 503 while a worker restarts)
+};
+
+// Everything a run of `rtctl simulate` reports. A plain value.
+struct SimReport {
+  uint64_t seed = 0;
+  int64_t simulated_hours = 0;
+  int api_nodes = 0;
+  int workers = 0;  // at the start
+  std::vector<SliceRow> slices;
+  std::vector<HourRow> hours;
+  std::vector<std::string> changes;   // what the scenario did, one line each
+  std::vector<std::string> failures;  // why the run failed, one line each (mismatches first)
+  uint64_t rejected = 0;              // POSTs that never got a 202 (status other than 202)
+  double wall_s = 0;
+
+  bool ok() const { return failures.empty(); }
+  uint64_t events() const;      // accepted POSTs
+  uint64_t gets() const;        // GETs sent during the run
+  uint64_t get_errors() const;  // of them, not answered 200
+  uint64_t mismatches() const;  // slices that do not match
+  double events_per_s() const;
+};
+
+// The per-slice table: slice, start (UTC), oracle and cluster for the three numbers,
+// the workers, and "ok" or "MISMATCH". One header line, one line per slice.
+std::string FormatSliceTable(const SimReport& report);
+
+// "simulate: ok: 960000 events, 48 slices, 0 mismatches, 48 simulated hours, 21.3 s
+// wall, 45070 events/s" (one line, no newline).
+std::string FormatSummaryLine(const SimReport& report);
+
+// The whole report as one JSON object (pretty-printed, final newline).
+std::string FormatReportJson(const SimReport& report);
+
+// A self-contained HTML page: inline SVG chart of events per hour (cluster vs oracle
+// per slice, accepted per hour of sending), the changes, the failures and the
+// per-slice table. No scripts, no external resources.
+std::string FormatReportHtml(const SimReport& report);
+
+}  // namespace rt

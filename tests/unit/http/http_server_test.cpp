@@ -1,0 +1,230 @@
+#include "server/http/http_server.h"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "tests/support/http_test_client.h"
+
+namespace rt::http {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::HttpFetch;
+using testing::HttpTestConnection;
+using testing::MakeTestRequest;
+
+// A server on 127.0.0.1:0 with a few routes exercising the plumbing.
+struct TestServer {
+  explicit TestServer(ServerOptions options = TestOptions()) {
+    Router router;
+    router.Add(Verb::get, "/echo", [](Request& request, Responder respond) {
+      respond(MakeTextResponse(StatusCode::ok, std::string(request.target())));
+    });
+    router.Add(
+        Verb::post, "/upload",
+        [](Request& request, Responder respond) {
+          respond(MakeTextResponse(StatusCode::ok, std::to_string(request.body().size())));
+        },
+        1024);
+    // Answers from another thread once `release` is fulfilled, like the worker's writer.
+    router.Add(Verb::get, "/later", [this](Request&, Responder respond) {
+      entered.set_value();
+      std::thread([respond, gate = release_future] {
+        gate.wait();
+        respond(MakeTextResponse(StatusCode::ok, "later"));
+      }).detach();
+    });
+    server = std::make_unique<HttpServer>(std::move(router), options);
+    REQUIRE(server->Listen("127.0.0.1", 0).ok());
+    port = server->LocalEndpoint().port();
+    server->Start();
+  }
+
+  static ServerOptions TestOptions() {
+    ServerOptions options;
+    options.threads = 2;
+    options.header_limit = 2048;
+    return options;
+  }
+
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> release_future = release.get_future().share();
+  std::unique_ptr<HttpServer> server;
+  uint16_t port = 0;
+};
+
+TEST_CASE("the server binds port 0 to a real port and answers", "[http][server]") {
+  TestServer t;
+  CHECK(t.port != 0);
+  const auto response = HttpFetch(t.port, Verb::get, "/echo?x=1");
+  REQUIRE(response);
+  CHECK(response->result() == StatusCode::ok);
+  CHECK(response->body() == "/echo?x=1");
+}
+
+TEST_CASE("a keep-alive connection serves several requests", "[http][server]") {
+  TestServer t;
+  HttpTestConnection connection(t.port);
+  REQUIRE(connection.connected());
+  for (int i = 0; i < 5; ++i) {
+    const auto response =
+        connection.Exchange(MakeTestRequest(Verb::get, "/echo?i=" + std::to_string(i)));
+    REQUIRE(response);
+    CHECK(response->body() == "/echo?i=" + std::to_string(i));
+    CHECK(response->keep_alive());
+  }
+}
+
+TEST_CASE("pipelined requests are answered in order", "[http][server]") {
+  TestServer t;
+  HttpTestConnection connection(t.port);
+  REQUIRE(connection.connected());
+  std::string pipeline;
+  for (int i = 0; i < 4; ++i) {
+    pipeline += "GET /echo?n=" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  }
+  pipeline += "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc";
+  REQUIRE(connection.WriteRaw(pipeline));
+  for (int i = 0; i < 4; ++i) {
+    const auto response = connection.Read();
+    REQUIRE(response);
+    CHECK(response->body() == "/echo?n=" + std::to_string(i));
+  }
+  const auto upload = connection.Read();
+  REQUIRE(upload);
+  CHECK(upload->body() == "3");
+}
+
+TEST_CASE("a body over the route's limit gets 413 and the connection closes", "[http][server]") {
+  TestServer t;
+  HttpTestConnection connection(t.port);
+  REQUIRE(connection.connected());
+  const auto response =
+      connection.Exchange(MakeTestRequest(Verb::post, "/upload", std::string(2000, 'x')));
+  REQUIRE(response);
+  CHECK(response->result() == StatusCode::payload_too_large);
+  CHECK(response->body().find("1024") != std::string::npos);
+  CHECK(connection.WaitClosed());
+}
+
+TEST_CASE("a chunked body over the limit gets 413", "[http][server]") {
+  TestServer t;
+  HttpTestConnection connection(t.port);
+  REQUIRE(connection.connected());
+  std::string request = "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 3; ++i) request += "200\r\n" + std::string(512, 'y') + "\r\n";
+  request += "0\r\n\r\n";
+  REQUIRE(connection.WriteRaw(request));
+  const auto response = connection.Read();
+  REQUIRE(response);
+  CHECK(response->result() == StatusCode::payload_too_large);
+}
+
+TEST_CASE("a body on a path without a body limit gets 413", "[http][server]") {
+  TestServer t;
+  const auto response = HttpFetch(t.port, Verb::get, "/echo", "unexpected");
+  REQUIRE(response);
+  CHECK(response->result() == StatusCode::payload_too_large);
+}
+
+TEST_CASE("an oversized header gets 431", "[http][server]") {
+  TestServer t;
+  const auto response =
+      HttpFetch(t.port, Verb::get, "/echo", "", {{"X-Filler", std::string(4000, 'h')}});
+  REQUIRE(response);
+  CHECK(response->result() == StatusCode::request_header_fields_too_large);
+  CHECK(response->body().back() == '\n');
+}
+
+TEST_CASE("garbage gets 400 and closes only that connection", "[http][server]") {
+  TestServer t;
+  HttpTestConnection good(t.port);
+  REQUIRE(good.connected());
+  REQUIRE(good.Exchange(MakeTestRequest(Verb::get, "/echo?before")));
+
+  HttpTestConnection bad(t.port);
+  REQUIRE(bad.connected());
+  REQUIRE(bad.WriteRaw("\x01\x02 not http at all\r\n\r\n"));
+  const auto response = bad.Read();
+  REQUIRE(response);
+  CHECK(response->result() == StatusCode::bad_request);
+  CHECK(bad.WaitClosed());
+
+  const auto after = good.Exchange(MakeTestRequest(Verb::get, "/echo?after"));
+  REQUIRE(after);
+  CHECK(after->body() == "/echo?after");
+}
+
+TEST_CASE("the server answers 404 and 405 with a reason", "[http][server]") {
+  TestServer t;
+  HttpTestConnection connection(t.port);
+  const auto missing = connection.Exchange(MakeTestRequest(Verb::get, "/missing"));
+  REQUIRE(missing);
+  CHECK(missing->result() == StatusCode::not_found);
+  const auto wrong = connection.Exchange(MakeTestRequest(Verb::delete_, "/echo"));
+  REQUIRE(wrong);
+  CHECK(wrong->result() == StatusCode::method_not_allowed);
+  CHECK((*wrong)[boost::beast::http::field::allow] == "GET");
+  // Both errors leave the connection usable.
+  const auto ok = connection.Exchange(MakeTestRequest(Verb::get, "/echo"));
+  REQUIRE(ok);
+  CHECK(ok->result() == StatusCode::ok);
+}
+
+TEST_CASE("an idle keep-alive connection is closed after the idle timeout", "[http][server]") {
+  ServerOptions options = TestServer::TestOptions();
+  options.idle_timeout = 100ms;
+  TestServer t(options);
+  HttpTestConnection connection(t.port);
+  REQUIRE(connection.Exchange(MakeTestRequest(Verb::get, "/echo")));
+  CHECK(connection.WaitClosed());
+}
+
+TEST_CASE("a header that never completes is cut off by the header timeout", "[http][server]") {
+  ServerOptions options = TestServer::TestOptions();
+  options.header_timeout = 100ms;
+  TestServer t(options);
+  HttpTestConnection connection(t.port);
+  REQUIRE(connection.WriteRaw("GET /echo HTTP/1.1\r\nHost: x\r\n"));
+  CHECK(connection.WaitClosed());
+}
+
+TEST_CASE("a handler may respond later from another thread", "[http][server]") {
+  TestServer t;
+  std::thread releaser([&] {
+    t.entered.get_future().wait();
+    t.release.set_value();
+  });
+  const auto response = HttpFetch(t.port, Verb::get, "/later");
+  releaser.join();
+  REQUIRE(response);
+  CHECK(response->body() == "later");
+}
+
+TEST_CASE("stop lets an in-flight request finish and closes idle connections", "[http][server]") {
+  TestServer t;
+  HttpTestConnection idle(t.port);
+  REQUIRE(idle.Exchange(MakeTestRequest(Verb::get, "/echo")));
+
+  HttpTestConnection busy(t.port);
+  REQUIRE(busy.Write(MakeTestRequest(Verb::get, "/later")));
+  t.entered.get_future().wait();
+  std::thread stopper([&] { t.server->Stop(); });
+  // Stop waits for the in-flight request; the idle connection is closed meanwhile.
+  CHECK(idle.WaitClosed());
+  t.release.set_value();
+  const auto response = busy.Read();
+  stopper.join();
+  REQUIRE(response);
+  CHECK(response->body() == "later");
+  CHECK_FALSE(response->keep_alive());
+  CHECK_FALSE(HttpFetch(t.port, Verb::get, "/echo").has_value());
+}
+
+}  // namespace
+}  // namespace rt::http

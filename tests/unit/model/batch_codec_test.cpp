@@ -1,0 +1,84 @@
+#include "server/model/batch_codec.h"
+
+#include <catch2/catch.hpp>
+
+#include "server/model/batch_ack.h"
+
+namespace rt {
+namespace {
+
+UserKey KeyOf(uint8_t seed) {
+  UserKey key;
+  for (size_t i = 0; i < key.bytes.size(); ++i) key.bytes[i] = static_cast<uint8_t>(seed * 17 + i);
+  return key;
+}
+
+std::string ErrorOf(std::string_view body) {
+  auto decoded = DecodeBatch(body);
+  return decoded.ok() ? "ok" : decoded.status().message();
+}
+
+TEST_CASE("batch lines encode as S K c|i", "[model][batch]") {
+  std::string out;
+  AppendBatchLine(out, {42, KeyOf(1), Action::kClick});
+  AppendBatchLine(out, {9223372036854775807, KeyOf(2), Action::kImpression});
+  CHECK(out == "42 " + KeyOf(1).Hex() + " c\n9223372036854775807 " + KeyOf(2).Hex() + " i\n");
+}
+
+TEST_CASE("a batch round-trips through encode and decode", "[model][batch]") {
+  std::vector<BatchEvent> events;
+  std::string body;
+  for (int i = 0; i < 100; ++i) {
+    events.push_back(
+        {i % 3, KeyOf(static_cast<uint8_t>(i)), i % 2 ? Action::kClick : Action::kImpression});
+    AppendBatchLine(body, events.back());
+  }
+  auto decoded = DecodeBatch(body);
+  REQUIRE(decoded.ok());
+  CHECK(*decoded == events);
+  // The last line may lack its newline.
+  body.pop_back();
+  auto no_final_newline = DecodeBatch(body);
+  REQUIRE(no_final_newline.ok());
+  CHECK(*no_final_newline == events);
+  CHECK(DecodeBatch("")->empty());
+}
+
+TEST_CASE("a malformed batch line is named by its number", "[model][batch]") {
+  const std::string good = "1 " + KeyOf(1).Hex() + " c\n";
+  CHECK(ErrorOf(good + good + "1 zz c\n" + good) == "line 3: bad user key \"zz\"");
+  CHECK(ErrorOf(good + "x " + KeyOf(1).Hex() + " c\n") == "line 2: bad slice \"x\"");
+  CHECK(ErrorOf("-1 " + KeyOf(1).Hex() + " c\n") == "line 1: bad slice \"-1\"");
+  CHECK(ErrorOf("1 " + KeyOf(1).Hex() + " x\n") == "line 1: bad action (want c or i) \"x\"");
+  CHECK(ErrorOf("1 " + KeyOf(1).Hex() + " c \n") == "line 1: bad action (want c or i) \"c \"");
+  CHECK(ErrorOf(good + "\n" + good) == "line 2: expected \"S K c|i\", got \"\"");
+  CHECK(ErrorOf(good + "1 " + KeyOf(1).Hex()) ==
+        "line 2: expected \"S K c|i\", got \"1 " + KeyOf(1).Hex() + "\"");
+  CHECK(ErrorOf("99999999999999999999 " + KeyOf(1).Hex() + " c") ==
+        "line 1: bad slice \"99999999999999999999\"");
+  CHECK(ErrorOf(good + "1 " + KeyOf(1).Hex() + " c\r\n") ==
+        "line 2: bad action (want c or i) \"c\r\"");
+}
+
+TEST_CASE("the batch ack JSON round-trips", "[model][batch]") {
+  BatchAck ack{17, 3, 2, {{4, {1, 2, 3}}, {5, {10, 0, 7}}}};
+  const std::string json = FormatBatchAck(ack);
+  CHECK(json == R"({"acked_seq":17,"applied":3,"duplicates":2,"slices":[)"
+                R"({"clicks":2,"impressions":3,"slice":4,"unique_users":1},)"
+                R"({"clicks":0,"impressions":7,"slice":5,"unique_users":10}]})");
+  auto parsed = ParseBatchAck(json);
+  REQUIRE(parsed.ok());
+  CHECK(*parsed == ack);
+}
+
+TEST_CASE("a bad batch ack is an error, not an exception", "[model][batch]") {
+  CHECK_FALSE(ParseBatchAck("not json").ok());
+  CHECK_FALSE(ParseBatchAck(R"({"duplicates":0,"slices":[]})").ok());
+  CHECK_FALSE(ParseBatchAck(R"({"acked_seq":-1,"duplicates":0,"slices":[]})").ok());
+  auto no_applied = ParseBatchAck(R"({"acked_seq":1,"duplicates":0,"slices":[]})");
+  REQUIRE(no_applied.ok());
+  CHECK(no_applied->acked_seq == 1);
+}
+
+}  // namespace
+}  // namespace rt

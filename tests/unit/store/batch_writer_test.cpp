@@ -1,0 +1,118 @@
+#include "server/store/batch_writer.h"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <mutex>
+#include <thread>
+
+#include "tests/support/temp_dir.h"
+
+namespace rt {
+namespace {
+
+UserKey KeyOf(uint32_t n) {
+  UserKey key;
+  for (size_t i = 0; i < 4; ++i) key.bytes[i] = static_cast<uint8_t>(n >> (8 * i));
+  return key;
+}
+
+std::unique_ptr<KcStore> OpenOrDie(const std::string& dir, bool fsync) {
+  KcStoreOptions options;
+  options.fsync = fsync;
+  options.buckets = 1 << 12;
+  options.map_bytes = 1 << 20;
+  auto store = KcStore::Open(dir, options);
+  INFO(store.status().message());
+  REQUIRE(store.ok());
+  return std::move(*store);
+}
+
+TEST_CASE("the batch writer groups queued batches and answers every one", "[store][writer]") {
+  const bool fsync = GENERATE(false, true);
+  INFO("fsync " << fsync);
+  testing::TempDir dir;
+  auto store = OpenOrDie(dir.path(), fsync);
+  std::mutex mu;
+  std::vector<uint64_t> acked;
+  std::vector<std::string> errors;
+  SliceStats single_stats;
+  {
+    BatchWriter writer(*store, /*start_paused=*/true);
+    for (uint64_t b = 0; b < 10; ++b) {
+      BatchRequest request{"s", 1 + 3 * b, "kid", {}};
+      for (uint32_t u = 0; u < 3; ++u) {
+        request.events.push_back({1, KeyOf(static_cast<uint32_t>(3 * b + u)), Action::kClick});
+      }
+      writer.Submit(std::move(request), [&](Result<BatchOutcome> r) {
+        std::lock_guard lock(mu);
+        if (r.ok()) {
+          acked.push_back(r->acked_seq);
+        } else {
+          errors.push_back(r.status().message());
+        }
+      });
+    }
+    // A gap is answered with its error, the others still apply.
+    writer.Submit({"s", 99, "kid", {{1, KeyOf(0), Action::kClick}}}, [&](Result<BatchOutcome> r) {
+      std::lock_guard lock(mu);
+      errors.push_back(r.ok() ? "ok" : r.status().message());
+    });
+    writer.SubmitSingle(1, KeyOf(0), Action::kImpression, [&](Result<SliceStats> r) {
+      std::lock_guard lock(mu);
+      if (r.ok()) single_stats = *r;
+    });
+    CHECK(writer.QueueDepth() == 12);
+    writer.Start();
+    writer.Stop();
+    CHECK(writer.GetStats().groups == 1);
+    CHECK(writer.GetStats().batches == 11);
+    CHECK(writer.GetStats().singles == 1);
+
+    bool late_answered = false;
+    writer.Submit({"s", 31, "kid", {}}, [&](Result<BatchOutcome> r) {
+      late_answered = true;
+      CHECK(r.status().code() == Status::Code::kUnavailable);
+    });
+    CHECK(late_answered);
+  }
+  CHECK(acked == std::vector<uint64_t>{3, 6, 9, 12, 15, 18, 21, 24, 27, 30});
+  CHECK(errors == std::vector<std::string>{"expected seq 31"});
+  CHECK(single_stats == SliceStats{30, 30, 1});
+  CHECK(store->StatsFor(1) == SliceStats{30, 30, 1});
+
+  // In fsync mode everything acknowledged is in the log or in synced Kyoto.
+  store.reset();
+  store = OpenOrDie(dir.path(), fsync);
+  CHECK(store->StatsFor(1) == SliceStats{30, 30, 1});
+}
+
+TEST_CASE("the batch writer applies batches submitted from several threads", "[store][writer]") {
+  testing::TempDir dir;
+  auto store = OpenOrDie(dir.path(), false);
+  std::atomic<int> answered{0};
+  {
+    BatchWriter writer(*store);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        // Each thread its own stream, in order, as an API node would send.
+        for (uint64_t b = 0; b < 20; ++b) {
+          BatchRequest request{"stream" + std::to_string(t),
+                               1 + b,
+                               "kid",
+                               {{t, KeyOf(static_cast<uint32_t>(b)), Action::kClick}}};
+          writer.Submit(std::move(request), [&](Result<BatchOutcome> r) {
+            if (r.ok()) answered.fetch_add(1);
+          });
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    writer.Stop();
+  }
+  CHECK(answered.load() == 80);
+  for (int t = 0; t < 4; ++t) CHECK(store->StatsFor(t) == SliceStats{20, 20, 0});
+}
+
+}  // namespace
+}  // namespace rt
