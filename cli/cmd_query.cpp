@@ -4,6 +4,7 @@
 #include "cli/client_commands.h"
 #include "cli/commands.h"
 #include "cli/stats_text.h"
+#include "server/model/slice_stats.h"
 
 namespace rt::cli {
 
@@ -15,22 +16,13 @@ int RunQuery(const QueryOptions& options, const ClientIo& io) {
                                   "/analytics?timestamp=" + std::to_string(timestamp), headers, io);
   if (fetched.exit_code != kExitOk) return fetched.exit_code;
 
-  Result<std::vector<StatsRecord>> records = ParseStatsRecords(fetched.body);
-  if (records.ok() && records->size() != 1) {
-    records = Status::InvalidArgument("stats: expected one block, got " +
-                                      std::to_string(records->size()));
-  }
-  if (!records.ok()) {
-    io.err << "rtctl query: unexpected answer: " << records.status().message() << "\n";
+  const Result<SliceStats> parsed = ParseSliceStats(fetched.body);
+  if (!parsed.ok()) {
+    io.err << "rtctl query: unexpected answer: " << parsed.status().message() << "\n";
     return kExitFailure;
   }
-  const SliceStats& stats = records->front().stats;
-  if (options.json) {
-    io.out << FormatStatsJson(stats) << "\n";
-  } else {
-    io.out << "unique_users," << stats.unique_users << "\nclicks," << stats.clicks
-           << "\nimpressions," << stats.impressions << "\n";
-  }
+  const SliceStats& stats = *parsed;
+  io.out << (options.json ? FormatStatsJson(stats) + "\n" : FormatSliceStats(stats));
   return kExitOk;
 }
 

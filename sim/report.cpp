@@ -11,8 +11,8 @@ namespace {
 
 using Table = std::vector<std::vector<std::string>>;
 
-// Columns padded to their widest cell; the first `left` columns left-aligned, the
-// rest right-aligned except the last two (workers, status).
+// Columns padded to their widest cell; the start time and the last two columns
+// (workers, status) left-aligned, the numbers right-aligned.
 std::string FormatTable(const Table& rows) {
   std::vector<size_t> widths;
   for (const auto& row : rows) {
@@ -183,8 +183,8 @@ double SimReport::events_per_s() const {
 
 std::string FormatSliceTable(const SimReport& report) {
   Table rows;
-  rows.push_back({"slice", "start (UTC)", "unique_users", "clicks", "impressions", "workers",
-                  "oracle / cluster"});
+  rows.push_back({"slice", "start (UTC)", "unique_users o / c", "clicks o / c", "impressions o / c",
+                  "workers", "status"});
   for (const SliceRow& row : report.slices) {
     rows.push_back({std::to_string(row.slice), FormatUtcTime(row.start_s),
                     Pair(row.oracle.unique_users, row.cluster, &SliceStats::unique_users),
@@ -235,6 +235,7 @@ std::string FormatReportJson(const SimReport& report) {
       {"slice_count", report.slices.size()},
       {"mismatches", report.mismatches()},
       {"wall_s", report.wall_s},
+      {"data_dir", report.data_dir},
       {"events_per_s", report.events_per_s()},
       {"changes", report.changes},
       {"failures", report.failures},

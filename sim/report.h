@@ -40,8 +40,9 @@ struct SimReport {
   std::vector<HourRow> hours;
   std::vector<std::string> changes;   // what the scenario did, one line each
   std::vector<std::string> failures;  // why the run failed, one line each (mismatches first)
-  uint64_t rejected = 0;              // POSTs that never got a 202 (status other than 202)
+  uint64_t rejected = 0;              // POSTs that never got a 202 (another answer, or none)
   double wall_s = 0;
+  std::string data_dir;  // where the data was kept (--keep-data); empty when removed
 
   bool ok() const { return failures.empty(); }
   uint64_t events() const;      // accepted POSTs
@@ -51,8 +52,8 @@ struct SimReport {
   double events_per_s() const;
 };
 
-// The per-slice table: slice, start (UTC), oracle and cluster for the three numbers,
-// the workers, and "ok" or "MISMATCH". One header line, one line per slice.
+// The per-slice table: slice, start (UTC), "oracle / cluster" for each of the three
+// numbers, the workers, and "ok" or "MISMATCH". One header line, one line per slice.
 std::string FormatSliceTable(const SimReport& report);
 
 // "simulate: ok: 960000 events, 48 slices, 0 mismatches, 48 simulated hours, 21.3 s

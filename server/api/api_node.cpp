@@ -15,6 +15,19 @@
 
 namespace rt {
 
+// Puts admitted events into the forwarders; the handler's view of them.
+class ApiNode::Sink final : public EventSink {
+ public:
+  explicit Sink(ForwarderSet& forwarders) : forwarders_(forwarders) {}
+  bool Enqueue(const std::string& worker, const BatchEvent& event) override {
+    return forwarders_.Enqueue(worker, event);
+  }
+  std::optional<std::string> Unhealthy() const override { return forwarders_.Unhealthy(); }
+
+ private:
+  ForwarderSet& forwarders_;
+};
+
 Result<std::unique_ptr<ApiNode>> ApiNode::Create(ClusterConfig config, ApiNodeOptions options,
                                                  const Clock& clock) {
   if (config.api_nodes.find(options.node_id) == config.api_nodes.end()) {
@@ -41,17 +54,27 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
   read_clients_ = std::make_unique<WorkerReadClients>(client_context_, read_options);
   fetcher_ = std::make_unique<SliceFetcher>(*read_clients_, *cache_, options_.read_timeout);
 
-  ForwarderSet::Options forward;
+  ForwarderSetOptions forward;
+  forward.node_id = options_.node_id;
+  forward.key_id = keyer_->KeyId();
   forward.queue_limit = options_.queue_limit;
   forward.batch_max = options_.batch_max;
   forward.linger = options_.linger;
-  forward.stream_id = options_.node_id + ":" + std::to_string(clock_.NowMillis());
-  forward.key_id = keyer_->KeyId();
-  forwarders_ = std::make_unique<ForwarderSet>(client_context_, forward, metrics_, *cache_);
-  forwarders_->Update(*config_.load());
+  // Batch acks carry the touched slices' stats: they keep the cache fresh for free.
+  forwarders_ = std::make_unique<ForwarderSet>(
+      client_context_, forward, metrics_, [cache = cache_.get()](const std::string& worker,
+                                                                 const BatchAck& ack) {
+        for (const auto& [slice, stats] : ack.slices) cache->Put(worker, slice, stats);
+      });
+  sink_ = std::make_unique<Sink>(*forwarders_);
+  metrics_.AddCallbackGauge("rt_api_cache_hits_total", "Stats cache lookups answered from memory",
+                            [cache = cache_.get()] { return static_cast<double>(cache->hits()); });
+  metrics_.AddCallbackGauge("rt_api_cache_misses_total",
+                            "Stats cache lookups that had to ask the worker",
+                            [cache = cache_.get()] { return static_cast<double>(cache->misses()); });
 
   handler_ = std::make_unique<ApiHandler>([this] { return config_.load(); }, *keyer_, clock_,
-                                          *forwarders_, *fetcher_, metrics_);
+                                          *sink_, *fetcher_, metrics_);
   http::Router router;
   handler_->Register(router);
   http::ServerOptions server_options = options_.server;
@@ -66,6 +89,7 @@ ApiNode::~ApiNode() {
 
 Status ApiNode::Start() {
   const auto config = config_.load();
+  if (Status status = forwarders_->SetWorkers(config->worker_nodes); !status.ok()) return status;
   Result<NodeUrl> url = ParseNodeUrl(config->api_nodes.at(options_.node_id));
   if (!url.ok()) return url.status().WithContext("api node " + options_.node_id);
   const std::string host = options_.listen_host.value_or(url->host);
@@ -104,8 +128,10 @@ Status ApiNode::ReplaceConfig(ClusterConfig next) {
     if (unsafe.size() > 1) why += " (and " + std::to_string(unsafe.size() - 1) + " more)";
     return refuse(why);
   }
+  if (Status status = forwarders_->SetWorkers(next.worker_nodes); !status.ok()) {
+    return refuse(status.message());
+  }
   auto snapshot = std::make_shared<const ClusterConfig>(std::move(next));
-  forwarders_->Update(*snapshot);
   cache_->SetTtl(std::chrono::milliseconds(snapshot->cache_ttl_ms));
   config_.store(std::move(snapshot));
   reloads_applied_->Inc();
@@ -116,8 +142,9 @@ uint64_t ApiNode::Stop(std::chrono::milliseconds drain_timeout) {
   if (stopped_) return 0;
   stopped_ = true;
   server_->Stop();
-  const uint64_t undelivered = forwarders_->Drain(drain_timeout);
-  forwarders_->Close();
+  const uint64_t undelivered =
+      forwarders_->Drain(std::chrono::steady_clock::now() + drain_timeout);
+  forwarders_->Shutdown();
   client_work_.reset();
   client_context_.stop();
   if (client_thread_.joinable()) client_thread_.join();

@@ -98,6 +98,8 @@ class ApiNode {
   std::unique_ptr<WorkerReadClients> read_clients_;
   std::unique_ptr<SliceFetcher> fetcher_;
   std::unique_ptr<ForwarderSet> forwarders_;
+  class Sink;
+  std::unique_ptr<Sink> sink_;
   std::unique_ptr<ApiHandler> handler_;
   bool stopped_ = false;
 };

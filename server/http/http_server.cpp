@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <utility>
 
 namespace rt::http {
@@ -30,8 +31,17 @@ HttpServer::~HttpServer() { Stop(); }
 
 Status HttpServer::Listen(const std::string& host, uint16_t port) {
   boost::system::error_code ec;
-  const auto address = net::ip::make_address(host, ec);
-  if (ec) return Status::InvalidArgument("not an IP address: \"" + host + "\"");
+  auto address = net::ip::make_address(host, ec);
+  if (ec) {
+    // A name such as "localhost" in a node URL: listen on its first address.
+    net::ip::tcp::resolver resolver(context_);
+    const auto results = resolver.resolve(host, std::to_string(port), ec);
+    if (ec || results.empty()) {
+      return Status::InvalidArgument("cannot resolve listen host \"" + host + "\"" +
+                                     (ec ? ": " + ec.message() : ""));
+    }
+    address = results.begin()->endpoint().address();
+  }
   return listener_->Open(net::ip::tcp::endpoint(address, port));
 }
 

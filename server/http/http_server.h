@@ -31,7 +31,7 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // `host` is an IP address; `port` 0 picks a free port.
+  // `host` is an IP address or a name (its first address); `port` 0 picks a free port.
   [[nodiscard]] Status Listen(const std::string& host, uint16_t port);
   // The bound address (the real port when Listen was given 0).
   boost::asio::ip::tcp::endpoint LocalEndpoint() const;

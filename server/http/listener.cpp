@@ -14,6 +14,7 @@ Listener::Listener(net::io_context& context, const Router& router, const ServerO
     : context_(context),
       strand_(net::make_strand(context)),
       acceptor_(strand_),
+      retry_timer_(strand_),
       router_(router),
       options_(options),
       registry_(std::move(registry)) {}
@@ -38,6 +39,7 @@ void Listener::Stop() {
   net::dispatch(strand_, [self = shared_from_this()] {
     boost::beast::error_code ignored;
     self->acceptor_.close(ignored);
+    self->retry_timer_.cancel();
   });
 }
 
@@ -54,7 +56,13 @@ void Listener::OnAccept(boost::beast::error_code ec, tcp::socket socket) {
     socket.set_option(tcp::no_delay(true), ignored);
     std::make_shared<Session>(std::move(socket), router_, options_, registry_)->Run();
   }
-  // Accept errors (e.g. out of descriptors) are transient: keep accepting.
+  if (ec) {
+    // Out of descriptors and the like: retry shortly rather than spin.
+    retry_timer_.expires_after(std::chrono::milliseconds(50));
+    retry_timer_.async_wait(
+        [self = shared_from_this()](boost::beast::error_code) { self->DoAccept(); });
+    return;
+  }
   DoAccept();
 }
 

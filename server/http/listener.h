@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <memory>
 
@@ -35,6 +36,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   boost::asio::io_context& context_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_timer_;
   boost::asio::ip::tcp::endpoint local_;
   const Router& router_;
   const ServerOptions& options_;

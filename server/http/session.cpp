@@ -2,11 +2,14 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <utility>
+#include <vector>
 
 namespace rt::http {
 
@@ -26,12 +29,16 @@ void SessionRegistry::Remove(Session* session) {
 
 void SessionRegistry::BeginStop() {
   stopping_.store(true, std::memory_order_release);
-  std::lock_guard lock(mutex_);
-  for (Session* session : sessions_) {
-    // A session whose destructor waits for this lock yields an empty weak pointer.
-    std::weak_ptr<Session> weak = session->weak_from_this();
-    if (auto alive = weak.lock()) alive->OnServerStop();
+  std::vector<std::shared_ptr<Session>> alive;
+  {
+    std::lock_guard lock(mutex_);
+    // A session whose destructor waits for this lock yields an empty pointer.
+    for (Session* session : sessions_) {
+      if (auto s = session->weak_from_this().lock()) alive.push_back(std::move(s));
+    }
   }
+  // Outside the lock: dropping the last reference runs ~Session, which takes it.
+  for (auto& session : alive) session->OnServerStop();
 }
 
 bool SessionRegistry::WaitEmpty(std::chrono::steady_clock::time_point deadline) {
@@ -123,9 +130,23 @@ void Session::OnReadHeader(beast::error_code ec, std::size_t) {
   if (parser_->is_done()) return CallHandler(*match.route);
   parser_->body_limit(limit);
   stream_.expires_after(options_.io_timeout);
+  if (beast::iequals(request[beast_http::field::expect], "100-continue")) {
+    // curl waits up to a second for this before sending a large body.
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    return net::async_write(
+        stream_, net::buffer(kContinue.data(), kContinue.size()),
+        [self = shared_from_this(), route = match.route](beast::error_code e, std::size_t) {
+          if (e) return self->Close();
+          self->DoReadBody(*route);
+        });
+  }
+  DoReadBody(*match.route);
+}
+
+void Session::DoReadBody(const Router::Route& route) {
   beast_http::async_read(
       stream_, buffer_, *parser_,
-      [self = shared_from_this(), route = match.route](beast::error_code e, std::size_t) {
+      [self = shared_from_this(), route = &route](beast::error_code e, std::size_t) {
         if (e) return self->OnReadError(e);
         self->CallHandler(*route);
       });

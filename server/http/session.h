@@ -66,7 +66,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnFirstBytes(boost::beast::error_code ec, std::size_t bytes);
   void DoReadHeader();
   void OnReadHeader(boost::beast::error_code ec, std::size_t bytes);
-  void OnReadBody(boost::beast::error_code ec, std::size_t bytes);
+  void DoReadBody(const Router::Route& route);
   void CallHandler(const Router::Route& route);
   // Answers `response` and closes the connection afterwards.
   void SendFinal(Response&& response);

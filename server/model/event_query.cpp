@@ -37,7 +37,13 @@ Result<urls::params_encoded_view> QueryOf(std::string_view target) {
     size_t q = target.find('?');
     target = q == std::string_view::npos ? std::string_view("") : target.substr(q + 1);
   }
-  auto parsed = urls::parse_query(urls::string_view(target.data(), target.size()));
+  // Boost.URL 1.81's query iteration reads up to a NUL byte instead of stopping at
+  // the view's end (boostorg/url#757), and a Beast request target is not
+  // NUL-terminated: parse a terminated per-thread copy. The returned view refers to
+  // it, so it is valid until this thread's next call.
+  thread_local std::string terminated;
+  terminated.assign(target.data(), target.size());
+  auto parsed = urls::parse_query(urls::string_view(terminated.data(), terminated.size()));
   if (!parsed) return Status::InvalidArgument("malformed query string (bad percent-encoding)");
   return *parsed;
 }

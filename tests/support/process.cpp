@@ -169,6 +169,10 @@ std::optional<int> Process::WaitExit(std::chrono::milliseconds timeout) {
     const pid_t r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      // Let the reader catch up, so that Stdout/Stderr hold everything once this
+      // returns (the pipes close when the child is gone, unless it left children).
+      std::unique_lock lock(mutex_);
+      output_changed_.wait_for(lock, std::chrono::seconds(5), [this] { return pipes_closed_; });
       return exit_code_;
     }
     if (r < 0 && errno != EINTR) return std::nullopt;

@@ -52,6 +52,7 @@ class Process {
 
   // Waits for the process to exit and returns its exit code, or 128 + the signal
   // number if a signal ended it; nullopt if it is still running at the deadline.
+  // Once it returns a code, Stdout and Stderr hold all the output.
   std::optional<int> WaitExit(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   bool running();
 

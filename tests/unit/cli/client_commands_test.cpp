@@ -97,7 +97,8 @@ TEST_CASE("query fails on an answer that is not stats", "[cli][query]") {
   QueryOptions options;
   options.client.api = server.url();
   CHECK(RunQuery(options, capture.io) == kExitFailure);
-  CHECK_THAT(capture.err.str(), Catch::StartsWith("rtctl query: unexpected answer: stats: line 1"));
+  CHECK_THAT(capture.err.str(),
+             Catch::StartsWith("rtctl query: unexpected answer: stats line 1: "));
 }
 
 TEST_CASE("the API URL comes from RT_API when --api is absent, else it is a usage error",
@@ -359,10 +360,9 @@ TEST_CASE("allslices fails with one line when the server is unreachable", "[cli]
 // Parses `args` (without the program name) with every client subcommand set up.
 void Parse(std::vector<std::string> args) {
   CLI::App app;
-  SetupSend(app);
-  SetupQuery(app);
-  SetupPerWorker(app);
-  SetupAllSlices(app);
+  // The runners own the options the parser writes into: keep them alive.
+  const std::vector<CommandRunner> runners = {SetupSend(app), SetupQuery(app), SetupPerWorker(app),
+                                              SetupAllSlices(app)};
   std::reverse(args.begin(), args.end());
   app.parse(args);
 }

@@ -1,7 +1,5 @@
 #include "server/http/client_connection.h"
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <future>
 #include <string>
@@ -15,22 +13,7 @@ namespace {
 using http::ClientConnection;
 using testing::ClientTestServer;
 
-// An io_context with one thread, like a node's runtime.
-class IoThread {
- public:
-  IoThread() : guard_(ioc_.get_executor()), thread_([this] { ioc_.run(); }) {}
-  ~IoThread() {
-    guard_.reset();
-    ioc_.stop();
-    thread_.join();
-  }
-  boost::asio::io_context& ioc() { return ioc_; }
-
- private:
-  boost::asio::io_context ioc_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
-  std::thread thread_;
-};
+using IoThread = testing::TestIoThread;
 
 struct Outcome {
   Status status;

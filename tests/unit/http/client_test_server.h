@@ -4,6 +4,7 @@
 // connection here, the forwarder's fake worker in tests/unit/api). Header-only so
 // that both test executables can use it without touching tests/support.
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -36,7 +37,7 @@ class ClientTestServer {
 
   // port 0 picks a free port; a fixed port restarts a server where a stopped one was.
   explicit ClientTestServer(Handler handler, uint16_t port = 0)
-      : handler_(std::move(handler)), acceptor_(ioc_) {
+      : handler_(std::move(handler)), guard_(ioc_.get_executor()), acceptor_(ioc_) {
     namespace asio = boost::asio;
     const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
     acceptor_.open(ep.protocol());
@@ -81,6 +82,7 @@ class ClientTestServer {
       acceptor_.close(ignored);
     });
     CloseConnections();
+    guard_.reset();
     ioc_.stop();
     thread_.join();
   }
@@ -152,6 +154,8 @@ class ClientTestServer {
 
   Handler handler_;
   boost::asio::io_context ioc_;
+  // Keeps run() going while there is no connection, so RunOnIo always runs.
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
   boost::asio::ip::tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   std::thread thread_;
@@ -160,6 +164,23 @@ class ClientTestServer {
   mutable std::mutex mutex_;
   uint64_t accepted_ = 0;
   uint64_t requests_ = 0;
+};
+
+// An io_context run by one thread, like a node's client runtime.
+class TestIoThread {
+ public:
+  TestIoThread() : guard_(ioc_.get_executor()), thread_([this] { ioc_.run(); }) {}
+  ~TestIoThread() {
+    guard_.reset();
+    ioc_.stop();
+    thread_.join();
+  }
+  boost::asio::io_context& ioc() { return ioc_; }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  std::thread thread_;
 };
 
 // Waits until `done()` holds or `timeout` passes; returns the last value of done().

@@ -100,6 +100,21 @@ TEST_CASE("pipelined requests are answered in order", "[http][server]") {
   CHECK(upload->body() == "3");
 }
 
+TEST_CASE("a request expecting 100-continue gets it before sending the body", "[http][server]") {
+  TestServer t;
+  HttpTestConnection connection(t.port);
+  REQUIRE(connection.connected());
+  REQUIRE(connection.WriteRaw(
+      "POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"));
+  const auto interim = connection.Read();
+  REQUIRE(interim);
+  CHECK(interim->result() == StatusCode::continue_);
+  REQUIRE(connection.WriteRaw("abc"));
+  const auto response = connection.Read();
+  REQUIRE(response);
+  CHECK(response->body() == "3");
+}
+
 TEST_CASE("a body over the route's limit gets 413 and the connection closes", "[http][server]") {
   TestServer t;
   HttpTestConnection connection(t.port);

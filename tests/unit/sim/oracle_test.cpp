@@ -38,10 +38,8 @@ std::map<int64_t, SliceStats> ClusterView(const std::vector<TestEvent>& events, 
   return cluster.AllSlices();
 }
 
-Oracle Fed(const std::vector<TestEvent>& events) {
-  Oracle oracle;
+void Feed(Oracle& oracle, const std::vector<TestEvent>& events) {
   for (const TestEvent& e : events) oracle.Record(e.slice, e.user, e.action);
-  return oracle;
 }
 
 TEST_CASE("the oracle counts distinct users and both actions per slice", "[sim][oracle]") {
@@ -59,13 +57,15 @@ TEST_CASE("the oracle counts distinct users and both actions per slice", "[sim][
 
 TEST_CASE("the comparison agrees with a cluster that counted every event once", "[sim][oracle]") {
   const auto events = SampleEvents();
-  const Oracle oracle = Fed(events);
+  Oracle oracle;
+  Feed(oracle, events);
   CHECK(oracle.Compare(ClusterView(events, -1, -1)).empty());
 }
 
 TEST_CASE("the comparison catches a deliberately dropped event", "[sim][oracle]") {
   const auto events = SampleEvents();
-  const Oracle oracle = Fed(events);
+  Oracle oracle;
+  Feed(oracle, events);
   const int dropped = 41;  // slice 2, a user with other events there: only a counter moves
   const auto mismatches = oracle.Compare(ClusterView(events, dropped, -1));
   REQUIRE(mismatches.size() == 1);
@@ -80,7 +80,8 @@ TEST_CASE("the comparison catches a deliberately dropped event", "[sim][oracle]"
 
 TEST_CASE("the comparison catches a deliberately doubled event", "[sim][oracle]") {
   const auto events = SampleEvents();
-  const Oracle oracle = Fed(events);
+  Oracle oracle;
+  Feed(oracle, events);
   const int doubled = 0;  // a click in slice 0
   const auto mismatches = oracle.Compare(ClusterView(events, -1, doubled));
   REQUIRE(mismatches.size() == 1);

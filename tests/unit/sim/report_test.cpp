@@ -59,10 +59,12 @@ TEST_CASE("a slice matches only when the answer and the per-worker sum equal the
 TEST_CASE("the slice table shows oracle and cluster side by side", "[sim][report]") {
   const std::string table = FormatSliceTable(SampleReport());
   CHECK(table ==
-        "slice  start (UTC)          unique_users   clicks  impressions  workers  oracle / "
-        "cluster\n"
-        "    0  2024-01-01T00:00:00       10 / 10    3 / 3        7 / 7  [0, 1]   ok\n"
-        "    1  2024-01-01T01:00:00       10 / 10    3 / 3        7 / 6  [0, 1]   MISMATCH\n");
+        "slice  start (UTC)          unique_users o / c  clicks o / c  impressions o / c  workers  "
+        "status\n"
+        "    0  2024-01-01T00:00:00             10 / 10         3 / 3              7 / 7  [0, 1]   "
+        "ok\n"
+        "    1  2024-01-01T01:00:00             10 / 10         3 / 3              7 / 6  [0, 1]   "
+        "MISMATCH\n");
 }
 
 TEST_CASE("the summary line names events, slices, mismatches, hours and rates", "[sim][report]") {

@@ -1,0 +1,83 @@
+// rtctl serve-worker --config FILE --node ID --data-dir DIR [--fsync] [--threads N]
+// [--listen HOST:PORT]: runs one worker node until SIGINT/SIGTERM (DESIGN §4, §5).
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/listen_address.h"
+#include "config/clock.h"
+#include "config/config_loader.h"
+#include "config/node_url.h"
+#include "server/http/stop_signal.h"
+#include "server/worker/worker_node.h"
+
+namespace rt::cli {
+namespace {
+
+struct ServeWorkerOptions {
+  std::string config;
+  std::string node;
+  std::string data_dir;
+  bool fsync = false;
+  int threads = 0;
+  std::string listen;
+};
+
+int Fail(const std::string& message) {
+  std::cerr << "rtctl serve-worker: " << message << "\n";
+  return kExitFailure;
+}
+
+// The listen address: --listen, or host and port of the node's URL in the config.
+Result<ListenAddress> ListenAddressOf(const ServeWorkerOptions& options) {
+  const Result<ClusterConfig> config = LoadClusterConfig(options.config, SystemClock().NowMillis());
+  if (!config.ok()) return config.status();
+  const auto it = config->worker_nodes.find(options.node);
+  if (it == config->worker_nodes.end()) {
+    return Status::InvalidArgument("node \"" + options.node + "\" is not in worker-nodes of " +
+                                   options.config);
+  }
+  if (!options.listen.empty()) return ParseListenAddress(options.listen);
+  const Result<NodeUrl> url = ParseNodeUrl(it->second);
+  if (!url.ok()) return url.status().WithContext("worker-nodes." + options.node);
+  return ListenAddress{url->host, url->port};
+}
+
+int RunServeWorker(const ServeWorkerOptions& options) {
+  const Result<ListenAddress> listen = ListenAddressOf(options);
+  if (!listen.ok()) return Fail(listen.status().message());
+
+  WorkerNodeOptions node_options;
+  node_options.data_dir = options.data_dir;
+  node_options.fsync = options.fsync;
+  node_options.listen_host = listen->host;
+  node_options.listen_port = listen->port;
+  node_options.server.threads = options.threads;
+  Result<std::unique_ptr<WorkerNode>> node = WorkerNode::Start(node_options);
+  if (!node.ok()) return Fail(node.status().message());
+
+  http::AnnounceAndWaitForStopSignal((*node)->endpoint());
+  (*node)->Stop();
+  return kExitOk;
+}
+
+}  // namespace
+
+CommandRunner SetupServeWorker(CLI::App& app) {
+  auto options = std::make_shared<ServeWorkerOptions>();
+  CLI::App* sub = app.add_subcommand("serve-worker", "Run a worker node");
+  sub->add_option("--config", options->config, "Cluster config file")->required();
+  sub->add_option("--node", options->node, "This worker's id in worker-nodes")->required();
+  sub->add_option("--data-dir", options->data_dir, "Directory of the Kyoto Cabinet store")
+      ->required();
+  sub->add_flag("--fsync", options->fsync,
+                "Acknowledge a batch only once it survives power loss (group commit)");
+  sub->add_option("--threads", options->threads, "I/O threads (default: one per core)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--listen", options->listen,
+                  "HOST:PORT to listen on instead of the node's URL (port 0: any free port)");
+  return [options] { return RunServeWorker(*options); };
+}
+
+}  // namespace rt::cli

@@ -1,0 +1,135 @@
+// rtctl simulate: an in-process cluster on a fake clock, checked against an exact
+// oracle (DESIGN.md §6). The scenario lives in sim/simulation.h; this file maps
+// flags to it and prints the report.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "sim/report.h"
+#include "sim/simulation.h"
+
+namespace rt::cli {
+namespace {
+
+constexpr size_t kFailuresShown = 10;
+
+struct SimulateOptions {
+  SimulationOptions simulation;
+  bool json = false;
+  bool no_progress = false;
+  std::string report_file;
+};
+
+// "\r[########............] 12.5/48 h" on stderr, redrawn in place.
+void DrawProgress(double done, int64_t total) {
+  constexpr int kWidth = 30;
+  const double fraction = total > 0 ? std::min(1.0, done / static_cast<double>(total)) : 1.0;
+  const int filled = static_cast<int>(fraction * kWidth);
+  std::fprintf(stderr, "\r[%s%s] %5.1f/%lld simulated hours", std::string(filled, '#').c_str(),
+               std::string(kWidth - filled, '.').c_str(), done, static_cast<long long>(total));
+  std::fflush(stderr);
+}
+
+void AddHourOption(CLI::App& sub, const std::string& name, std::optional<int64_t>& target,
+                   const std::string& what) {
+  sub.add_option_function<int64_t>(
+         name, [&target](const int64_t& value) { target = value; },
+         what + " (default: scaled from the 48-hour scenario to --hours)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+int RunSimulate(SimulateOptions options) {
+  const bool terminal = isatty(STDERR_FILENO) == 1 && !options.no_progress;
+  if (terminal) options.simulation.progress = DrawProgress;
+  Result<SimReport> result = RunSimulation(options.simulation);
+  if (terminal) std::fprintf(stderr, "\r%*s\r", 60, "");
+  if (!result.ok()) {
+    std::cerr << "rtctl simulate: " << result.status().message() << "\n";
+    return kExitFailure;
+  }
+  const SimReport& report = *result;
+
+  if (options.json) {
+    std::cout << FormatReportJson(report);
+  } else {
+    for (const auto& change : report.changes) std::cout << "change: " << change << "\n";
+    std::cout << FormatSliceTable(report) << FormatSummaryLine(report) << "\n";
+    if (!report.data_dir.empty()) std::cout << "data kept in " << report.data_dir << "\n";
+  }
+  int exit_code = report.ok() ? kExitOk : kExitFailure;
+  if (!options.report_file.empty()) {
+    std::ofstream file(options.report_file, std::ios::binary | std::ios::trunc);
+    file << FormatReportHtml(report);
+    file.close();
+    if (!file) {
+      std::cerr << "rtctl simulate: cannot write " << options.report_file << "\n";
+      exit_code = kExitFailure;
+    }
+  }
+  const size_t shown = std::min(report.failures.size(), kFailuresShown);
+  for (size_t i = 0; i < shown; ++i) {
+    std::cerr << "rtctl simulate: " << report.failures[i] << "\n";
+  }
+  if (report.failures.size() > shown) {
+    std::cerr << "rtctl simulate: ... and " << report.failures.size() - shown << " more failures\n";
+  }
+  return exit_code;
+}
+
+}  // namespace
+
+CommandRunner SetupSimulate(CLI::App& app) {
+  auto options = std::make_shared<SimulateOptions>();
+  SimulationOptions& s = options->simulation;
+  CLI::App* sub = app.add_subcommand(
+      "simulate",
+      "Run a whole cluster in this process on a fake clock and check every slice against an "
+      "exact oracle");
+  sub->add_option("--hours", s.hours, "Simulated hours (one slice each)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{100'000}));
+  sub->add_option("--events-per-hour", s.events_per_hour, "POSTs per simulated hour")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1'000'000'000}));
+  sub->add_option("--api-nodes", s.api_nodes, "API nodes at the start")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  sub->add_option("--workers", s.workers, "Workers at the start")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  sub->add_option("--seed", s.seed, "Seed of the traffic (same seed, same traffic)")
+      ->capture_default_str();
+  sub->add_option("--users", s.users, "Size of the Zipf-distributed user pool")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
+  sub->add_option("--first-slice", s.first_slice, "Start of slice 0, YYYY-MM-DDTHH:MM:SS UTC")
+      ->capture_default_str();
+  AddHourOption(*sub, "--add-workers-at", s.add_workers_at,
+                "Hour at which workers join for the slices from the next hour on");
+  sub->add_option("--added-workers", s.added_workers, "How many workers join then")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 64));
+  AddHourOption(*sub, "--add-api-at", s.add_api_at, "Hour at which another API node joins");
+  AddHourOption(*sub, "--restart-at", s.restart_at,
+                "Hour at which a worker is stopped and restarted while traffic goes on");
+  AddHourOption(*sub, "--unsafe-at", s.unsafe_at,
+                "Hour at which an unsafe config change is attempted (it must be refused)");
+  sub->add_option("--client-threads", s.client_threads, "Client threads sending the traffic")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  sub->add_flag("--keep-data", s.keep_data, "Keep the temporary data dir and print its path");
+  sub->add_flag("--json", options->json, "Print the report as one JSON object");
+  sub->add_option("--report", options->report_file,
+                  "Also write a self-contained HTML report to this file");
+  sub->add_flag("--no-progress", options->no_progress,
+                "No progress bar, even when stderr is a terminal");
+  return [options] { return RunSimulate(*options); };
+}
+
+}  // namespace rt::cli

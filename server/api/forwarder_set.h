@@ -1,0 +1,73 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+
+#include "config/status.h"
+#include "server/api/forwarder.h"
+#include "server/metrics/metrics.h"
+#include "server/model/batch_codec.h"
+
+namespace rt {
+
+// The settings every worker's Forwarder shares (see ForwarderOptions).
+struct ForwarderSetOptions {
+  std::string node_id;
+  std::string key_id;
+  size_t queue_limit = 1'000'000;
+  size_t batch_max = 4096;
+  std::chrono::milliseconds linger{2};
+  std::chrono::milliseconds request_timeout{10000};
+  std::chrono::milliseconds connect_timeout{2000};
+};
+
+// The API node's forwarders, one per worker id of the running config. SetWorkers
+// installs a config's `worker-nodes`: new ids get a Forwarder (connected on first
+// use), a moved worker keeps its Forwarder (and stream) pointed at the new URL, and
+// ids no longer listed keep theirs until drained (their queued events still belong
+// to that worker). Metrics are registered once per worker id.
+// Thread-safety: Enqueue/Unhealthy on the I/O threads concurrently (a shared lock);
+// SetWorkers, Drain and Shutdown from the controlling thread.
+class ForwarderSet {
+ public:
+  ForwarderSet(boost::asio::io_context& ioc, ForwarderSetOptions options, MetricsRegistry& metrics,
+               Forwarder::AckCallback on_ack);
+  ~ForwarderSet();
+
+  ForwarderSet(const ForwarderSet&) = delete;
+  ForwarderSet& operator=(const ForwarderSet&) = delete;
+
+  // `workers`: id → URL (http://host:port/worker). Fails, changing nothing, if a URL
+  // does not parse.
+  [[nodiscard]] Status SetWorkers(const std::map<std::string, std::string>& workers);
+
+  // False when the worker is unknown or its queue is full (the caller answers 503).
+  bool Enqueue(const std::string& worker, const BatchEvent& event);
+  // "key mismatch with worker N" when a worker refused our key id, else nullopt.
+  std::optional<std::string> Unhealthy() const;
+
+  // Drains every forwarder concurrently until `deadline`; returns the events that
+  // could not be delivered. REQUIRES: not on a thread of `ioc`.
+  uint64_t Drain(std::chrono::steady_clock::time_point deadline);
+  void Shutdown();
+
+  std::shared_ptr<Forwarder> Find(const std::string& worker) const;
+
+ private:
+  boost::asio::io_context& ioc_;
+  const ForwarderSetOptions options_;
+  MetricsRegistry& metrics_;
+  const Forwarder::AckCallback on_ack_;
+
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, std::shared_ptr<Forwarder>, std::less<>> forwarders_;
+  std::map<std::string, ForwarderMetrics, std::less<>> worker_metrics_;
+};
+
+}  // namespace rt

@@ -1,0 +1,96 @@
+#include "server/api/stats_cache.h"
+
+#include <utility>
+
+namespace rt {
+
+StatsCache::StatsCache(std::chrono::milliseconds ttl, TimeSource now)
+    : ttl_ms_(ttl.count()), now_(std::move(now)) {}
+
+std::chrono::steady_clock::time_point StatsCache::Now() const {
+  return now_ ? now_() : std::chrono::steady_clock::now();
+}
+
+const StatsCache::WorkerEntry* StatsCache::FindFresh(
+    const Shard& shard, int64_t slice, const std::string& worker,
+    std::chrono::steady_clock::time_point now) const {
+  const auto it = shard.slices.find(slice);
+  if (it == shard.slices.end()) return nullptr;
+  const std::chrono::milliseconds ttl(ttl_ms_.load(std::memory_order_relaxed));
+  for (const WorkerEntry& e : it->second) {
+    if (e.worker == worker) return now - e.learnt < ttl ? &e : nullptr;
+  }
+  return nullptr;
+}
+
+std::optional<SliceStats> StatsCache::Get(const std::string& worker, int64_t slice) const {
+  const auto now = Now();
+  Shard& shard = ShardOf(slice);
+  {
+    std::lock_guard lock(shard.mutex);
+    if (const WorkerEntry* e = FindFresh(shard, slice, worker, now)) {
+      shard.hits.fetch_add(1, std::memory_order_relaxed);
+      return e->stats;
+    }
+  }
+  shard.misses.fetch_add(1, std::memory_order_relaxed);
+  return std::nullopt;
+}
+
+std::optional<SliceStats> StatsCache::GetSum(int64_t slice,
+                                             const std::vector<std::string>& workers) const {
+  const auto now = Now();
+  Shard& shard = ShardOf(slice);
+  SliceStats sum;
+  {
+    std::lock_guard lock(shard.mutex);
+    bool all = !workers.empty();
+    for (const std::string& worker : workers) {
+      const WorkerEntry* e = FindFresh(shard, slice, worker, now);
+      if (e == nullptr) {
+        all = false;
+        break;
+      }
+      sum += e->stats;
+    }
+    if (all) {
+      shard.hits.fetch_add(1, std::memory_order_relaxed);
+      return sum;
+    }
+  }
+  shard.misses.fetch_add(1, std::memory_order_relaxed);
+  return std::nullopt;
+}
+
+void StatsCache::Put(const std::string& worker, int64_t slice, const SliceStats& stats) {
+  const auto now = Now();
+  Shard& shard = ShardOf(slice);
+  std::lock_guard lock(shard.mutex);
+  SliceEntries& entries = shard.slices[slice];
+  for (WorkerEntry& e : entries) {
+    if (e.worker == worker) {
+      e.stats = stats;
+      e.learnt = now;
+      return;
+    }
+  }
+  entries.push_back(WorkerEntry{worker, stats, now});
+}
+
+void StatsCache::SetTtl(std::chrono::milliseconds ttl) {
+  ttl_ms_.store(ttl.count(), std::memory_order_relaxed);
+}
+
+uint64_t StatsCache::hits() const {
+  uint64_t n = 0;
+  for (const Shard& s : shards_) n += s.hits.load(std::memory_order_relaxed);
+  return n;
+}
+
+uint64_t StatsCache::misses() const {
+  uint64_t n = 0;
+  for (const Shard& s : shards_) n += s.misses.load(std::memory_order_relaxed);
+  return n;
+}
+
+}  // namespace rt

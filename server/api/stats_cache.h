@@ -1,0 +1,74 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "server/model/slice_stats.h"
+
+namespace rt {
+
+// The API node's cache of worker answers: (worker id, slice) → stats and when they
+// were learnt. Filled by GET fetches (every worker of the slice) and by batch acks
+// (the slices a batch touched), read by GETs while younger than the TTL
+// (`cache-ttl-ms`). Because writes refresh it, a busy slice is answered from memory
+// at most a TTL behind.
+//
+// The cached GET is a hot path: a lookup takes one shard mutex (shards by slice),
+// finds the slice without allocating, and scans its few workers; GetSum answers a
+// whole slice under that one lock.
+// Thread-safety: all methods.
+class StatsCache {
+ public:
+  using TimeSource = std::function<std::chrono::steady_clock::time_point()>;
+
+  // `now` defaults to the steady clock; tests pass their own.
+  explicit StatsCache(std::chrono::milliseconds ttl, TimeSource now = {});
+
+  // The cached stats, if younger than the TTL.
+  std::optional<SliceStats> Get(const std::string& worker, int64_t slice) const;
+  // The sum over `workers` of the slice, if every one of them is cached and younger
+  // than the TTL (one hit); otherwise nullopt (one miss).
+  std::optional<SliceStats> GetSum(int64_t slice, const std::vector<std::string>& workers) const;
+  void Put(const std::string& worker, int64_t slice, const SliceStats& stats);
+  void SetTtl(std::chrono::milliseconds ttl);
+
+  uint64_t hits() const;
+  uint64_t misses() const;
+
+ private:
+  struct WorkerEntry {
+    std::string worker;
+    SliceStats stats;
+    std::chrono::steady_clock::time_point learnt;
+  };
+  // A slice has as many entries as workers in its routing lists (a handful).
+  using SliceEntries = std::vector<WorkerEntry>;
+
+  struct alignas(64) Shard {
+    mutable std::mutex mutex;
+    std::unordered_map<int64_t, SliceEntries> slices;
+    mutable std::atomic<uint64_t> hits{0};
+    mutable std::atomic<uint64_t> misses{0};
+  };
+  static constexpr size_t kShards = 16;
+
+  std::chrono::steady_clock::time_point Now() const;
+  Shard& ShardOf(int64_t slice) const { return shards_[static_cast<uint64_t>(slice) % kShards]; }
+  // REQUIRES: the shard's mutex held.
+  const WorkerEntry* FindFresh(const Shard& shard, int64_t slice, const std::string& worker,
+                               std::chrono::steady_clock::time_point now) const;
+
+  std::atomic<int64_t> ttl_ms_;
+  TimeSource now_;
+  mutable std::array<Shard, kShards> shards_;
+};
+
+}  // namespace rt

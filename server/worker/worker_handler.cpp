@@ -1,0 +1,191 @@
+#include "server/worker/worker_handler.h"
+
+#include <charconv>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "server/model/batch_ack.h"
+#include "server/model/batch_codec.h"
+#include "server/model/event_query.h"
+#include "server/model/slice_stats.h"
+#include "server/model/user_key.h"
+#include "server/store/batch_writer.h"
+#include "server/store/kc_store.h"
+
+namespace rt {
+
+namespace {
+
+using http::StatusCode;
+
+Result<int64_t> ParseSlice(std::string_view text) {
+  int64_t slice = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), slice);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || slice < 0) {
+    return Status::InvalidArgument("parameter \"slice\": not a slice number: \"" +
+                                   http::QuoteForReason(text) + "\"");
+  }
+  return slice;
+}
+
+bool IsPrintable(std::string_view text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) return false;
+  }
+  return true;
+}
+
+// A required printable header of at most `max_len` bytes.
+Result<std::string_view> RequiredHeader(const http::Request& request, std::string_view name,
+                                        std::size_t max_len) {
+  const auto it = request.find(name);
+  if (it == request.end() || it->value().empty()) {
+    return Status::InvalidArgument("missing header " + std::string(name));
+  }
+  const std::string_view value = it->value();
+  if (value.size() > max_len || !IsPrintable(value)) {
+    return Status::InvalidArgument("header " + std::string(name) + ": must be 1 to " +
+                                   std::to_string(max_len) + " printable bytes, got \"" +
+                                   http::QuoteForReason(value) + "\"");
+  }
+  return value;
+}
+
+http::Response JsonResponse(std::string body) {
+  http::Response response{StatusCode::ok, 11};
+  response.set(http::beast_http::field::content_type, "application/json");
+  response.body() = std::move(body);
+  return response;
+}
+
+}  // namespace
+
+WorkerHandler::WorkerHandler(KcStore& store, BatchWriter& writer, WorkerMetrics& metrics,
+                             const MetricsRegistry& registry)
+    : store_(store), writer_(writer), metrics_(metrics), registry_(registry) {}
+
+void WorkerHandler::Register(http::Router& router) {
+  using http::Verb;
+  auto bind = [this](void (WorkerHandler::*method)(http::Request&, http::Responder)) {
+    return [this, method](http::Request& request, http::Responder respond) {
+      (this->*method)(request, std::move(respond));
+    };
+  };
+  router.Add(Verb::post, "/worker", bind(&WorkerHandler::PostEvent));
+  router.Add(Verb::get, "/worker", bind(&WorkerHandler::GetSlice));
+  router.Add(Verb::get, "/worker/slices", bind(&WorkerHandler::GetSlices));
+  router.Add(Verb::post, "/worker/batch", bind(&WorkerHandler::PostBatch), kBatchBodyLimit);
+  router.Add(Verb::get, "/healthz", bind(&WorkerHandler::GetHealth));
+  router.Add(Verb::get, "/metrics", bind(&WorkerHandler::GetMetrics));
+}
+
+http::Response WorkerHandler::Refusal(const Status& status) {
+  switch (status.code()) {
+    case Status::Code::kInvalidArgument:
+      metrics_.rejected_bad_request.Inc();
+      return http::MakeErrorResponse(StatusCode::bad_request, status.message());
+    case Status::Code::kConflict:
+      metrics_.rejected_conflict.Inc();
+      return http::MakeErrorResponse(StatusCode::conflict, status.message());
+    case Status::Code::kUnavailable:
+      metrics_.rejected_unavailable.Inc();
+      return http::MakeErrorResponse(StatusCode::service_unavailable, status.message());
+    default:
+      return http::MakeErrorResponse(StatusCode::internal_server_error,
+                                     "storage error: " + status.message());
+  }
+}
+
+void WorkerHandler::PostEvent(http::Request& request, http::Responder respond) {
+  Result<EventQuery> query = ParseEventQuery(request.target(), "slice");
+  if (!query.ok()) return respond(Refusal(query.status()));
+  Result<int64_t> slice = ParseSlice(query->timestamp_text);
+  if (!slice.ok()) return respond(Refusal(slice.status()));
+  Result<UserKey> key = UserKey::FromHex(query->user);
+  if (!key.ok()) {
+    return respond(
+        Refusal(Status::InvalidArgument("parameter \"user\": not a 32-hex-digit user key: \"" +
+                                        http::QuoteForReason(query->user) + "\"")));
+  }
+  writer_.SubmitSingle(
+      *slice, *key, query->action, [this, respond = std::move(respond)](Result<SliceStats> stats) {
+        if (!stats.ok()) return respond(Refusal(stats.status()));
+        metrics_.single_events.Inc();
+        respond(http::MakeTextResponse(StatusCode::accepted, FormatSliceStats(*stats)));
+      });
+}
+
+void WorkerHandler::GetSlice(http::Request& request, http::Responder respond) {
+  Result<std::string> text = ParseTimeQuery(request.target(), "slice");
+  if (!text.ok()) return respond(Refusal(text.status()));
+  Result<int64_t> slice = ParseSlice(*text);
+  if (!slice.ok()) return respond(Refusal(slice.status()));
+  respond(http::MakeTextResponse(StatusCode::ok, FormatSliceStats(store_.StatsFor(*slice))));
+}
+
+void WorkerHandler::GetSlices(http::Request&, http::Responder respond) {
+  nlohmann::json slices = nlohmann::json::array();
+  for (const auto& [slice, stats] : store_.AllSlices()) {
+    slices.push_back({{"slice", slice},
+                      {"unique_users", stats.unique_users},
+                      {"clicks", stats.clicks},
+                      {"impressions", stats.impressions}});
+  }
+  respond(JsonResponse(nlohmann::json{{"slices", std::move(slices)}}.dump()));
+}
+
+void WorkerHandler::PostBatch(http::Request& request, http::Responder respond) {
+  const auto received = std::chrono::steady_clock::now();
+  Result<std::string_view> stream = RequiredHeader(request, "X-Rt-Stream", kMaxStreamBytes);
+  if (!stream.ok()) return respond(Refusal(stream.status()));
+  Result<std::string_view> seq_text = RequiredHeader(request, "X-Rt-Seq", 20);
+  if (!seq_text.ok()) return respond(Refusal(seq_text.status()));
+  uint64_t seq = 0;
+  const auto [end, ec] =
+      std::from_chars(seq_text->data(), seq_text->data() + seq_text->size(), seq);
+  if (ec != std::errc() || end != seq_text->data() + seq_text->size() || seq == 0) {
+    return respond(
+        Refusal(Status::InvalidArgument("header X-Rt-Seq: not a sequence number >= 1: \"" +
+                                        http::QuoteForReason(*seq_text) + "\"")));
+  }
+  Result<std::string_view> key_id = RequiredHeader(request, "X-Rt-Key-Id", kMaxKeyIdBytes);
+  if (!key_id.ok()) return respond(Refusal(key_id.status()));
+
+  BatchRequest batch;
+  batch.stream = std::string(*stream);
+  batch.first_seq = seq;
+  batch.key_id = std::string(*key_id);
+  if (Status decoded = DecodeBatchInto(request.body(), batch.events); !decoded.ok()) {
+    return respond(Refusal(decoded.WithContext("body")));
+  }
+  writer_.Submit(std::move(batch), [this, received,
+                                    respond = std::move(respond)](Result<BatchOutcome> outcome) {
+    if (!outcome.ok()) return respond(Refusal(outcome.status()));
+    metrics_.batches.Inc();
+    metrics_.events_applied.Inc(outcome->applied);
+    metrics_.duplicates_skipped.Inc(outcome->duplicates);
+    metrics_.batch_apply_seconds.ObserveSeconds(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
+    BatchAck ack;
+    ack.acked_seq = outcome->acked_seq;
+    ack.applied = outcome->applied;
+    ack.duplicates = outcome->duplicates;
+    ack.slices = std::move(outcome->touched);
+    respond(JsonResponse(FormatBatchAck(ack)));
+  });
+}
+
+void WorkerHandler::GetHealth(http::Request&, http::Responder respond) {
+  respond(http::MakeTextResponse(StatusCode::ok, "ok\n"));
+}
+
+void WorkerHandler::GetMetrics(http::Request&, http::Responder respond) {
+  http::Response response = http::MakeTextResponse(StatusCode::ok, registry_.Render());
+  response.set(http::beast_http::field::content_type, "text/plain; version=0.0.4");
+  respond(std::move(response));
+}
+
+}  // namespace rt

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstddef>
+
+#include "config/status.h"
+#include "server/http/router.h"
+#include "server/http/types.h"
+#include "server/metrics/metrics.h"
+#include "server/worker/worker_metrics.h"
+
+namespace rt {
+
+class BatchWriter;
+class KcStore;
+
+// The endpoints of a worker node (DESIGN.md §4), as pure request handlers: parse and
+// validate the request on the I/O thread, hand writes to the single BatchWriter and
+// answer from its completion (on the writer thread), answer reads from the store's
+// in-memory stats. No sockets here, so tests call the handlers directly.
+// Ownership: borrows the store, writer, metrics and registry; all must outlive it
+// and every request it accepted. Thread-safety: handlers may run concurrently.
+class WorkerHandler {
+ public:
+  // Largest accepted batch body.
+  static constexpr std::size_t kBatchBodyLimit = 8 << 20;
+  // Longest accepted X-Rt-Stream / X-Rt-Key-Id value.
+  static constexpr std::size_t kMaxStreamBytes = 128;
+  static constexpr std::size_t kMaxKeyIdBytes = 64;
+
+  WorkerHandler(KcStore& store, BatchWriter& writer, WorkerMetrics& metrics,
+                const MetricsRegistry& registry);
+
+  // Adds every worker endpoint to `router`.
+  void Register(http::Router& router);
+
+  void PostEvent(http::Request& request, http::Responder respond);
+  void GetSlice(http::Request& request, http::Responder respond);
+  void GetSlices(http::Request& request, http::Responder respond);
+  void PostBatch(http::Request& request, http::Responder respond);
+  void GetHealth(http::Request& request, http::Responder respond);
+  void GetMetrics(http::Request& request, http::Responder respond);
+
+ private:
+  // The error response for a refused write, counted by reason.
+  http::Response Refusal(const Status& status);
+
+  KcStore& store_;
+  BatchWriter& writer_;
+  WorkerMetrics& metrics_;
+  const MetricsRegistry& registry_;
+};
+
+}  // namespace rt

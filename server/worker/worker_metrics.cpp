@@ -1,0 +1,40 @@
+#include "server/worker/worker_metrics.h"
+
+#include "server/store/batch_writer.h"
+#include "server/store/kc_store.h"
+
+namespace rt {
+
+namespace {
+constexpr const char* kRejectedHelp = "Worker requests refused, by reason";
+}  // namespace
+
+WorkerMetrics::WorkerMetrics(MetricsRegistry& registry, const KcStore& store,
+                             const BatchWriter& writer)
+    : events_applied(registry.AddCounter("rt_worker_events_applied_total",
+                                         "Events newly counted (batches and single posts)")),
+      duplicates_skipped(registry.AddCounter(
+          "rt_worker_duplicates_skipped_total",
+          "Batch events skipped because their seq was at or below the stream's mark")),
+      batches(registry.AddCounter("rt_worker_batches_total", "Batches applied")),
+      single_events(registry.AddCounter("rt_worker_single_events_total",
+                                        "Events applied through POST /worker")),
+      batch_apply_seconds(registry.AddHistogram(
+          "rt_worker_batch_apply_seconds",
+          "Time from receiving a batch to its commit (and fsync with --fsync)")),
+      rejected_bad_request(
+          registry.AddCounter("rt_worker_rejected_total", kRejectedHelp, "reason=\"bad_request\"")),
+      rejected_conflict(
+          registry.AddCounter("rt_worker_rejected_total", kRejectedHelp, "reason=\"conflict\"")),
+      rejected_unavailable(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
+                                               "reason=\"unavailable\"")) {
+  registry.AddCallbackGauge("rt_worker_slices_held", "Slices this worker holds data for",
+                            [&store] { return static_cast<double>(store.SliceCount()); });
+  registry.AddCallbackGauge("rt_worker_store_bytes", "Size of the Kyoto Cabinet file",
+                            [&store] { return static_cast<double>(store.SizeBytes()); });
+  registry.AddCallbackGauge("rt_worker_writer_queue_depth",
+                            "Batches and events waiting for the single writer",
+                            [&writer] { return static_cast<double>(writer.QueueDepth()); });
+}
+
+}  // namespace rt

@@ -1,0 +1,26 @@
+#pragma once
+
+#include "server/metrics/metrics.h"
+
+namespace rt {
+
+class BatchWriter;
+class KcStore;
+
+// The worker node's metrics, registered in the node's registry (names in README,
+// "Worker node"). Updated from the writer thread and the I/O threads; every member
+// is a lock-free metric.
+struct WorkerMetrics {
+  WorkerMetrics(MetricsRegistry& registry, const KcStore& store, const BatchWriter& writer);
+
+  Counter& events_applied;
+  Counter& duplicates_skipped;
+  Counter& batches;
+  Counter& single_events;
+  Histogram& batch_apply_seconds;
+  Counter& rejected_bad_request;
+  Counter& rejected_conflict;
+  Counter& rejected_unavailable;
+};
+
+}  // namespace rt

@@ -1,0 +1,46 @@
+#include "server/worker/worker_node.h"
+
+#include <utility>
+
+namespace rt {
+
+Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& options) {
+  std::unique_ptr<WorkerNode> node(new WorkerNode());
+  KcStoreOptions store_options;
+  store_options.fsync = options.fsync;
+  Result<std::unique_ptr<KcStore>> store = KcStore::Open(options.data_dir, store_options);
+  if (!store.ok()) return store.status();
+  node->store_ = std::move(store).value();
+  node->writer_ = std::make_unique<BatchWriter>(*node->store_);
+  node->worker_metrics_ =
+      std::make_unique<WorkerMetrics>(node->registry_, *node->store_, *node->writer_);
+  node->handler_ = std::make_unique<WorkerHandler>(*node->store_, *node->writer_,
+                                                   *node->worker_metrics_, node->registry_);
+  http::Router router;
+  node->handler_->Register(router);
+  node->server_ = std::make_unique<http::HttpServer>(std::move(router), options.server);
+  if (Status listening = node->server_->Listen(options.listen_host, options.listen_port);
+      !listening.ok()) {
+    return listening;
+  }
+  node->endpoint_ = node->server_->LocalEndpoint();
+  node->server_->Start();
+  return node;
+}
+
+WorkerNode::~WorkerNode() { Stop(); }
+
+void WorkerNode::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  // Order matters: requests still in flight wait for the writer, and the writer's
+  // completions post to the server's (stopped but still existing) executors.
+  if (server_) server_->Stop();
+  if (writer_) writer_->Stop();
+  server_.reset();
+  handler_.reset();
+  writer_.reset();
+  store_.reset();
+}
+
+}  // namespace rt

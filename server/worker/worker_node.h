@@ -1,0 +1,64 @@
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "config/status.h"
+#include "server/http/http_server.h"
+#include "server/http/server_options.h"
+#include "server/metrics/metrics.h"
+#include "server/store/batch_writer.h"
+#include "server/store/kc_store.h"
+#include "server/worker/worker_handler.h"
+#include "server/worker/worker_metrics.h"
+
+namespace rt {
+
+struct WorkerNodeOptions {
+  std::string data_dir;
+  bool fsync = false;
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 0;  // 0: any free port (see WorkerNode::endpoint)
+  http::ServerOptions server;
+};
+
+// A complete worker node: the Kyoto store, its single writer, the endpoints and the
+// HTTP server, assembled and torn down in the right order. Used by `rtctl
+// serve-worker` and, in-process, by the simulator.
+// Ownership: owns everything it starts. Thread-safety: Start/Stop from one
+// controlling thread; the accessors from any.
+class WorkerNode {
+ public:
+  // Opens the store (fails if another process holds the data dir), binds, and
+  // starts serving.
+  [[nodiscard]] static Result<std::unique_ptr<WorkerNode>> Start(const WorkerNodeOptions& options);
+  ~WorkerNode();  // Stop()
+  WorkerNode(const WorkerNode&) = delete;
+  WorkerNode& operator=(const WorkerNode&) = delete;
+
+  // Stops accepting, lets in-flight requests finish (bounded by the server's drain
+  // timeout), drains the writer, closes the store. Idempotent.
+  void Stop();
+
+  boost::asio::ip::tcp::endpoint endpoint() const { return endpoint_; }
+  // REQUIRES: not stopped (callback gauges read the store).
+  MetricsRegistry& metrics() { return registry_; }
+  // REQUIRES: not stopped.
+  KcStore& store() { return *store_; }
+
+ private:
+  WorkerNode() = default;
+
+  MetricsRegistry registry_;
+  std::unique_ptr<KcStore> store_;
+  std::unique_ptr<BatchWriter> writer_;
+  std::unique_ptr<WorkerMetrics> worker_metrics_;
+  std::unique_ptr<WorkerHandler> handler_;
+  std::unique_ptr<http::HttpServer> server_;
+  boost::asio::ip::tcp::endpoint endpoint_;
+  bool stopped_ = false;
+};
+
+}  // namespace rt

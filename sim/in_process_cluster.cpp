@@ -1,0 +1,195 @@
+#include "sim/in_process_cluster.h"
+
+#include <algorithm>
+#include <fstream>
+#include <utility>
+
+#include "config/config_loader.h"
+#include "config/routing.h"
+#include "server/api/api_node.h"
+#include "server/worker/worker_node.h"
+#include "sim/config_text.h"
+
+namespace rt {
+namespace {
+
+// API nodes are started on port 0, so their URL in the first config they get says
+// so (validation warns, which is fine here); the real port replaces it at once.
+constexpr const char* kUnboundApiUrl = "http://127.0.0.1:0/analytics";
+
+std::string WorkerUrl(uint16_t port) {
+  return "http://127.0.0.1:" + std::to_string(port) + "/worker";
+}
+std::string ApiUrl(uint16_t port) {
+  return "http://127.0.0.1:" + std::to_string(port) + "/analytics";
+}
+
+}  // namespace
+
+InProcessCluster::InProcessCluster(InProcessClusterOptions options, const Clock& clock)
+    : options_(std::move(options)), clock_(clock) {}
+
+InProcessCluster::~InProcessCluster() {
+  (void)StopApiNodes(std::chrono::milliseconds(0));
+  for (auto& [id, worker] : workers_) {
+    if (worker) worker->Stop();
+  }
+}
+
+Result<std::unique_ptr<InProcessCluster>> InProcessCluster::Start(InProcessClusterOptions options,
+                                                                  const Clock& clock) {
+  std::unique_ptr<InProcessCluster> cluster(new InProcessCluster(std::move(options), clock));
+  const InProcessClusterOptions& o = cluster->options_;
+
+  ClusterConfig config;
+  config.slice_length_s = o.slice_length_s;
+  config.first_slice_s = o.first_slice_s;
+  RoutingEntry all_workers{0, {}};
+  for (int i = 0; i < o.workers; ++i) {
+    const std::string id = std::to_string(cluster->next_worker_++);
+    if (Status s = cluster->StartWorker(id, 0); !s.ok()) return s;
+    config.worker_nodes[id] = WorkerUrl(cluster->worker_ports_[id]);
+    all_workers.nodes.push_back(id);
+  }
+  config.routing.push_back(all_workers);
+  for (int i = 0; i < o.api_nodes; ++i) {
+    config.api_nodes[std::to_string(i)] = kUnboundApiUrl;
+  }
+  Result<ClusterConfig> parsed = cluster->Reparse(config);
+  if (!parsed.ok()) return parsed.status().WithContext("the first cluster config");
+  cluster->config_ = *parsed;
+
+  for (int i = 0; i < o.api_nodes; ++i) {
+    const Result<std::string> url = cluster->StartApiNode(std::to_string(cluster->next_api_++));
+    if (!url.ok()) return url.status();
+  }
+  if (Status s = cluster->ApplyEverywhere(cluster->config_); !s.ok()) return s;
+  return cluster;
+}
+
+std::vector<uint16_t> InProcessCluster::ApiPorts() const {
+  std::vector<uint16_t> ports;
+  for (const auto& [id, node] : api_nodes_) ports.push_back(node->LocalEndpoint().port());
+  return ports;
+}
+
+Result<ClusterConfig> InProcessCluster::Reparse(const ClusterConfig& config) const {
+  return ParseClusterConfig(ClusterConfigToJson(config), clock_.NowMillis());
+}
+
+void InProcessCluster::SaveConfig() const {
+  std::ofstream(options_.data_root + "/cluster.json") << ClusterConfigToJson(config_);
+}
+
+Status InProcessCluster::StartWorker(const std::string& id, uint16_t port) {
+  WorkerNodeOptions worker_options;
+  worker_options.data_dir = options_.data_root + "/worker-" + id;
+  worker_options.listen_host = "127.0.0.1";
+  worker_options.listen_port = port;
+  worker_options.server.threads = options_.node_threads;
+  Result<std::unique_ptr<WorkerNode>> worker = WorkerNode::Start(worker_options);
+  if (!worker.ok()) return worker.status().WithContext("worker " + id);
+  worker_ports_[id] = (*worker)->endpoint().port();
+  workers_[id] = std::move(worker).value();
+  return Status::Ok();
+}
+
+// Starts API node `id` with config_ plus its own entry (unbound), and records its
+// real URL in config_; the caller then applies config_ everywhere.
+Result<std::string> InProcessCluster::StartApiNode(const std::string& id) {
+  ClusterConfig own = config_;
+  own.api_nodes[id] = kUnboundApiUrl;
+  ApiNodeOptions node_options;
+  node_options.node_id = id;
+  node_options.secret = options_.secret;
+  node_options.listen_host = "127.0.0.1";
+  node_options.listen_port = 0;
+  node_options.threads = options_.node_threads;
+  Result<std::unique_ptr<ApiNode>> node = ApiNode::Create(own, node_options, clock_);
+  if (!node.ok()) return node.status().WithContext("API node " + id);
+  if (Status s = (*node)->Start(); !s.ok()) return s.WithContext("API node " + id);
+  const std::string url = ApiUrl((*node)->LocalEndpoint().port());
+  api_nodes_[id] = std::move(node).value();
+  config_.api_nodes[id] = url;
+  return url;
+}
+
+Status InProcessCluster::ApplyEverywhere(const ClusterConfig& next) {
+  Result<ClusterConfig> parsed = Reparse(next);
+  if (!parsed.ok()) return parsed.status().WithContext("new cluster config");
+  for (auto& [id, node] : api_nodes_) {
+    if (Status s = node->ReplaceConfig(*parsed); !s.ok()) {
+      return s.WithContext("API node " + id + " refused the config");
+    }
+  }
+  config_ = *parsed;
+  SaveConfig();
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> InProcessCluster::AddWorkers(int count, int64_t from_slice) {
+  ClusterConfig next = config_;
+  RoutingEntry entry{from_slice, {}};
+  if (const auto* current = NodesForSlice(next, from_slice)) entry.nodes = *current;
+  std::vector<std::string> added;
+  for (int i = 0; i < count; ++i) {
+    const std::string id = std::to_string(next_worker_++);
+    if (Status s = StartWorker(id, 0); !s.ok()) return s;
+    next.worker_nodes[id] = WorkerUrl(worker_ports_[id]);
+    entry.nodes.push_back(id);
+    added.push_back(id);
+  }
+  std::erase_if(next.routing,
+                [from_slice](const RoutingEntry& e) { return e.slice >= from_slice; });
+  next.routing.push_back(entry);
+  if (Status s = ApplyEverywhere(next); !s.ok()) return s;
+  return added;
+}
+
+Result<std::string> InProcessCluster::AddApiNode() {
+  const std::string id = std::to_string(next_api_++);
+  const Result<std::string> url = StartApiNode(id);
+  if (!url.ok()) return url.status();
+  if (Status s = ApplyEverywhere(config_); !s.ok()) return s;
+  return id;
+}
+
+Status InProcessCluster::StopWorker(const std::string& id) {
+  auto it = workers_.find(id);
+  if (it == workers_.end() || !it->second) return Status::NotFound("no running worker " + id);
+  it->second->Stop();
+  it->second.reset();
+  return Status::Ok();
+}
+
+Status InProcessCluster::RestartWorker(const std::string& id) {
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return Status::NotFound("no worker " + id);
+  if (it->second) return Status::Conflict("worker " + id + " is running");
+  return StartWorker(id, worker_ports_[id]);
+}
+
+std::vector<Status> InProcessCluster::OfferConfig(const ClusterConfig& next) {
+  std::vector<Status> answers;
+  Result<ClusterConfig> parsed = Reparse(next);
+  for (auto& [id, node] : api_nodes_) {
+    answers.push_back(parsed.ok() ? node->ReplaceConfig(*parsed)
+                                  : parsed.status().WithContext("invalid config"));
+  }
+  return answers;
+}
+
+uint64_t InProcessCluster::StopApiNodes(std::chrono::milliseconds drain_timeout) {
+  uint64_t undelivered = 0;
+  for (auto& [id, node] : api_nodes_) undelivered += node->Stop(drain_timeout);
+  api_nodes_.clear();
+  return undelivered;
+}
+
+Result<uint16_t> InProcessCluster::StartReader() {
+  const Result<std::string> url = StartApiNode("reader");
+  if (!url.ok()) return url.status();
+  return api_nodes_.at("reader")->LocalEndpoint().port();
+}
+
+}  // namespace rt

@@ -1,0 +1,95 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/clock.h"
+#include "config/cluster_config.h"
+#include "config/status.h"
+
+namespace rt {
+
+class ApiNode;
+class WorkerNode;
+
+struct InProcessClusterOptions {
+  int api_nodes = 2;
+  int workers = 2;
+  int64_t first_slice_s = 0;  // epoch seconds (UTC)
+  int64_t slice_length_s = 3600;
+  std::string data_root;  // an existing dir; worker i keeps its data in data_root/worker-i
+  std::string secret = "rt-simulate";
+  int node_threads = 1;  // I/O threads per node (every node shares the machine)
+};
+
+// A whole rt cluster in this process: real WorkerNode and ApiNode objects serving
+// real HTTP on 127.0.0.1 ephemeral ports, real Kyoto Cabinet files under
+// data_root, every node reading time from the given clock.
+//
+// Workers start first on port 0; the config is then written with their real URLs.
+// API nodes start on port 0 too, and every API node is then given the config with
+// their real URLs through ApiNode::ReplaceConfig (the hot-reload path). Every
+// config goes through ClusterConfigToJson and ParseClusterConfig, and the latest one
+// is saved as data_root/cluster.json.
+//
+// Thread-safety: one controlling thread (the simulator); the nodes serve on their
+// own threads. The clock must outlive the cluster.
+class InProcessCluster {
+ public:
+  static Result<std::unique_ptr<InProcessCluster>> Start(InProcessClusterOptions options,
+                                                         const Clock& clock);
+  ~InProcessCluster();
+  InProcessCluster(const InProcessCluster&) = delete;
+  InProcessCluster& operator=(const InProcessCluster&) = delete;
+
+  // The config every running API node has applied.
+  const ClusterConfig& config() const { return config_; }
+  // Ports of the running API nodes, in id order.
+  std::vector<uint16_t> ApiPorts() const;
+
+  // Starts `count` new workers and routes the slices from `from_slice` on over every
+  // worker, through ReplaceConfig on every API node. The error names the node that
+  // refused it and why. Returns the new worker ids.
+  [[nodiscard]] Result<std::vector<std::string>> AddWorkers(int count, int64_t from_slice);
+  // Starts another API node with the current config and gives the others the config
+  // that names it. Returns its id.
+  [[nodiscard]] Result<std::string> AddApiNode();
+  // Stops a worker (its store closed), and starts it again on the same data dir and
+  // port.
+  [[nodiscard]] Status StopWorker(const std::string& id);
+  [[nodiscard]] Status RestartWorker(const std::string& id);
+  // Offers `next` to every API node; one Status per node, in id order. Does not
+  // change config() (callers use it for changes that must be refused).
+  std::vector<Status> OfferConfig(const ClusterConfig& next);
+
+  // Stops every API node, each flushing its forwarding queues first; returns how
+  // many accepted events could not be delivered.
+  uint64_t StopApiNodes(std::chrono::milliseconds drain_timeout);
+  // Starts a fresh API node (after StopApiNodes) for reading the final numbers with
+  // an empty cache; returns its port.
+  [[nodiscard]] Result<uint16_t> StartReader();
+
+ private:
+  InProcessCluster(InProcessClusterOptions options, const Clock& clock);
+
+  [[nodiscard]] Result<ClusterConfig> Reparse(const ClusterConfig& config) const;
+  [[nodiscard]] Status StartWorker(const std::string& id, uint16_t port);
+  [[nodiscard]] Result<std::string> StartApiNode(const std::string& id);
+  [[nodiscard]] Status ApplyEverywhere(const ClusterConfig& next);
+  void SaveConfig() const;
+
+  InProcessClusterOptions options_;
+  const Clock& clock_;
+  ClusterConfig config_;
+  std::map<std::string, std::unique_ptr<WorkerNode>> workers_;  // a stopped worker: nullptr
+  std::map<std::string, uint16_t> worker_ports_;
+  std::map<std::string, std::unique_ptr<ApiNode>> api_nodes_;
+  int next_worker_ = 0;
+  int next_api_ = 0;
+};
+
+}  // namespace rt

@@ -1,0 +1,264 @@
+// The API node against real worker processes: exact totals per hour, perworker and
+// allslices, hot reloads (safe and unsafe), a worker killed and restarted while
+// events flow, and no raw usernames on the workers' disks.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "server/model/slice_stats.h"
+#include "tests/support/http_test_client.h"
+#include "tests/support/local_cluster.h"
+
+namespace rt {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::HttpTestConnection;
+using testing::LocalCluster;
+using testing::MakeTestRequest;
+namespace bhttp = boost::beast::http;
+
+constexpr int64_t kFirstSliceMs = 1577836800000;  // 2020-01-01T00:00:00Z
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The exact answer: per slice, the set of users and the two counters.
+struct Oracle {
+  struct Slice {
+    std::set<std::string> users;
+    uint64_t clicks = 0;
+    uint64_t impressions = 0;
+  };
+  std::map<int64_t, Slice> slices;
+
+  void Add(int64_t slice, const std::string& user, bool click) {
+    Slice& s = slices[slice];
+    s.users.insert(user);
+    (click ? s.clicks : s.impressions) += 1;
+  }
+  SliceStats Stats(int64_t slice) const {
+    const auto it = slices.find(slice);
+    if (it == slices.end()) return {};
+    return {it->second.users.size(), it->second.clicks, it->second.impressions};
+  }
+};
+
+// Posts one event on a keep-alive connection; returns the HTTP status (0: no answer).
+int PostEvent(HttpTestConnection& connection, int64_t ts, const std::string& user, bool click) {
+  const std::string target = "/analytics?timestamp=" + std::to_string(ts) + "&user=" + user +
+                             (click ? "&click" : "&impression");
+  const auto response = connection.Exchange(MakeTestRequest(bhttp::verb::post, target));
+  return response ? response->result_int() : 0;
+}
+
+std::optional<testing::TestResponse> Get(uint16_t port, const std::string& target) {
+  return testing::HttpFetch(port, bhttp::verb::get, target, "", {{"Cache-Control", "no-cache"}});
+}
+
+SliceStats GetSlice(uint16_t port, int64_t ts) {
+  const auto response = Get(port, "/analytics?timestamp=" + std::to_string(ts));
+  REQUIRE(response);
+  INFO(response->body());
+  REQUIRE(response->result_int() == 200);
+  const Result<SliceStats> stats = ParseSliceStats(response->body());
+  REQUIRE(stats.ok());
+  return *stats;
+}
+
+// Sums the three-line blocks of a perworker answer and counts its workers.
+std::pair<SliceStats, int> SumPerWorker(const std::string& body) {
+  std::istringstream in(body);
+  std::string line, block;
+  SliceStats total;
+  int workers = 0;
+  while (std::getline(in, line)) {
+    if (line.rfind("slice,", 0) == 0) continue;
+    if (line.rfind("worker,", 0) == 0) {
+      ++workers;
+      continue;
+    }
+    block += line + "\n";
+    if (line.rfind("impressions,", 0) == 0) {
+      const Result<SliceStats> stats = ParseSliceStats(block);
+      REQUIRE(stats.ok());
+      total += *stats;
+      block.clear();
+    }
+  }
+  return {total, workers};
+}
+
+// Events until a GET without cache shows them: the API node forwards in batches.
+void WaitUntilCounted(uint16_t port, int64_t ts, const SliceStats& expected) {
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto response = Get(port, "/analytics?timestamp=" + std::to_string(ts));
+    if (response && response->result_int() == 200) {
+      const Result<SliceStats> stats = ParseSliceStats(response->body());
+      if (stats.ok() && *stats == expected) return;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("every hour's totals equal an exact oracle", "[integration][api]") {
+  LocalCluster cluster({});
+  REQUIRE(cluster.Start());
+  HttpTestConnection connection(cluster.api_port());
+  REQUIRE(connection.connected());
+
+  const int64_t now = NowMs();
+  const int64_t hour = 3600 * 1000;
+  const int64_t current_slice = (now - kFirstSliceMs) / hour;
+  Oracle oracle;
+  std::mt19937_64 random(7);
+  for (int i = 0; i < 3000; ++i) {
+    // 90% now, the rest up to five hours back.
+    const int64_t ts = random() % 10 == 0 ? now - static_cast<int64_t>(random() % (5 * hour))
+                                          : now - static_cast<int64_t>(random() % 1000);
+    const std::string user = "user" + std::to_string(random() % 400);
+    const bool click = random() % 3 == 0;
+    REQUIRE(PostEvent(connection, ts, user, click) == 202);
+    oracle.Add((ts - kFirstSliceMs) / hour, user, click);
+  }
+  WaitUntilCounted(cluster.api_port(), now, oracle.Stats(current_slice));
+
+  for (const auto& [slice, expected] : oracle.slices) {
+    const int64_t ts = kFirstSliceMs + slice * hour + 17;
+    INFO("slice " << slice);
+    CHECK(GetSlice(cluster.api_port(), ts) == oracle.Stats(slice));
+    const auto perworker =
+        Get(cluster.api_port(), "/analytics/perworker?timestamp=" + std::to_string(ts));
+    REQUIRE(perworker);
+    REQUIRE(perworker->result_int() == 200);
+    const auto [sum, workers] = SumPerWorker(perworker->body());
+    CHECK(workers == 2);
+    CHECK(sum == oracle.Stats(slice));
+  }
+
+  const auto all = Get(cluster.api_port(), "/analytics/allslices");
+  REQUIRE(all);
+  REQUIRE(all->result_int() == 200);
+  std::string expected_all;
+  for (const auto& [slice, unused] : oracle.slices) {
+    expected_all += "slice," + std::to_string(slice) + "\n" + FormatSliceStats(oracle.Stats(slice));
+  }
+  CHECK(all->body() == expected_all);
+
+  SECTION("the raw usernames never reach the workers' files") {
+    REQUIRE(cluster.StopApi() == 0);
+    for (int w = 0; w < 2; ++w) {
+      for (const auto& entry :
+           std::filesystem::recursive_directory_iterator(cluster.worker_data_dir(w))) {
+        if (!entry.is_regular_file()) continue;
+        std::ifstream in(entry.path(), std::ios::binary);
+        const std::string content((std::istreambuf_iterator<char>(in)), {});
+        INFO(entry.path());
+        CHECK(content.find("user17") == std::string::npos);
+        CHECK(content.find("user399") == std::string::npos);
+      }
+    }
+  }
+}
+
+TEST_CASE("bad events get a 400 with a one-line reason and nothing is counted",
+          "[integration][api]") {
+  LocalCluster cluster({});
+  REQUIRE(cluster.Start());
+  const int64_t now = NowMs();
+  for (const std::string& target : std::vector<std::string>
+       {"/analytics?user=u&click", "/analytics?timestamp=" + std::to_string(now) + "&click",
+        "/analytics?timestamp=" + std::to_string(now) + "&user=u",
+        "/analytics?timestamp=1000&user=u&click",
+        "/analytics?timestamp=99999999999999999999&user=u&click"}) {
+    INFO(target);
+    const auto response = testing::HttpFetch(cluster.api_port(), bhttp::verb::post, target);
+    REQUIRE(response);
+    CHECK(response->result_int() == 400);
+    CHECK(response->body().find('\n') == response->body().size() - 1);
+  }
+  CHECK(GetSlice(cluster.api_port(), now) == SliceStats{});
+}
+
+TEST_CASE("a reload adds a worker for future slices and refuses to reroute the current one",
+          "[integration][api][reload]") {
+  // Two-second slices so that a "future" slice arrives within the test.
+  LocalCluster::Options options;
+  options.workers = 2;
+  options.slice_length_s = 2;
+  options.extra_json = "\"max-future-s\": 2, \"reload-interval-s\": 1, \"cache-ttl-ms\": 0,";
+  options.routing_json = "[{\"slice\": 0, \"nodes\": [\"0\"]}]";
+  LocalCluster cluster(options);
+  REQUIRE(cluster.Start());
+
+  const int64_t slice_ms = 2000;
+  const int64_t future_slice = (NowMs() + 8000 - kFirstSliceMs) / slice_ms;
+  cluster.WriteConfig("[{\"slice\": 0, \"nodes\": [\"0\"]}, {\"slice\": " +
+                      std::to_string(future_slice) + ", \"nodes\": [\"0\", \"1\"]}]");
+  cluster.Reload();
+  REQUIRE(cluster.api().WaitForOutput("config reloaded", true, 10s));
+
+  // An unsafe change: the current slice would move to worker 1.
+  const int64_t current_slice = (NowMs() - kFirstSliceMs) / slice_ms;
+  cluster.WriteConfig("[{\"slice\": 0, \"nodes\": [\"1\"]}]");
+  cluster.Reload();
+  REQUIRE(cluster.api().WaitForOutput("config reload refused", true, 10s));
+  const auto before = Get(cluster.api_port(), "/analytics/perworker?timestamp=" +
+                                                  std::to_string(kFirstSliceMs +
+                                                                 current_slice * slice_ms));
+  REQUIRE(before);
+  CHECK(SumPerWorker(before->body()).second == 1);
+
+  // Wait for the future slice, then its users spread over both workers.
+  while ((NowMs() - kFirstSliceMs) / slice_ms < future_slice) std::this_thread::sleep_for(50ms);
+  const int64_t ts = kFirstSliceMs + future_slice * slice_ms + 1;
+  HttpTestConnection connection(cluster.api_port());
+  for (int i = 0; i < 200; ++i) REQUIRE(PostEvent(connection, ts, "u" + std::to_string(i), true) == 202);
+  WaitUntilCounted(cluster.api_port(), ts, SliceStats{200, 200, 0});
+  const auto perworker =
+      Get(cluster.api_port(), "/analytics/perworker?timestamp=" + std::to_string(ts));
+  REQUIRE(perworker);
+  const auto [sum, workers] = SumPerWorker(perworker->body());
+  CHECK(workers == 2);
+  CHECK(sum == SliceStats{200, 200, 0});
+  CHECK(perworker->body().find("unique_users,0\n") == std::string::npos);
+}
+
+TEST_CASE("a worker killed and restarted while events flow counts each event once",
+          "[integration][api][faults]") {
+  LocalCluster cluster({});
+  REQUIRE(cluster.Start());
+  const int64_t now = NowMs();
+  Oracle oracle;
+  HttpTestConnection connection(cluster.api_port());
+  int accepted = 0;
+  for (int i = 0; i < 4000; ++i) {
+    if (i == 1000) cluster.KillWorker(1);
+    if (i == 3000) REQUIRE(cluster.RestartWorker(1));
+    const std::string user = "user" + std::to_string(i % 700);
+    const int status = PostEvent(connection, now, user, i % 4 == 0);
+    REQUIRE(status == 202);  // the queue absorbs the outage
+    oracle.Add(0, user, i % 4 == 0);
+    ++accepted;
+  }
+  const int64_t slice = (now - kFirstSliceMs) / 3600000;
+  WaitUntilCounted(cluster.api_port(), now, oracle.Stats(0));
+  CHECK(GetSlice(cluster.api_port(), now) == oracle.Stats(0));
+  (void)slice;
+  REQUIRE(cluster.StopApi() == 0);
+  CHECK(cluster.api().Stderr().find("every accepted event was delivered") != std::string::npos);
+}
+
+}  // namespace rt

@@ -1,0 +1,22 @@
+# `rtctl simulate` scenarios run by ctest (DESIGN.md §6). The small fixed-seed one
+# passes through every change of the 48-hour scenario (the change hours scale with
+# --hours: workers added at hour 2, an API node at 3, a worker restarted at 5, an
+# unsafe change refused at 6) and must match the oracle exactly.
+add_test(NAME "sim: simulate small fixed-seed scenario"
+         COMMAND rtctl simulate --hours 8 --events-per-hour 2000 --seed 1 --users 5000
+                 --no-progress --report ${CMAKE_CURRENT_BINARY_DIR}/simulate-small.html)
+set_tests_properties("sim: simulate small fixed-seed scenario" PROPERTIES TIMEOUT 120 LABELS sim)
+
+# The same scenario, as JSON: the verdict and the checked slices are in it.
+add_test(NAME "sim: simulate prints a JSON report"
+         COMMAND rtctl simulate --hours 3 --events-per-hour 500 --seed 2 --users 500
+                 --no-progress --json)
+set_tests_properties("sim: simulate prints a JSON report" PROPERTIES
+                     TIMEOUT 120 LABELS sim
+                     PASS_REGULAR_EXPRESSION "\"ok\": true"
+                     FAIL_REGULAR_EXPRESSION "\"ok\": false")
+
+# A usage error exits 2.
+add_test(NAME "sim: simulate rejects a bad flag value with exit code 2"
+         COMMAND sh -c "\"$0\" simulate --hours 0 2>/dev/null; test $? -eq 2" $<TARGET_FILE:rtctl>)
+set_tests_properties("sim: simulate rejects a bad flag value with exit code 2" PROPERTIES LABELS sim)

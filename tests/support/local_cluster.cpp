@@ -1,0 +1,103 @@
+#include "tests/support/local_cluster.h"
+
+#include <csignal>
+#include <fstream>
+
+namespace rt::testing {
+
+LocalCluster::LocalCluster(Options options)
+    : options_(std::move(options)), config_path_(dir_.Sub("cluster.json")) {
+  routing_json_ = options_.routing_json;
+  if (routing_json_.empty()) {
+    routing_json_ = "[{\"slice\": 0, \"nodes\": [";
+    for (int i = 0; i < options_.workers; ++i) {
+      routing_json_ += (i ? ", \"" : "\"") + std::to_string(i) + "\"";
+    }
+    routing_json_ += "]}]";
+  }
+}
+
+LocalCluster::~LocalCluster() = default;
+
+std::string LocalCluster::worker_data_dir(int i) const {
+  return dir_.Sub("worker-" + std::to_string(i));
+}
+
+std::string LocalCluster::ConfigText(const std::string& routing_json) const {
+  std::string text = "{\n  \"api-nodes\": {\"0\": \"http://127.0.0.1:" +
+                     std::to_string(api_port_ == 0 ? 1 : api_port_) + "/analytics\"},\n";
+  text += "  \"worker-nodes\": {";
+  for (size_t i = 0; i < worker_ports_.size(); ++i) {
+    // Workers not started yet get a placeholder port; the API node only connects
+    // to workers that routing uses.
+    const uint16_t port = worker_ports_[i] == 0 ? static_cast<uint16_t>(2 + i) : worker_ports_[i];
+    text += (i ? ", " : "") + std::string("\"") + std::to_string(i) +
+            "\": \"http://127.0.0.1:" + std::to_string(port) + "/worker\"";
+  }
+  text += "},\n";
+  text += "  \"length-of-time-slice\": " + std::to_string(options_.slice_length_s) + ",\n";
+  text += "  \"first-slice\": \"" + options_.first_slice + "\",\n";
+  text += "  " + options_.extra_json + "\n";
+  text += "  \"routing\": " + routing_json + "\n}\n";
+  return text;
+}
+
+void LocalCluster::WriteConfig(const std::string& routing_json) {
+  routing_json_ = routing_json;
+  std::ofstream(config_path_ + ".tmp") << ConfigText(routing_json_);
+  std::rename((config_path_ + ".tmp").c_str(), config_path_.c_str());
+}
+
+void LocalCluster::Reload() { api_->Signal(SIGHUP); }
+
+bool LocalCluster::StartWorker(int i, uint16_t port) {
+  workers_.at(i) = StartRtctl({"serve-worker", "--config", config_path_, "--node",
+                               std::to_string(i), "--data-dir", worker_data_dir(i), "--listen",
+                               "127.0.0.1:" + std::to_string(port), "--threads", "2"});
+  const std::optional<uint16_t> ready = workers_[i]->WaitForReadyPort();
+  if (!ready) return false;
+  worker_ports_.at(i) = *ready;
+  return true;
+}
+
+bool LocalCluster::Start() {
+  worker_ports_.assign(options_.workers, 0);
+  workers_.resize(options_.workers);
+  WriteConfig(routing_json_);
+  for (int i = 0; i < options_.workers; ++i) {
+    if (!StartWorker(i, 0)) return false;
+  }
+  WriteConfig(routing_json_);
+  std::vector<std::string> args = {"serve-api", "--config", config_path_, "--node", "0",
+                                   "--listen", "127.0.0.1:0", "--threads", "2"};
+  args.insert(args.end(), options_.api_args.begin(), options_.api_args.end());
+  api_ = StartRtctl(args, {"RT_SECRET=" + options_.secret});
+  const std::optional<uint16_t> ready = api_->WaitForReadyPort();
+  if (!ready) return false;
+  api_port_ = *ready;
+  return true;
+}
+
+int LocalCluster::AddWorker() {
+  const int i = static_cast<int>(workers_.size());
+  workers_.emplace_back();
+  worker_ports_.push_back(0);
+  WriteConfig(routing_json_);
+  if (!StartWorker(i, 0)) return -1;
+  WriteConfig(routing_json_);
+  return i;
+}
+
+void LocalCluster::KillWorker(int i) {
+  workers_.at(i)->Kill();
+  workers_[i]->WaitExit();
+}
+
+bool LocalCluster::RestartWorker(int i) { return StartWorker(i, worker_ports_.at(i)); }
+
+std::optional<int> LocalCluster::StopApi() {
+  api_->Terminate();
+  return api_->WaitExit(std::chrono::seconds(30));
+}
+
+}  // namespace rt::testing

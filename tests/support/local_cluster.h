@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+
+namespace rt::testing {
+
+// A real cluster of rtctl processes on 127.0.0.1 for integration tests: `workers`
+// serve-worker processes (port 0, data under a temp dir) and one serve-api process
+// (port 0) over a config file written with the workers' real ports. The config's
+// other keys come from `extra_json` (e.g. `"length-of-time-slice": 2,`), inserted
+// into the object as is. Processes are killed when the cluster is destroyed.
+class LocalCluster {
+ public:
+  struct Options {
+    int workers = 2;
+    std::string first_slice = "2020-01-01T00:00:00";
+    int64_t slice_length_s = 3600;
+    std::string extra_json;  // more top-level keys, each followed by a comma
+    // The routing list as JSON; empty: every worker from slice 0.
+    std::string routing_json;
+    std::string secret = "integration-test-secret";
+    std::vector<std::string> api_args;  // more serve-api flags
+  };
+
+  explicit LocalCluster(Options options);
+  ~LocalCluster();
+
+  // Starts the workers and the API node; false (with INFO) if one failed to start.
+  bool Start();
+
+  uint16_t api_port() const { return api_port_; }
+  uint16_t worker_port(int i) const { return worker_ports_.at(i); }
+  const std::string& config_path() const { return config_path_; }
+  std::string worker_data_dir(int i) const;
+  Process& api() { return *api_; }
+  Process& worker(int i) { return *workers_.at(i); }
+
+  // Rewrites the config file with `routing_json` (and the same workers, plus
+  // `extra_workers` more entries "W": URL for workers started by RestartWorker or
+  // AddWorker), then sends SIGHUP to the API node.
+  void WriteConfig(const std::string& routing_json);
+  void Reload();
+
+  // Starts one more worker (id = current count); returns its index.
+  int AddWorker();
+  // kill -9 worker i; then StartWorker(i) brings it back on the same port and dir.
+  void KillWorker(int i);
+  bool RestartWorker(int i);
+
+  // Stops the API node with SIGTERM and returns its exit code.
+  std::optional<int> StopApi();
+
+ private:
+  bool StartWorker(int i, uint16_t port);
+  std::string ConfigText(const std::string& routing_json) const;
+
+  Options options_;
+  TempDir dir_;
+  std::string config_path_;
+  std::string routing_json_;
+  std::vector<std::unique_ptr<Process>> workers_;
+  std::vector<uint16_t> worker_ports_;
+  std::unique_ptr<Process> api_;
+  uint16_t api_port_ = 0;
+};
+
+}  // namespace rt::testing

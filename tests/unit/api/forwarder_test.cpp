@@ -1,0 +1,529 @@
+#include "server/api/forwarder.h"
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "server/api/forwarder_set.h"
+#include "server/model/batch_ack.h"
+#include "server/model/batch_codec.h"
+#include "tests/unit/http/client_test_server.h"
+
+namespace rt {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ClientTestServer;
+using testing::WaitFor;
+
+// An in-memory worker implementing the /worker/batch semantics (one mark per
+// stream, duplicates skipped, 409 on a gap or a different key id), with knobs to
+// inject failures. Survives Stop()/Start() on the same port like a restarted worker.
+class FakeWorker {
+ public:
+  struct Received {
+    std::string stream;
+    uint64_t seq = 0;
+    std::string body;
+    size_t lines = 0;
+  };
+
+  FakeWorker() { Start(0); }
+  ~FakeWorker() { Stop(); }
+
+  void Start(uint16_t port) {
+    server_ = std::make_unique<ClientTestServer>(
+        [this](const http::Request& r) { return Handle(r); }, port);
+    port_ = server_->port();
+  }
+  void Stop() { server_.reset(); }
+  uint16_t port() const { return port_; }
+
+  // The next `n` requests get a 503 without being applied.
+  void FailNext(int n) {
+    std::lock_guard lock(mutex_);
+    fail_next_ = n;
+  }
+  // The next `n` requests are applied, then the connection closes without an answer.
+  void LoseAnswerOfNext(int n) {
+    std::lock_guard lock(mutex_);
+    lose_answer_next_ = n;
+  }
+  // The next request has only its first `k` events applied and gets 409 expected seq.
+  void ApplyPrefixOfNext(size_t k) {
+    std::lock_guard lock(mutex_);
+    apply_prefix_ = k;
+  }
+  // Forgets every stream's mark, as a worker whose data was wiped.
+  void ForgetMarks() {
+    std::lock_guard lock(mutex_);
+    marks_.clear();
+  }
+  void SetKeyId(std::string key_id) {
+    std::lock_guard lock(mutex_);
+    key_id_ = std::move(key_id);
+  }
+
+  std::vector<BatchEvent> applied() const {
+    std::lock_guard lock(mutex_);
+    return applied_;
+  }
+  size_t applied_count() const {
+    std::lock_guard lock(mutex_);
+    return applied_.size();
+  }
+  std::vector<Received> received() const {
+    std::lock_guard lock(mutex_);
+    return received_;
+  }
+  uint64_t duplicates() const {
+    std::lock_guard lock(mutex_);
+    return duplicates_;
+  }
+  uint64_t bad_bodies() const {
+    std::lock_guard lock(mutex_);
+    return bad_bodies_;
+  }
+
+ private:
+  ClientTestServer::Reply Answer(http::StatusCode code, std::string body) {
+    ClientTestServer::Reply reply;
+    reply.response.result(code);
+    reply.response.body() = std::move(body);
+    return reply;
+  }
+
+  ClientTestServer::Reply Handle(const http::Request& req) {
+    std::lock_guard lock(mutex_);
+    if (req.method() != http::Verb::post || req.target() != "/worker/batch") {
+      return Answer(http::StatusCode::not_found, "not found\n");
+    }
+    Received got;
+    got.stream = std::string(req["X-Rt-Stream"]);
+    got.seq = std::stoull(std::string(req["X-Rt-Seq"]));
+    got.body = req.body();
+    Result<std::vector<BatchEvent>> events = DecodeBatch(req.body());
+    if (!events.ok()) {  // Catch assertions are not thread-safe: answer, let the test see it
+      bad_bodies_++;
+      return Answer(http::StatusCode::bad_request, events.status().message() + "\n");
+    }
+    got.lines = events->size();
+    received_.push_back(got);
+
+    if (fail_next_ > 0) {
+      --fail_next_;
+      return Answer(http::StatusCode::service_unavailable, "injected failure\n");
+    }
+    const std::string key_id(req["X-Rt-Key-Id"]);
+    if (!key_id_) key_id_ = key_id;
+    if (*key_id_ != key_id) {
+      return Answer(
+          http::StatusCode::conflict,
+          "key id mismatch: this worker holds data keyed with key id \"" + *key_id_ + "\"\n");
+    }
+    uint64_t& mark = marks_[got.stream];
+    if (got.seq > mark + 1) {
+      return Answer(http::StatusCode::conflict, "expected seq " + std::to_string(mark + 1) + "\n");
+    }
+    size_t limit = events->size();
+    if (apply_prefix_) limit = std::min(limit, *apply_prefix_);
+    BatchAck ack;
+    std::map<int64_t, SliceStats> touched;
+    for (size_t i = 0; i < limit; ++i) {
+      const BatchEvent& e = (*events)[i];
+      const uint64_t seq = got.seq + i;
+      if (seq <= mark) {
+        ++ack.duplicates;
+        ++duplicates_;
+        continue;
+      }
+      mark = seq;
+      applied_.push_back(e);
+      SliceStats& s = stats_[e.slice];
+      if (users_[e.slice].insert(e.key).second) ++s.unique_users;
+      (e.action == Action::kClick ? s.clicks : s.impressions) += 1;
+      touched[e.slice] = s;
+    }
+    if (apply_prefix_) {
+      apply_prefix_.reset();
+      return Answer(http::StatusCode::conflict, "expected seq " + std::to_string(mark + 1) + "\n");
+    }
+    ack.acked_seq = mark;
+    for (const auto& [slice, s] : touched) ack.slices.emplace_back(slice, s);
+    ClientTestServer::Reply reply = Answer(http::StatusCode::ok, FormatBatchAck(ack));
+    if (lose_answer_next_ > 0) {
+      --lose_answer_next_;
+      reply.answer = false;
+    }
+    return reply;
+  }
+
+  std::unique_ptr<ClientTestServer> server_;
+  uint16_t port_ = 0;
+  mutable std::mutex mutex_;
+  int fail_next_ = 0;
+  int lose_answer_next_ = 0;
+  std::optional<size_t> apply_prefix_;
+  std::optional<std::string> key_id_;
+  std::map<std::string, uint64_t> marks_;
+  std::vector<BatchEvent> applied_;
+  std::vector<Received> received_;
+  std::map<int64_t, SliceStats> stats_;
+  std::map<int64_t, std::set<UserKey>> users_;
+  uint64_t duplicates_ = 0;
+  uint64_t bad_bodies_ = 0;
+};
+
+BatchEvent MakeEvent(uint64_t i) {
+  BatchEvent e;
+  e.slice = static_cast<int64_t>(i % 3);
+  e.key.bytes[0] = static_cast<uint8_t>(i);
+  e.key.bytes[1] = static_cast<uint8_t>(i >> 8);
+  e.key.bytes[2] = static_cast<uint8_t>(i >> 16);
+  e.action = i % 4 == 0 ? Action::kClick : Action::kImpression;
+  return e;
+}
+
+ForwarderOptions Options(uint16_t port) {
+  ForwarderOptions o;
+  o.worker_id = "w1";
+  o.host = "127.0.0.1";
+  o.port = port;
+  o.node_id = "0";
+  o.key_id = "abcd1234";
+  o.batch_max = 64;
+  o.linger = 1ms;
+  o.request_timeout = 2000ms;
+  o.connect_timeout = 1000ms;
+  o.backoff_initial = 5ms;
+  o.backoff_max = 50ms;
+  return o;
+}
+
+// A forwarder with its metrics registry and client thread.
+struct Harness {
+  explicit Harness(ForwarderOptions options, Forwarder::AckCallback on_ack = {}) {
+    forwarder = Forwarder::Create(io.ioc(), std::move(options),
+                                  ForwarderMetrics::Register(registry, "w1"), std::move(on_ack));
+  }
+  ~Harness() { forwarder->Shutdown(); }
+
+  MetricsRegistry registry;
+  testing::TestIoThread io;
+  std::shared_ptr<Forwarder> forwarder;
+};
+
+std::vector<BatchEvent> EnqueueRange(Forwarder& f, uint64_t from, uint64_t to) {
+  std::vector<BatchEvent> sent;
+  for (uint64_t i = from; i < to; ++i) {
+    sent.push_back(MakeEvent(i));
+    REQUIRE(f.Enqueue(sent.back()));
+  }
+  return sent;
+}
+
+// Checks that a stream's requests form contiguous seqs: each accepted (or refused)
+// request starts at or before the end of what was sent before it.
+void CheckSeqsContiguous(const std::vector<FakeWorker::Received>& received) {
+  uint64_t next = 1;
+  for (const auto& r : received) {
+    CHECK(r.seq >= 1);
+    CHECK(r.seq <= next);
+    next = std::max(next, r.seq + r.lines);
+  }
+}
+
+TEST_CASE("a forwarder delivers every event exactly once in order with contiguous seqs",
+          "[api][forwarder]") {
+  FakeWorker worker;
+  Harness h(Options(worker.port()));
+  std::vector<BatchEvent> sent;
+  for (uint64_t burst = 0; burst < 20; ++burst) {
+    auto part = EnqueueRange(*h.forwarder, burst * 500, (burst + 1) * 500);
+    sent.insert(sent.end(), part.begin(), part.end());
+  }
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == sent.size(); }, 20s));
+  CHECK(worker.applied() == sent);
+  CHECK(worker.duplicates() == 0);
+  CHECK(worker.bad_bodies() == 0);
+  const auto received = worker.received();
+  CheckSeqsContiguous(received);
+  for (const auto& r : received) {
+    CHECK(r.lines <= 64);
+    CHECK(r.stream == h.forwarder->stream_id());
+  }
+  CHECK(h.forwarder->queued() == 0);
+  CHECK(h.forwarder->retries() == 0);
+  const std::string metrics = h.registry.Render();
+  CHECK(metrics.find("rt_api_forwarded_events_total{worker=\"w1\"} 10000") != std::string::npos);
+  CHECK(metrics.find("rt_api_forward_queue_depth{worker=\"w1\"} 0") != std::string::npos);
+}
+
+TEST_CASE("a forwarder resends the same seqs and body after failures", "[api][forwarder]") {
+  FakeWorker worker;
+  worker.FailNext(3);
+  Harness h(Options(worker.port()));
+  const auto sent = EnqueueRange(*h.forwarder, 0, 40);
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 40; }));
+  CHECK(worker.applied() == sent);
+  const auto received = worker.received();
+  REQUIRE(received.size() >= 4);
+  for (size_t i = 1; i < 4; ++i) {
+    CHECK(received[i].seq == received[0].seq);
+    CHECK(received[i].body == received[0].body);
+    CHECK(received[i].stream == received[0].stream);
+  }
+  CHECK(h.forwarder->retries() == 3);
+  CheckSeqsContiguous(received);
+}
+
+TEST_CASE("a forwarder retry after a lost answer is not counted twice", "[api][forwarder]") {
+  FakeWorker worker;
+  worker.LoseAnswerOfNext(1);
+  auto options = Options(worker.port());
+  options.request_timeout = 200ms;  // the lost answer is noticed by the timeout
+  Harness h(options);
+  const auto sent = EnqueueRange(*h.forwarder, 0, 30);
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 30; }));
+  CHECK(worker.applied() == sent);
+  CHECK(worker.duplicates() > 0);
+  CHECK(h.forwarder->retries() >= 1);
+}
+
+TEST_CASE("a forwarder keeps queueing while its worker is down and delivers after a restart",
+          "[api][forwarder]") {
+  FakeWorker worker;
+  const uint16_t port = worker.port();
+  Harness h(Options(port));
+  auto sent = EnqueueRange(*h.forwarder, 0, 10);
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 10; }));
+  worker.Stop();
+  auto more = EnqueueRange(*h.forwarder, 10, 300);
+  sent.insert(sent.end(), more.begin(), more.end());
+  REQUIRE(WaitFor([&] { return h.forwarder->retries() >= 2; }));
+  CHECK(h.forwarder->acked_seq() == 10);
+  CHECK(h.forwarder->queued() == 290);
+  worker.Start(port);
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 300; }, 20s));
+  CHECK(worker.applied() == sent);
+  CheckSeqsContiguous(worker.received());
+}
+
+TEST_CASE("a forwarder refuses events once its queue is full", "[api][forwarder]") {
+  FakeWorker worker;
+  const uint16_t port = worker.port();
+  worker.Stop();  // nothing listens: every send fails
+  auto options = Options(port);
+  options.queue_limit = 10;
+  Harness h(options);
+  for (int i = 0; i < 10; ++i) CHECK(h.forwarder->Enqueue(MakeEvent(i)));
+  CHECK_FALSE(h.forwarder->Enqueue(MakeEvent(10)));
+  CHECK(h.forwarder->queued() == 10);
+  CHECK(h.registry.Render().find("rt_api_forward_queue_full_total{worker=\"w1\"} 1") !=
+        std::string::npos);
+  worker.Start(port);
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 10; }));
+  CHECK(h.forwarder->Enqueue(MakeEvent(11)));
+}
+
+TEST_CASE("a forwarder flushes a partial batch after the linger", "[api][forwarder]") {
+  FakeWorker worker;
+  auto options = Options(worker.port());
+  options.batch_max = 1000;
+  options.linger = 5ms;
+  Harness h(options);
+  const auto sent = EnqueueRange(*h.forwarder, 0, 3);
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 3; }));
+  CHECK(worker.applied() == sent);
+  const auto received = worker.received();
+  REQUIRE(received.size() == 1);
+  CHECK(received[0].lines == 3);
+  CHECK(received[0].seq == 1);
+}
+
+TEST_CASE("a forwarder cuts batches at batch_max without waiting for the linger",
+          "[api][forwarder]") {
+  FakeWorker worker;
+  auto options = Options(worker.port());
+  options.batch_max = 100;
+  options.linger = 600s;  // only full batches (and Drain) may go out
+  Harness h(options);
+  auto sent = EnqueueRange(*h.forwarder, 0, 250);
+  // Fewer than batch_max events can be left lingering: at least 151 go out at once.
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() >= 151; }, 20s));
+  for (const auto& r : worker.received()) CHECK(r.lines <= 100);
+  CHECK(h.forwarder->Drain(std::chrono::steady_clock::now() + 20s) == 0);
+  CHECK(h.forwarder->acked_seq() == 250);
+  CHECK(worker.applied() == sent);
+}
+
+TEST_CASE("draining a forwarder delivers everything queued", "[api][forwarder]") {
+  FakeWorker worker;
+  auto options = Options(worker.port());
+  options.linger = 600s;
+  Harness h(options);
+  const auto sent = EnqueueRange(*h.forwarder, 0, 5);
+  CHECK(h.forwarder->Drain(std::chrono::steady_clock::now() + 20s) == 0);
+  CHECK(h.forwarder->acked_seq() == 5);
+  CHECK(worker.applied() == sent);
+}
+
+TEST_CASE("draining a forwarder whose worker is down reports the undelivered events",
+          "[api][forwarder]") {
+  FakeWorker worker;
+  const uint16_t port = worker.port();
+  worker.Stop();
+  Harness h(Options(port));
+  (void)EnqueueRange(*h.forwarder, 0, 7);
+  CHECK(h.forwarder->Drain(std::chrono::steady_clock::now() + 100ms) == 7);
+}
+
+TEST_CASE("a forwarder flags a key id mismatch and keeps its events", "[api][forwarder]") {
+  FakeWorker worker;
+  worker.SetKeyId("ffff0000");
+  Harness h(Options(worker.port()));
+  (void)EnqueueRange(*h.forwarder, 0, 5);
+  REQUIRE(WaitFor([&] { return h.forwarder->KeyMismatch(); }));
+  CHECK(h.forwarder->acked_seq() == 0);
+  CHECK(h.forwarder->queued() == 5);
+  CHECK(worker.applied_count() == 0);
+}
+
+TEST_CASE("a forwarder resends from the seq a 409 names", "[api][forwarder]") {
+  FakeWorker worker;
+  worker.ApplyPrefixOfNext(4);
+  auto options = Options(worker.port());
+  options.linger = 600s;
+  Harness h(options);
+  const auto sent = EnqueueRange(*h.forwarder, 0, 10);
+  CHECK(h.forwarder->Drain(std::chrono::steady_clock::now() + 20s) == 0);
+  CHECK(worker.applied() == sent);
+  CHECK(worker.duplicates() == 0);
+  const auto received = worker.received();
+  REQUIRE(received.size() == 2);
+  CHECK(received[0].seq == 1);
+  CHECK(received[0].lines == 10);
+  CHECK(received[1].seq == 5);
+  CHECK(received[1].lines == 6);
+}
+
+TEST_CASE("a forwarder continues on a new stream when the worker lost its marks",
+          "[api][forwarder]") {
+  FakeWorker worker;
+  Harness h(Options(worker.port()));
+  auto sent = EnqueueRange(*h.forwarder, 0, 10);
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 10; }));
+  const std::string old_stream = h.forwarder->stream_id();
+  worker.ForgetMarks();
+  auto more = EnqueueRange(*h.forwarder, 10, 15);
+  sent.insert(sent.end(), more.begin(), more.end());
+  REQUIRE(WaitFor([&] { return worker.applied_count() == 15; }));
+  CHECK(worker.applied() == sent);
+  CHECK(h.forwarder->stream_id() != old_stream);
+  const auto received = worker.received();
+  CHECK(received.back().stream == h.forwarder->stream_id());
+  CHECK(received.back().seq == 1);
+}
+
+TEST_CASE("a forwarder hands the acked slices' stats to its callback", "[api][forwarder]") {
+  FakeWorker worker;
+  std::mutex mutex;
+  std::map<int64_t, SliceStats> latest;
+  std::set<std::string> ids;
+  Harness h(Options(worker.port()), [&](const std::string& id, const BatchAck& ack) {
+    std::lock_guard lock(mutex);  // Catch assertions are not thread-safe: record, check later
+    ids.insert(id);
+    for (const auto& [slice, stats] : ack.slices) latest[slice] = stats;
+  });
+  (void)EnqueueRange(*h.forwarder, 0, 12);  // slices 0, 1, 2; every 4th a click
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 12; }));
+  std::lock_guard lock(mutex);
+  CHECK(ids == std::set<std::string>{"w1"});
+  REQUIRE(latest.size() == 3);
+  uint64_t clicks = 0;
+  uint64_t impressions = 0;
+  for (const auto& [slice, stats] : latest) {
+    clicks += stats.clicks;
+    impressions += stats.impressions;
+    CHECK(stats.unique_users == 4);
+  }
+  CHECK(clicks == 3);
+  CHECK(impressions == 9);
+}
+
+std::string WorkerUrl(uint16_t port) {
+  return "http://127.0.0.1:" + std::to_string(port) + "/worker";
+}
+
+TEST_CASE("a forwarder set routes events to their worker and reports a key mismatch",
+          "[api][forwarder]") {
+  FakeWorker one;
+  FakeWorker two;
+  two.SetKeyId("ffff0000");
+  MetricsRegistry registry;
+  testing::TestIoThread io;
+  ForwarderSetOptions options;
+  options.node_id = "0";
+  options.key_id = "abcd1234";
+  ForwarderSet set(io.ioc(), options, registry, {});
+  REQUIRE(set.SetWorkers({{"1", WorkerUrl(one.port())}, {"2", WorkerUrl(two.port())}}).ok());
+  CHECK_FALSE(set.SetWorkers({{"3", "https://x/worker"}}).ok());
+  CHECK_FALSE(set.Enqueue("3", MakeEvent(0)));
+  CHECK_FALSE(set.Unhealthy().has_value());
+  std::vector<BatchEvent> sent;
+  for (uint64_t i = 0; i < 20; ++i) {
+    sent.push_back(MakeEvent(i));
+    REQUIRE(set.Enqueue("1", sent.back()));
+  }
+  REQUIRE(set.Enqueue("2", MakeEvent(99)));
+  REQUIRE(WaitFor([&] { return set.Unhealthy().has_value(); }));
+  CHECK(*set.Unhealthy() == "key mismatch with worker 2");
+  CHECK(set.Drain(std::chrono::steady_clock::now() + 200ms) == 1);  // worker 2's event
+  CHECK(one.applied() == sent);
+  CHECK(registry.Render().find("rt_api_forwarded_events_total{worker=\"1\"} 20") !=
+        std::string::npos);
+}
+
+TEST_CASE("a forwarder set keeps a moved worker's stream and seqs", "[api][forwarder]") {
+  FakeWorker worker;
+  MetricsRegistry registry;
+  testing::TestIoThread io;
+  ForwarderSetOptions options;
+  options.node_id = "0";
+  options.key_id = "abcd1234";
+  ForwarderSet set(io.ioc(), options, registry, {});
+  REQUIRE(set.SetWorkers({{"1", WorkerUrl(worker.port())}}).ok());
+  std::vector<BatchEvent> sent;
+  for (uint64_t i = 0; i < 5; ++i) {
+    sent.push_back(MakeEvent(i));
+    REQUIRE(set.Enqueue("1", sent.back()));
+  }
+  REQUIRE(set.Drain(std::chrono::steady_clock::now() + 20s) == 0);
+  const std::string stream = set.Find("1")->stream_id();
+  worker.Stop();
+  worker.Start(0);  // same data, new port
+  REQUIRE(set.SetWorkers({{"1", WorkerUrl(worker.port())}}).ok());
+  for (uint64_t i = 5; i < 10; ++i) {
+    sent.push_back(MakeEvent(i));
+    REQUIRE(set.Enqueue("1", sent.back()));
+  }
+  CHECK(set.Drain(std::chrono::steady_clock::now() + 20s) == 0);
+  CHECK(worker.applied() == sent);
+  CHECK(set.Find("1")->stream_id() == stream);
+  CHECK(worker.received().back().seq == 6);
+}
+
+TEST_CASE("stream ids are unique within the process", "[api][forwarder]") {
+  std::set<std::string> ids;
+  for (int i = 0; i < 100; ++i) ids.insert(NewStreamId("7"));
+  CHECK(ids.size() == 100);
+  CHECK(ids.begin()->rfind("7:", 0) == 0);
+}
+
+}  // namespace
+}  // namespace rt

@@ -1,0 +1,120 @@
+#include "server/api/stats_cache.h"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace rt {
+namespace {
+
+using namespace std::chrono_literals;
+using TimePoint = std::chrono::steady_clock::time_point;
+
+// A hand-moved steady time for the cache (no sleeps in tests).
+struct FakeTime {
+  std::atomic<int64_t> ms{1'000'000};
+  StatsCache::TimeSource Source() {
+    return [this] { return TimePoint(std::chrono::milliseconds(ms.load())); };
+  }
+};
+
+SliceStats Stats(uint64_t users, uint64_t clicks, uint64_t impressions) {
+  return SliceStats{users, clicks, impressions};
+}
+
+TEST_CASE("the stats cache returns what was put while younger than the ttl", "[api][cache]") {
+  FakeTime time;
+  StatsCache cache(1000ms, time.Source());
+  CHECK_FALSE(cache.Get("1", 7).has_value());
+  cache.Put("1", 7, Stats(3, 2, 1));
+  REQUIRE(cache.Get("1", 7).has_value());
+  CHECK(*cache.Get("1", 7) == Stats(3, 2, 1));
+  CHECK_FALSE(cache.Get("2", 7).has_value());
+  CHECK_FALSE(cache.Get("1", 8).has_value());
+
+  time.ms += 999;
+  CHECK(cache.Get("1", 7).has_value());
+  time.ms += 1;
+  CHECK_FALSE(cache.Get("1", 7).has_value());
+  CHECK(cache.hits() == 3);
+  CHECK(cache.misses() == 4);
+}
+
+TEST_CASE("a put refreshes an entry's value and age", "[api][cache]") {
+  FakeTime time;
+  StatsCache cache(100ms, time.Source());
+  cache.Put("1", 7, Stats(1, 1, 0));
+  time.ms += 90;
+  cache.Put("1", 7, Stats(2, 2, 0));
+  time.ms += 90;
+  REQUIRE(cache.Get("1", 7).has_value());
+  CHECK(*cache.Get("1", 7) == Stats(2, 2, 0));
+}
+
+TEST_CASE("the stats cache sums a slice only when every worker is fresh", "[api][cache]") {
+  FakeTime time;
+  StatsCache cache(100ms, time.Source());
+  const std::vector<std::string> workers = {"1", "2"};
+  cache.Put("1", 5, Stats(1, 2, 3));
+  CHECK_FALSE(cache.GetSum(5, workers).has_value());
+  cache.Put("2", 5, Stats(10, 20, 30));
+  REQUIRE(cache.GetSum(5, workers).has_value());
+  CHECK(*cache.GetSum(5, workers) == Stats(11, 22, 33));
+  time.ms += 50;
+  cache.Put("2", 5, Stats(11, 20, 31));
+  time.ms += 60;  // worker 1's entry is now 110 ms old
+  CHECK_FALSE(cache.GetSum(5, workers).has_value());
+  CHECK(cache.GetSum(5, {"2"}).has_value());
+  CHECK_FALSE(cache.GetSum(5, {}).has_value());
+}
+
+TEST_CASE("changing the ttl applies to entries already cached", "[api][cache]") {
+  FakeTime time;
+  StatsCache cache(1000ms, time.Source());
+  cache.Put("1", 1, Stats(1, 0, 1));
+  time.ms += 500;
+  CHECK(cache.Get("1", 1).has_value());
+  cache.SetTtl(400ms);
+  CHECK_FALSE(cache.Get("1", 1).has_value());
+  cache.SetTtl(0ms);
+  cache.Put("1", 1, Stats(1, 0, 1));
+  CHECK_FALSE(cache.Get("1", 1).has_value());
+}
+
+TEST_CASE("the stats cache stays consistent under concurrent puts and gets", "[api][cache]") {
+  StatsCache cache(60'000ms);
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 20'000;
+  std::atomic<uint64_t> torn{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string me = std::to_string(t);
+      for (int i = 1; i <= kRounds; ++i) {
+        const int64_t slice = i % 37;
+        const auto n = static_cast<uint64_t>(i);
+        cache.Put(me, slice, Stats(n, n, n));
+        const auto got = cache.Get(me, slice);
+        // Only this thread writes (me, slice): it must read back its own last value.
+        if (!got || !(*got == Stats(n, n, n))) torn.fetch_add(1);
+        const auto other = cache.Get(std::to_string((t + 1) % kThreads), slice);
+        if (other &&
+            !(other->clicks == other->unique_users && other->clicks == other->impressions)) {
+          torn.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(torn.load() == 0);
+  for (int t = 0; t < kThreads; ++t) {
+    const auto last = cache.Get(std::to_string(t), kRounds % 37);
+    REQUIRE(last.has_value());
+    CHECK(last->clicks == kRounds);
+  }
+}
+
+}  // namespace
+}  // namespace rt

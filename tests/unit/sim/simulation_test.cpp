@@ -1,0 +1,93 @@
+#include "sim/simulation.h"
+
+#include <catch2/catch.hpp>
+
+namespace rt {
+namespace {
+
+TEST_CASE("the scenario's change hours scale with --hours unless given", "[sim][scenario]") {
+  SimulationOptions options;
+  ScenarioHours hours = ResolveScenarioHours(options);
+  CHECK(hours.add_workers == 12);
+  CHECK(hours.add_api == 20);
+  CHECK(hours.restart == 30);
+  CHECK(hours.unsafe == 40);
+
+  options.hours = 8;
+  hours = ResolveScenarioHours(options);
+  CHECK(hours.add_workers == 2);
+  CHECK(hours.add_api == 3);
+  CHECK(hours.restart == 5);
+  CHECK(hours.unsafe == 6);
+
+  options.restart_at = 1;
+  CHECK(ResolveScenarioHours(options).restart == 1);
+}
+
+TEST_CASE("a simulation with impossible options fails before starting anything",
+          "[sim][scenario]") {
+  SimulationOptions options;
+  options.hours = 0;
+  const Result<SimReport> report = RunSimulation(options);
+  REQUIRE_FALSE(report.ok());
+  CHECK(report.status().message() == "--hours must be at least 1, not 0");
+
+  options.hours = 1;
+  options.first_slice = "2024-02-30T00:00:00";
+  CHECK_FALSE(RunSimulation(options).ok());
+}
+
+}  // namespace
+}  // namespace rt
+
+namespace rt {
+namespace {
+
+SimulationOptions TinyScenario() {
+  SimulationOptions options;
+  options.hours = 4;  // changes at hours 1 (workers, API node), 2 (restart), 3 (unsafe)
+  options.events_per_hour = 300;
+  options.users = 200;
+  options.seed = 5;
+  options.client_threads = 2;
+  return options;
+}
+
+TEST_CASE("a tiny scenario through every change matches the oracle exactly", "[sim][scenario]") {
+  const Result<SimReport> report = RunSimulation(TinyScenario());
+  REQUIRE(report.ok());
+  for (const auto& failure : report->failures) UNSCOPED_INFO(failure);
+  CHECK(report->ok());
+  CHECK(report->events() == 4 * 300);
+  CHECK(report->rejected == 0);
+  REQUIRE(report->slices.size() == 4);
+  uint64_t clicks = 0, impressions = 0;
+  for (const SliceRow& row : report->slices) {
+    CHECK(row.match());
+    clicks += row.oracle.clicks;
+    impressions += row.oracle.impressions;
+  }
+  CHECK(clicks + impressions == 4 * 300);
+  CHECK(report->slices[3].workers.size() == 4);  // two workers joined for slice 2 on
+  CHECK(report->slices[0].workers.size() == 2);
+  REQUIRE(report->changes.size() == 4);
+  CHECK(report->changes[3].find("refused by every API node") != std::string::npos);
+  CHECK(report->data_dir.empty());
+}
+
+TEST_CASE("the same seed gives the same per-slice numbers", "[sim][scenario]") {
+  SimulationOptions options = TinyScenario();
+  options.hours = 2;
+  const Result<SimReport> first = RunSimulation(options);
+  const Result<SimReport> second = RunSimulation(options);
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  REQUIRE(first->slices.size() == second->slices.size());
+  for (size_t i = 0; i < first->slices.size(); ++i) {
+    CHECK(first->slices[i].oracle == second->slices[i].oracle);
+    CHECK(first->slices[i].cluster == second->slices[i].cluster);
+  }
+}
+
+}  // namespace
+}  // namespace rt
