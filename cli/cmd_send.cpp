@@ -7,6 +7,7 @@
 #include "cli/client_commands.h"
 #include "cli/commands.h"
 #include "cli/send_summary.h"
+#include "cli/stream_events.h"
 #include "cli/token_bucket.h"
 
 namespace rt::cli {
@@ -14,9 +15,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// The share of clicks in a stream that names neither --click nor --impression,
-// roughly what an ad server sees between impressions and clicks on them in a demo.
-constexpr double kMixedClickShare = 0.3;
 constexpr auto kProgressInterval = std::chrono::milliseconds(250);
 
 std::string EventPath(int64_t timestamp, const std::string& user, bool click) {
@@ -63,9 +61,7 @@ void PrintProgress(const SendSummary& summary, uint64_t total, SteadyClock::dura
 int SendStream(const SendOptions& options, const std::string& api, const ClientIo& io) {
   const uint64_t total = *options.count;
   const uint64_t seed = options.seed ? *options.seed : std::random_device{}();
-  std::mt19937_64 random(seed);
-  std::uniform_int_distribution<uint64_t> pick_user(0, options.users - 1);
-  std::bernoulli_distribution pick_click(kMixedClickShare);
+  StreamEvents events(seed, options.users, options.user, options.click, options.impression);
 
   HttpClient client(api, ToHttpClientOptions(options.client));
   SendSummary summary;
@@ -81,13 +77,11 @@ int SendStream(const SendOptions& options, const std::string& api, const ClientI
       const SteadyClock::duration wait = bucket->Take(SteadyClock::now());
       if (wait > SteadyClock::duration::zero()) std::this_thread::sleep_for(wait);
     }
-    const std::string user =
-        options.user.empty() ? "user" + std::to_string(pick_user(random)) : options.user;
-    const bool click = options.click || (!options.impression && pick_click(random));
+    const StreamEvent event = events.Next();
     const int64_t timestamp = TimestampOrNow(options.timestamp, options.seconds, io.clock);
 
     const SteadyClock::time_point sent_at = SteadyClock::now();
-    Result<HttpResponse> response = client.Post(EventPath(timestamp, user, click));
+    Result<HttpResponse> response = client.Post(EventPath(timestamp, event.user, event.click));
     const SteadyClock::time_point answered_at = SteadyClock::now();
     if (!response.ok()) {
       // The node is gone or unreachable: every further event would fail the same way.

@@ -39,8 +39,7 @@ void Log(const ServeApiOptions& options, const std::string& line) {
 void Reload(const ServeApiOptions& options, ApiNode& node, int64_t process_start_ms) {
   Result<ClusterConfig> next = LoadClusterConfig(options.config_path, process_start_ms);
   if (!next.ok()) {
-    Log(options, "config reload refused, keeping the running config: " +
-                     next.status().message());
+    Log(options, "config reload refused, keeping the running config: " + next.status().message());
     return;
   }
   if (*next == *node.config()) return;

@@ -38,15 +38,14 @@ ApiHandler::ApiHandler(ConfigSource config, const UserKeyer& keyer, const Clock&
       metrics_(metrics),
       received_clicks_(metrics.AddCounter("rt_api_received_total",
                                           "Events accepted (202) by action", "action=\"click\"")),
-      received_impressions_(metrics.AddCounter("rt_api_received_total",
-                                               "Events accepted (202) by action",
-                                               "action=\"impression\"")),
+      received_impressions_(metrics.AddCounter(
+          "rt_api_received_total", "Events accepted (202) by action", "action=\"impression\"")),
       gets_(metrics.AddCounter("rt_api_reads_total", "GET requests for stats answered 200")),
       get_failures_(metrics.AddCounter("rt_api_read_failures_total",
                                        "GET requests for stats answered 503 (a worker failed)")),
       post_latency_(metrics.AddHistogram("rt_api_post_seconds", "POST /analytics handling time")),
-      get_latency_(metrics.AddHistogram("rt_api_get_seconds",
-                                        "GET /analytics time until the answer")) {
+      get_latency_(
+          metrics.AddHistogram("rt_api_get_seconds", "GET /analytics time until the answer")) {
   for (size_t i = 0; i < rejected_.size(); ++i) {
     rejected_[i] = &metrics.AddCounter(
         "rt_api_rejected_total", "Events refused (400/503) by reason",
@@ -97,10 +96,8 @@ std::optional<ApiHandler::ReadTarget> ApiHandler::ResolveReadTarget(const http::
   ReadTarget target;
   target.config = config_();
   Result<std::string> text = ParseTimeQuery(request.target(), "timestamp");
-  Result<int64_t> timestamp =
-      text.ok() ? ParseTimestamp(*text) : Result<int64_t>(text.status());
-  Result<int64_t> slice =
-      timestamp.ok() ? SliceOfTimestamp(*target.config, *timestamp) : timestamp;
+  Result<int64_t> timestamp = text.ok() ? ParseTimestamp(*text) : Result<int64_t>(text.status());
+  Result<int64_t> slice = timestamp.ok() ? SliceOfTimestamp(*target.config, *timestamp) : timestamp;
   if (!slice.ok()) {
     respond(http::MakeErrorResponse(http::StatusCode::bad_request, slice.status().message()));
     return std::nullopt;
@@ -118,13 +115,21 @@ void ApiHandler::HandleGetStats(http::Request& request, http::Responder respond)
     respond(http::MakeTextResponse(http::StatusCode::ok, FormatSliceStats({})));
     return;
   }
+  const bool use_cache = !WantsFresh(request);
+  if (use_cache) {
+    if (std::optional<SliceStats> total = fetcher_.CachedTotal(target->slice, *target->nodes)) {
+      gets_.Inc();
+      respond(http::MakeTextResponse(http::StatusCode::ok, FormatSliceStats(*total)));
+      get_latency_.ObserveSeconds(SecondsSince(start));
+      return;
+    }
+  }
   fetcher_.FetchSlice(
-      *target->config, target->slice, *target->nodes, !WantsFresh(request),
+      *target->config, target->slice, *target->nodes, use_cache,
       [this, start, respond = std::move(respond)](Status status, std::vector<WorkerStats> parts) {
         if (!status.ok()) {
           get_failures_.Inc();
-          respond(http::MakeErrorResponse(http::StatusCode::service_unavailable,
-                                          status.message()));
+          respond(http::MakeErrorResponse(http::StatusCode::service_unavailable, status.message()));
           return;
         }
         SliceStats total;
@@ -148,8 +153,7 @@ void ApiHandler::HandleGetPerWorker(http::Request& request, http::Responder resp
       [this, slice, respond = std::move(respond)](Status status, std::vector<WorkerStats> parts) {
         if (!status.ok()) {
           get_failures_.Inc();
-          respond(http::MakeErrorResponse(http::StatusCode::service_unavailable,
-                                          status.message()));
+          respond(http::MakeErrorResponse(http::StatusCode::service_unavailable, status.message()));
           return;
         }
         respond(http::MakeTextResponse(http::StatusCode::ok, FormatPerWorker(slice, parts)));
@@ -157,17 +161,15 @@ void ApiHandler::HandleGetPerWorker(http::Request& request, http::Responder resp
 }
 
 void ApiHandler::HandleGetAllSlices(http::Request&, http::Responder respond) {
-  fetcher_.FetchAllSlices(
-      *config_(), [this, respond = std::move(respond)](Status status,
-                                                       std::map<int64_t, SliceStats> slices) {
-        if (!status.ok()) {
-          get_failures_.Inc();
-          respond(http::MakeErrorResponse(http::StatusCode::service_unavailable,
-                                          status.message()));
-          return;
-        }
-        respond(http::MakeTextResponse(http::StatusCode::ok, FormatAllSlices(slices)));
-      });
+  fetcher_.FetchAllSlices(*config_(), [this, respond = std::move(respond)](
+                                          Status status, std::map<int64_t, SliceStats> slices) {
+    if (!status.ok()) {
+      get_failures_.Inc();
+      respond(http::MakeErrorResponse(http::StatusCode::service_unavailable, status.message()));
+      return;
+    }
+    respond(http::MakeTextResponse(http::StatusCode::ok, FormatAllSlices(slices)));
+  });
 }
 
 void ApiHandler::HandleHealth(http::Request&, http::Responder respond) {

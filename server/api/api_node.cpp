@@ -62,16 +62,16 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
   forward.linger = options_.linger;
   // Batch acks carry the touched slices' stats: they keep the cache fresh for free.
   forwarders_ = std::make_unique<ForwarderSet>(
-      client_context_, forward, metrics_, [cache = cache_.get()](const std::string& worker,
-                                                                 const BatchAck& ack) {
+      client_context_, forward, metrics_,
+      [cache = cache_.get()](const std::string& worker, const BatchAck& ack) {
         for (const auto& [slice, stats] : ack.slices) cache->Put(worker, slice, stats);
       });
   sink_ = std::make_unique<Sink>(*forwarders_);
   metrics_.AddCallbackGauge("rt_api_cache_hits_total", "Stats cache lookups answered from memory",
                             [cache = cache_.get()] { return static_cast<double>(cache->hits()); });
-  metrics_.AddCallbackGauge("rt_api_cache_misses_total",
-                            "Stats cache lookups that had to ask the worker",
-                            [cache = cache_.get()] { return static_cast<double>(cache->misses()); });
+  metrics_.AddCallbackGauge(
+      "rt_api_cache_misses_total", "Stats cache lookups that had to ask the worker",
+      [cache = cache_.get()] { return static_cast<double>(cache->misses()); });
 
   handler_ = std::make_unique<ApiHandler>([this] { return config_.load(); }, *keyer_, clock_,
                                           *sink_, *fetcher_, metrics_);
@@ -83,9 +83,7 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
   client_thread_ = std::thread([this] { client_context_.run(); });
 }
 
-ApiNode::~ApiNode() {
-  Stop(std::chrono::milliseconds(0));
-}
+ApiNode::~ApiNode() { Stop(std::chrono::milliseconds(0)); }
 
 Status ApiNode::Start() {
   const auto config = config_.load();
@@ -142,8 +140,7 @@ uint64_t ApiNode::Stop(std::chrono::milliseconds drain_timeout) {
   if (stopped_) return 0;
   stopped_ = true;
   server_->Stop();
-  const uint64_t undelivered =
-      forwarders_->Drain(std::chrono::steady_clock::now() + drain_timeout);
+  const uint64_t undelivered = forwarders_->Drain(std::chrono::steady_clock::now() + drain_timeout);
   forwarders_->Shutdown();
   client_work_.reset();
   client_context_.stop();

@@ -3,13 +3,13 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <thread>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "config/clock.h"
 #include "config/cluster_config.h"
@@ -31,15 +31,15 @@ class HttpServer;
 
 struct ApiNodeOptions {
   std::string node_id;
-  std::string secret;                // empty: no secret (the caller warns loudly)
-  std::optional<std::string> listen_host;  // overrides the host of the node's URL
-  std::optional<uint16_t> listen_port;     // overrides the port of the node's URL
-  int threads = 0;                         // 0: one per hardware thread
-  size_t queue_limit = 1'000'000;          // events per worker
-  size_t batch_max = 4096;                 // events per batch
-  std::chrono::milliseconds linger{2};     // flush a partial batch after this
+  std::string secret;                            // empty: no secret (the caller warns loudly)
+  std::optional<std::string> listen_host;        // overrides the host of the node's URL
+  std::optional<uint16_t> listen_port;           // overrides the port of the node's URL
+  int threads = 0;                               // 0: one per hardware thread
+  size_t queue_limit = 1'000'000;                // events per worker
+  size_t batch_max = 4096;                       // events per batch
+  std::chrono::milliseconds linger{2};           // flush a partial batch after this
   std::chrono::milliseconds read_timeout{2000};  // a worker's answer to a GET
-  http::ServerOptions server;              // threads are taken from `threads`
+  http::ServerOptions server;                    // threads are taken from `threads`
 };
 
 // An API node (DESIGN.md §2, §4): HTTP server, keyed user hash, routing, per-worker

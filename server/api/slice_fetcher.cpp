@@ -79,29 +79,30 @@ void SliceFetcher::FetchSlice(const ClusterConfig& config, int64_t slice,
       finish_one(WorkerError(id, url, "is not usable: " + connection.status().message()));
       continue;
     }
-    (*connection)->Send(
-        MakeGet(target),
-        [this, gather, finish_one, i, id, url, slice](Status status, http::Response response) {
-          if (!status.ok()) {
-            finish_one(WorkerError(id, url, "did not answer: " + status.message()));
-            return;
-          }
-          if (response.result() != http::StatusCode::ok) {
-            finish_one(WorkerError(id, url,
-                                   "answered " + std::to_string(response.result_int()) + ": " +
-                                       response.body().substr(0, 200)));
-            return;
-          }
-          Result<SliceStats> stats = ParseSliceStats(response.body());
-          if (!stats.ok()) {
-            finish_one(WorkerError(id, url, "answered garbage: " + stats.status().message()));
-            return;
-          }
-          cache_.Put(id, slice, *stats);
-          gather->value[i].stats = *stats;  // each request owns its own slot
-          finish_one(Status::Ok());
-        },
-        timeout_);
+    (*connection)
+        ->Send(
+            MakeGet(target),
+            [this, gather, finish_one, i, id, url, slice](Status status, http::Response response) {
+              if (!status.ok()) {
+                finish_one(WorkerError(id, url, "did not answer: " + status.message()));
+                return;
+              }
+              if (response.result() != http::StatusCode::ok) {
+                finish_one(WorkerError(id, url,
+                                       "answered " + std::to_string(response.result_int()) + ": " +
+                                           response.body().substr(0, 200)));
+                return;
+              }
+              Result<SliceStats> stats = ParseSliceStats(response.body());
+              if (!stats.ok()) {
+                finish_one(WorkerError(id, url, "answered garbage: " + stats.status().message()));
+                return;
+              }
+              cache_.Put(id, slice, *stats);
+              gather->value[i].stats = *stats;  // each request owns its own slot
+              finish_one(Status::Ok());
+            },
+            timeout_);
   }
 }
 
@@ -131,33 +132,33 @@ void SliceFetcher::FetchAllSlices(const ClusterConfig& config, AllSlicesDone don
   for (const auto& [id, url] : config.worker_nodes) {
     auto connection = clients_.For(id, url);
     if (!connection.ok()) {
-      finish_one(WorkerError(id, url, "is not usable: " + connection.status().message()),
-                 nullptr);
+      finish_one(WorkerError(id, url, "is not usable: " + connection.status().message()), nullptr);
       continue;
     }
-    (*connection)->Send(
-        MakeGet("/worker/slices"),
-        [finish_one, id = id, url = url](Status status, http::Response response) {
-          if (!status.ok()) {
-            finish_one(WorkerError(id, url, "did not answer: " + status.message()), nullptr);
-            return;
-          }
-          if (response.result() != http::StatusCode::ok) {
-            finish_one(WorkerError(id, url,
-                                   "answered " + std::to_string(response.result_int()) + ": " +
-                                       response.body().substr(0, 200)),
-                       nullptr);
-            return;
-          }
-          Result<std::map<int64_t, SliceStats>> slices = ParseWorkerSlices(response.body());
-          if (!slices.ok()) {
-            finish_one(WorkerError(id, url, "answered garbage: " + slices.status().message()),
-                       nullptr);
-            return;
-          }
-          finish_one(Status::Ok(), &*slices);
-        },
-        timeout_);
+    (*connection)
+        ->Send(
+            MakeGet("/worker/slices"),
+            [finish_one, id = id, url = url](Status status, http::Response response) {
+              if (!status.ok()) {
+                finish_one(WorkerError(id, url, "did not answer: " + status.message()), nullptr);
+                return;
+              }
+              if (response.result() != http::StatusCode::ok) {
+                finish_one(WorkerError(id, url,
+                                       "answered " + std::to_string(response.result_int()) + ": " +
+                                           response.body().substr(0, 200)),
+                           nullptr);
+                return;
+              }
+              Result<std::map<int64_t, SliceStats>> slices = ParseWorkerSlices(response.body());
+              if (!slices.ok()) {
+                finish_one(WorkerError(id, url, "answered garbage: " + slices.status().message()),
+                           nullptr);
+                return;
+              }
+              finish_one(Status::Ok(), &*slices);
+            },
+            timeout_);
   }
 }
 

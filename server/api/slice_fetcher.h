@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,15 @@ class SliceFetcher {
 
   // The stats of `slice` on each worker of its routing list, in list order.
   // REQUIRES: `nodes` is the slice's non-empty routing list from `config`.
-  void FetchSlice(const ClusterConfig& config, int64_t slice,
-                  const std::vector<std::string>& nodes, bool use_cache, StatsDone done);
+  void FetchSlice(const ClusterConfig& config, int64_t slice, const std::vector<std::string>& nodes,
+                  bool use_cache, StatsDone done);
+
+  // The slice's total from the cache alone, if every worker's part is fresh: the
+  // cached GET's whole cost, one lock and a few additions.
+  std::optional<SliceStats> CachedTotal(int64_t slice,
+                                        const std::vector<std::string>& nodes) const {
+    return cache_.GetSum(slice, nodes);
+  }
 
   // Every slice held by any configured worker, summed over the workers.
   void FetchAllSlices(const ClusterConfig& config, AllSlicesDone done);

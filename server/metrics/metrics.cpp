@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <string_view>
 
 namespace rt {
 
@@ -72,7 +74,8 @@ std::string Braced(const std::string& labels, const std::string& extra = "") {
 
 std::string FormatNumber(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
+  // Shortest form that reads back exactly enough for bucket bounds ("5e-05", "0.1").
+  std::snprintf(buf, sizeof buf, "%.15g", v);
   return buf;
 }
 
@@ -80,9 +83,22 @@ std::string FormatNumber(double v) {
 
 std::string MetricsRegistry::Render() const {
   std::lock_guard lock(mutex_);
+  // Prometheus wants every sample of a name under one HELP/TYPE header, but metrics
+  // of one name may be registered at different times (a worker added on reload):
+  // render names in order of first registration, each with all its samples.
+  std::vector<const Entry*> ordered;
+  ordered.reserve(entries_.size());
+  for (const Entry& e : entries_) ordered.push_back(&e);
+  std::map<std::string_view, size_t> first_seen;
+  for (const Entry* e : ordered) first_seen.emplace(e->name, first_seen.size());
+  std::stable_sort(ordered.begin(), ordered.end(), [&](const Entry* a, const Entry* b) {
+    return first_seen[a->name] < first_seen[b->name];
+  });
+
   std::string out;
   std::string last_name;
-  for (const Entry& e : entries_) {
+  for (const Entry* entry : ordered) {
+    const Entry& e = *entry;
     if (e.name != last_name) {
       static constexpr const char* kTypes[] = {"counter", "gauge", "histogram", "gauge"};
       out += "# HELP " + e.name + " " + e.help + "\n";

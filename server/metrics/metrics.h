@@ -63,8 +63,7 @@ class MetricsRegistry {
   // several metrics may share a name with different labels (registered together).
   Counter& AddCounter(const std::string& name, const std::string& help,
                       const std::string& labels = "");
-  Gauge& AddGauge(const std::string& name, const std::string& help,
-                  const std::string& labels = "");
+  Gauge& AddGauge(const std::string& name, const std::string& help, const std::string& labels = "");
   Histogram& AddHistogram(const std::string& name, const std::string& help,
                           const std::string& labels = "");
   // A gauge whose value is read when rendering (queue depths, store size).

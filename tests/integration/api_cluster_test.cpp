@@ -178,11 +178,11 @@ TEST_CASE("bad events get a 400 with a one-line reason and nothing is counted",
   LocalCluster cluster({});
   REQUIRE(cluster.Start());
   const int64_t now = NowMs();
-  for (const std::string& target : std::vector<std::string>
-       {"/analytics?user=u&click", "/analytics?timestamp=" + std::to_string(now) + "&click",
-        "/analytics?timestamp=" + std::to_string(now) + "&user=u",
-        "/analytics?timestamp=1000&user=u&click",
-        "/analytics?timestamp=99999999999999999999&user=u&click"}) {
+  for (const std::string& target : std::vector<std::string>{
+           "/analytics?user=u&click", "/analytics?timestamp=" + std::to_string(now) + "&click",
+           "/analytics?timestamp=" + std::to_string(now) + "&user=u",
+           "/analytics?timestamp=1000&user=u&click",
+           "/analytics?timestamp=99999999999999999999&user=u&click"}) {
     INFO(target);
     const auto response = testing::HttpFetch(cluster.api_port(), bhttp::verb::post, target);
     REQUIRE(response);
@@ -215,9 +215,9 @@ TEST_CASE("a reload adds a worker for future slices and refuses to reroute the c
   cluster.WriteConfig("[{\"slice\": 0, \"nodes\": [\"1\"]}]");
   cluster.Reload();
   REQUIRE(cluster.api().WaitForOutput("config reload refused", true, 10s));
-  const auto before = Get(cluster.api_port(), "/analytics/perworker?timestamp=" +
-                                                  std::to_string(kFirstSliceMs +
-                                                                 current_slice * slice_ms));
+  const auto before =
+      Get(cluster.api_port(), "/analytics/perworker?timestamp=" +
+                                  std::to_string(kFirstSliceMs + current_slice * slice_ms));
   REQUIRE(before);
   CHECK(SumPerWorker(before->body()).second == 1);
 
@@ -225,7 +225,8 @@ TEST_CASE("a reload adds a worker for future slices and refuses to reroute the c
   while ((NowMs() - kFirstSliceMs) / slice_ms < future_slice) std::this_thread::sleep_for(50ms);
   const int64_t ts = kFirstSliceMs + future_slice * slice_ms + 1;
   HttpTestConnection connection(cluster.api_port());
-  for (int i = 0; i < 200; ++i) REQUIRE(PostEvent(connection, ts, "u" + std::to_string(i), true) == 202);
+  for (int i = 0; i < 200; ++i)
+    REQUIRE(PostEvent(connection, ts, "u" + std::to_string(i), true) == 202);
   WaitUntilCounted(cluster.api_port(), ts, SliceStats{200, 200, 0});
   const auto perworker =
       Get(cluster.api_port(), "/analytics/perworker?timestamp=" + std::to_string(ts));

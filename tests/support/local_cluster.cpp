@@ -68,8 +68,8 @@ bool LocalCluster::Start() {
     if (!StartWorker(i, 0)) return false;
   }
   WriteConfig(routing_json_);
-  std::vector<std::string> args = {"serve-api", "--config", config_path_, "--node", "0",
-                                   "--listen", "127.0.0.1:0", "--threads", "2"};
+  std::vector<std::string> args = {"serve-api", "--config",    config_path_, "--node", "0",
+                                   "--listen",  "127.0.0.1:0", "--threads",  "2"};
   args.insert(args.end(), options_.api_args.begin(), options_.api_args.end());
   api_ = StartRtctl(args, {"RT_SECRET=" + options_.secret});
   const std::optional<uint16_t> ready = api_->WaitForReadyPort();

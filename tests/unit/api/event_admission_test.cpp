@@ -32,7 +32,8 @@ TEST_CASE("an event is keyed, sliced and routed by the slice's list", "[api][adm
   const UserKeyer keyer("secret");
   const int64_t now = kFirstSliceMs + 10 * kHourMs;
 
-  const Admission first = AdmitEvent(config, keyer, Target(kFirstSliceMs + 5, "alice", "click"), now);
+  const Admission first =
+      AdmitEvent(config, keyer, Target(kFirstSliceMs + 5, "alice", "click"), now);
   REQUIRE(first.ok());
   CHECK(first.event.slice == 0);
   CHECK(*first.event.worker == "0");

@@ -1,0 +1,187 @@
+#include "server/api/api_handler.h"
+
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+#include <optional>
+#include <vector>
+
+#include "server/api/stats_cache.h"
+#include "server/api/worker_read_clients.h"
+
+namespace rt {
+namespace {
+
+constexpr int64_t kFirstSliceMs = 1577836800000;  // 2020-01-01T00:00:00Z
+constexpr int64_t kNowMs = kFirstSliceMs + 10 * 3600 * 1000 + 5;
+
+class FixedClock final : public Clock {
+ public:
+  int64_t NowMillis() const override { return kNowMs; }
+};
+
+class RecordingSink final : public EventSink {
+ public:
+  bool Enqueue(const std::string& worker, const BatchEvent& event) override {
+    if (full) return false;
+    events.emplace_back(worker, event);
+    return true;
+  }
+  std::optional<std::string> Unhealthy() const override { return unhealthy; }
+
+  bool full = false;
+  std::optional<std::string> unhealthy;
+  std::vector<std::pair<std::string, BatchEvent>> events;
+};
+
+// The handler with everything it needs, and no sockets: reads that would need a
+// worker are never started by these tests (the io_context never runs).
+struct Fixture {
+  Fixture()
+      : config(std::make_shared<ClusterConfig>()),
+        keyer("secret"),
+        cache(std::chrono::milliseconds(1000)),
+        clients(ioc, http::ClientOptions{}),
+        fetcher(clients, cache, std::chrono::milliseconds(2000)),
+        handler([this] { return std::shared_ptr<const ClusterConfig>(config); }, keyer, clock, sink,
+                fetcher, metrics) {
+    config->api_nodes = {{"0", "http://127.0.0.1:8080/analytics"}};
+    config->worker_nodes = {{"0", "http://127.0.0.1:9000/worker"},
+                            {"1", "http://127.0.0.1:9001/worker"}};
+    config->first_slice_s = kFirstSliceMs / 1000;
+    config->routing = {{0, {"0", "1"}}};
+  }
+
+  http::Response Call(void (ApiHandler::*method)(http::Request&, http::Responder), http::Verb verb,
+                      std::string target,
+                      std::vector<std::pair<std::string, std::string>> headers = {}) {
+    http::Request request{verb, target, 11};
+    for (const auto& [name, value] : headers) request.set(name, value);
+    std::optional<http::Response> answer;
+    (handler.*method)(request, [&answer](http::Response&& r) { answer = std::move(r); });
+    REQUIRE(answer.has_value());
+    return std::move(*answer);
+  }
+  http::Response Post(std::string target) {
+    return Call(&ApiHandler::HandlePostEvent, http::Verb::post, std::move(target));
+  }
+
+  std::shared_ptr<ClusterConfig> config;
+  FixedClock clock;
+  UserKeyer keyer;
+  RecordingSink sink;
+  StatsCache cache;
+  boost::asio::io_context ioc;
+  WorkerReadClients clients;
+  SliceFetcher fetcher;
+  MetricsRegistry metrics;
+  ApiHandler handler;
+};
+
+std::string Ts(int64_t ms) { return std::to_string(ms); }
+
+}  // namespace
+
+TEST_CASE("an accepted event is 202 with an empty body and reaches its worker's queue",
+          "[api][handler]") {
+  Fixture f;
+  const http::Response response = f.Post("/analytics?timestamp=" + Ts(kNowMs) + "&user=bob&click");
+  CHECK(response.result() == http::StatusCode::accepted);
+  CHECK(response.body().empty());
+  REQUIRE(f.sink.events.size() == 1);
+  const auto& [worker, event] = f.sink.events[0];
+  CHECK(event.slice == 10);
+  CHECK(event.key == f.keyer.KeyFor(10, "bob"));
+  CHECK(worker == (event.key.RoutingHash() % 2 == 0 ? "0" : "1"));
+}
+
+TEST_CASE("every 400 of POST /analytics names the problem on one line and is counted",
+          "[api][handler]") {
+  Fixture f;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"/analytics?user=u&click", "timestamp"},
+      {"/analytics?timestamp=x&user=u&click", "timestamp"},
+      {"/analytics?timestamp=" + Ts(kNowMs) + "&click", "user"},
+      {"/analytics?timestamp=" + Ts(kNowMs) + "&user=u", "click"},
+      {"/analytics?timestamp=" + Ts(kNowMs) + "&user=u&click&impression", "both"},
+      {"/analytics?timestamp=" + Ts(kFirstSliceMs - 1) + "&user=u&click", "first slice"},
+      {"/analytics?timestamp=" + Ts(kNowMs + 3600 * 1000) + "&user=u&click", "ahead"},
+  };
+  for (const auto& [target, word] : cases) {
+    INFO(target);
+    const http::Response response = f.Post(target);
+    CHECK(response.result() == http::StatusCode::bad_request);
+    const std::string& body = response.body();
+    CHECK(body.find(word) != std::string::npos);
+    CHECK(body.find('\n') == body.size() - 1);
+  }
+  CHECK(f.sink.events.empty());
+  CHECK(f.handler.Rejected(RejectReason::kBadTimestamp) == 2);
+  CHECK(f.handler.Rejected(RejectReason::kBadUser) == 1);
+  CHECK(f.handler.Rejected(RejectReason::kBadAction) == 2);
+  CHECK(f.handler.Rejected(RejectReason::kBeforeFirstSlice) == 1);
+  CHECK(f.handler.Rejected(RejectReason::kTooFarInFuture) == 1);
+  const std::string metrics = f.metrics.Render();
+  CHECK(metrics.find("rt_api_rejected_total{reason=\"bad_action\"} 2") != std::string::npos);
+}
+
+TEST_CASE("a full worker queue is a 503 with Retry-After naming the worker", "[api][handler]") {
+  Fixture f;
+  f.sink.full = true;
+  const http::Response response = f.Post("/analytics?timestamp=" + Ts(kNowMs) + "&user=u&click");
+  CHECK(response.result() == http::StatusCode::service_unavailable);
+  CHECK(response[http::beast_http::field::retry_after] == "1");
+  CHECK(response.body().find("worker ") != std::string::npos);
+  CHECK(f.handler.Rejected(RejectReason::kQueueFull) == 1);
+}
+
+TEST_CASE("GET /analytics with a bad timestamp is a 400 naming it", "[api][handler]") {
+  Fixture f;
+  for (const std::string target : {"/analytics", "/analytics?timestamp=",
+                                   "/analytics?timestamp=1e5", "/analytics?timestamp=1000"}) {
+    INFO(target);
+    const http::Response response = f.Call(&ApiHandler::HandleGetStats, http::Verb::get, target);
+    CHECK(response.result() == http::StatusCode::bad_request);
+    CHECK(response.body().find("timestamp") != std::string::npos);
+  }
+}
+
+TEST_CASE("a cached GET sums the workers' cached parts without asking them", "[api][handler]") {
+  Fixture f;
+  f.cache.Put("0", 10, SliceStats{3, 4, 5});
+  f.cache.Put("1", 10, SliceStats{1, 1, 1});
+  const http::Response response =
+      f.Call(&ApiHandler::HandleGetStats, http::Verb::get, "/analytics?timestamp=" + Ts(kNowMs));
+  CHECK(response.result() == http::StatusCode::ok);
+  CHECK(response.body() == "unique_users,4\nclicks,5\nimpressions,6\n");
+}
+
+TEST_CASE("healthz reports a key mismatch as 503", "[api][handler]") {
+  Fixture f;
+  CHECK(f.Call(&ApiHandler::HandleHealth, http::Verb::get, "/healthz").body() == "ok\n");
+  f.sink.unhealthy = "key mismatch with worker 1";
+  const http::Response response = f.Call(&ApiHandler::HandleHealth, http::Verb::get, "/healthz");
+  CHECK(response.result() == http::StatusCode::service_unavailable);
+  CHECK(response.body() == "key mismatch with worker 1\n");
+}
+
+TEST_CASE("perworker and allslices answers have the documented text form", "[api][handler]") {
+  const std::vector<WorkerStats> workers = {{"0", "http://h:9000/worker", {1, 2, 3}},
+                                            {"1", "http://h:9001/worker", {4, 5, 6}}};
+  CHECK(FormatPerWorker(7, workers) ==
+        "slice,7\nworker,http://h:9000/worker\nunique_users,1\nclicks,2\nimpressions,3\n"
+        "slice,7\nworker,http://h:9001/worker\nunique_users,4\nclicks,5\nimpressions,6\n");
+  CHECK(FormatAllSlices({{2, {1, 0, 1}}, {5, {2, 2, 0}}}) ==
+        "slice,2\nunique_users,1\nclicks,0\nimpressions,1\n"
+        "slice,5\nunique_users,2\nclicks,2\nimpressions,0\n");
+}
+
+TEST_CASE("worker /slices JSON parses into a slice map", "[api][handler]") {
+  const auto parsed =
+      ParseWorkerSlices(R"({"slices":[{"slice":3,"unique_users":1,"clicks":2,"impressions":3}]})");
+  REQUIRE(parsed.ok());
+  CHECK(parsed->at(3) == SliceStats{1, 2, 3});
+  CHECK_FALSE(ParseWorkerSlices("{\"slices\":[{\"slice\":\"x\"}]}").ok());
+  CHECK_FALSE(ParseWorkerSlices("not json").ok());
+}
+
+}  // namespace rt
