@@ -8,25 +8,9 @@
 
 #include "config/status.h"
 #include "server/model/slice_stats.h"
+#include "server/model/stats_records.h"
 
 namespace rt::cli {
-
-// One block of an API node's stats answer: the three numbers, preceded by
-// `slice,S` in /analytics/allslices and by `slice,S` and `worker,URL` in
-// /analytics/perworker.
-struct StatsRecord {
-  std::optional<int64_t> slice;
-  std::string worker;  // empty unless the answer named one
-  SliceStats stats;
-
-  friend bool operator==(const StatsRecord&, const StatsRecord&) = default;
-};
-
-// Parses any of the three answers (`GET /analytics`, `/perworker`, `/allslices`):
-// `key,value` lines, where `slice` starts a new block and a repeated count key
-// does too. Accepts rt's `unqiue_users`, "\r\n" and a missing final newline.
-// Every block must hold all three numbers. Errors name the line.
-[[nodiscard]] Result<std::vector<StatsRecord>> ParseStatsRecords(std::string_view text);
 
 // {"unique_users":N,"clicks":N,"impressions":N}
 std::string FormatStatsJson(const SliceStats& stats);

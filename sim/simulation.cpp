@@ -13,6 +13,7 @@
 
 #include "config/routing.h"
 #include "config/utc_time.h"
+#include "server/model/stats_records.h"
 #include "sim/fake_clock.h"
 #include "sim/in_process_cluster.h"
 #include "sim/load_driver.h"
@@ -58,48 +59,12 @@ Result<std::string> MakeTempDir() {
   return pattern;
 }
 
-// Per-slice sums of the `slice,S` blocks of /analytics/perworker (all blocks of
-// one slice: the sum over its workers) or /analytics/allslices.
+// Per-slice sums of the blocks of /analytics/perworker (all blocks of one slice:
+// the sum over its workers) or /analytics/allslices.
 Result<std::map<int64_t, SliceStats>> ParseSliceBlocks(std::string_view text) {
-  std::map<int64_t, SliceStats> out;
-  std::optional<int64_t> slice;
-  size_t line_number = 0;
-  while (!text.empty()) {
-    const size_t end = text.find('\n');
-    std::string_view line = text.substr(0, end);
-    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
-    ++line_number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;
-    const size_t comma = line.find(',');
-    const std::string_view key = line.substr(0, comma);
-    const std::string value(comma == std::string_view::npos ? "" : line.substr(comma + 1));
-    auto bad = [&] {
-      return Status::InvalidArgument("line " + std::to_string(line_number) + ": " +
-                                     std::string(line.substr(0, 100)));
-    };
-    if (key == "worker") continue;
-    char* parse_end = nullptr;
-    const long long number = std::strtoll(value.c_str(), &parse_end, 10);
-    if (value.empty() || *parse_end != '\0') return bad();
-    if (key == "slice") {
-      slice = number;
-      out.try_emplace(number);
-      continue;
-    }
-    if (!slice) return bad();
-    SliceStats& stats = out[*slice];
-    if (key == "unique_users" || key == "unqiue_users") {
-      stats.unique_users += static_cast<uint64_t>(number);
-    } else if (key == "clicks") {
-      stats.clicks += static_cast<uint64_t>(number);
-    } else if (key == "impressions") {
-      stats.impressions += static_cast<uint64_t>(number);
-    } else {
-      return bad();
-    }
-  }
-  return out;
+  Result<std::vector<StatsRecord>> records = ParseStatsRecords(text);
+  if (!records.ok()) return records.status();
+  return SumBySlice(*records);
 }
 
 std::string Join(const std::vector<std::string>& items) {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "server/model/slice_stats.h"
+#include "server/model/stats_records.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/local_cluster.h"
 
@@ -75,27 +76,13 @@ SliceStats GetSlice(uint16_t port, int64_t ts) {
   return *stats;
 }
 
-// Sums the three-line blocks of a perworker answer and counts its workers.
+// The total of a perworker answer and how many workers it lists.
 std::pair<SliceStats, int> SumPerWorker(const std::string& body) {
-  std::istringstream in(body);
-  std::string line, block;
+  const Result<std::vector<StatsRecord>> records = ParseStatsRecords(body);
+  REQUIRE(records.ok());
   SliceStats total;
-  int workers = 0;
-  while (std::getline(in, line)) {
-    if (line.rfind("slice,", 0) == 0) continue;
-    if (line.rfind("worker,", 0) == 0) {
-      ++workers;
-      continue;
-    }
-    block += line + "\n";
-    if (line.rfind("impressions,", 0) == 0) {
-      const Result<SliceStats> stats = ParseSliceStats(block);
-      REQUIRE(stats.ok());
-      total += *stats;
-      block.clear();
-    }
-  }
-  return {total, workers};
+  for (const StatsRecord& record : *records) total += record.stats;
+  return {total, static_cast<int>(records->size())};
 }
 
 // Events until a GET without cache shows them: the API node forwards in batches.
