@@ -67,9 +67,10 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
         for (const auto& [slice, stats] : ack.slices) cache->Put(worker, slice, stats);
       });
   sink_ = std::make_unique<Sink>(*forwarders_);
-  metrics_.AddCallbackGauge("rt_api_cache_hits_total", "Stats cache lookups answered from memory",
-                            [cache = cache_.get()] { return static_cast<double>(cache->hits()); });
-  metrics_.AddCallbackGauge(
+  metrics_.AddCallbackCounter(
+      "rt_api_cache_hits_total", "Stats cache lookups answered from memory",
+      [cache = cache_.get()] { return static_cast<double>(cache->hits()); });
+  metrics_.AddCallbackCounter(
       "rt_api_cache_misses_total", "Stats cache lookups that had to ask the worker",
       [cache = cache_.get()] { return static_cast<double>(cache->misses()); });
 

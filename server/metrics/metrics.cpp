@@ -64,6 +64,12 @@ void MetricsRegistry::AddCallbackGauge(const std::string& name, const std::strin
   AddEntry(Kind::kCallback, name, help, labels).read = std::move(read);
 }
 
+void MetricsRegistry::AddCallbackCounter(const std::string& name, const std::string& help,
+                                         std::function<double()> read, const std::string& labels) {
+  std::lock_guard lock(mutex_);
+  AddEntry(Kind::kCallbackCounter, name, help, labels).read = std::move(read);
+}
+
 namespace {
 
 std::string Braced(const std::string& labels, const std::string& extra = "") {
@@ -100,7 +106,7 @@ std::string MetricsRegistry::Render() const {
   for (const Entry* entry : ordered) {
     const Entry& e = *entry;
     if (e.name != last_name) {
-      static constexpr const char* kTypes[] = {"counter", "gauge", "histogram", "gauge"};
+      static constexpr const char* kTypes[] = {"counter", "gauge", "histogram", "gauge", "counter"};
       out += "# HELP " + e.name + " " + e.help + "\n";
       out += "# TYPE " + e.name + " " + kTypes[static_cast<int>(e.kind)] + "\n";
       last_name = e.name;
@@ -113,6 +119,7 @@ std::string MetricsRegistry::Render() const {
         out += e.name + Braced(e.labels) + " " + std::to_string(e.gauge->Value()) + "\n";
         break;
       case Kind::kCallback:
+      case Kind::kCallbackCounter:
         out += e.name + Braced(e.labels) + " " + FormatNumber(e.read()) + "\n";
         break;
       case Kind::kHistogram: {

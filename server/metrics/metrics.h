@@ -70,10 +70,14 @@ class MetricsRegistry {
   void AddCallbackGauge(const std::string& name, const std::string& help,
                         std::function<double()> read, const std::string& labels = "");
 
+  // A counter kept elsewhere (e.g. by the stats cache), read when rendering.
+  void AddCallbackCounter(const std::string& name, const std::string& help,
+                          std::function<double()> read, const std::string& labels = "");
+
   std::string Render() const;
 
  private:
-  enum class Kind { kCounter, kGauge, kHistogram, kCallback };
+  enum class Kind { kCounter, kGauge, kHistogram, kCallback, kCallbackCounter };
   struct Entry {
     Kind kind;
     std::string name;

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <iostream>
 #include <memory>
 
 extern char** environ;
@@ -90,6 +91,12 @@ Process::~Process() {
     (void)WaitExit(std::chrono::seconds(10));
   }
   if (reader_.joinable()) reader_.join();
+  // A child's sanitizer report would otherwise stay in this buffer, unseen; on the
+  // test's stderr it fails the test (FAIL_REGULAR_EXPRESSION in tests/CMakeLists.txt).
+  if (stderr_.find("Sanitizer") != std::string::npos ||
+      stderr_.find("runtime error: ") != std::string::npos) {
+    std::cerr << "child process " << pid_ << " reported:\n" << stderr_ << std::flush;
+  }
 }
 
 void Process::DrainPipes(int out_fd, int err_fd) {
