@@ -40,6 +40,7 @@ struct PerWorkerOptions {
   ClientOptions client;
   std::optional<int64_t> timestamp;
   bool seconds = false;
+  bool fresh = false;
   bool json = false;
   bool table = false;
 };

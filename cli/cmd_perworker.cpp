@@ -9,9 +9,11 @@ namespace rt::cli {
 
 int RunPerWorker(const PerWorkerOptions& options, const ClientIo& io) {
   const int64_t timestamp = TimestampOrNow(options.timestamp, options.seconds, io.clock);
+  std::vector<std::string> headers;
+  if (options.fresh) headers.emplace_back("Cache-Control: no-cache");
   FetchResult fetched =
       FetchText("perworker", options.client,
-                "/analytics/perworker?timestamp=" + std::to_string(timestamp), {}, io);
+                "/analytics/perworker?timestamp=" + std::to_string(timestamp), headers, io);
   if (fetched.exit_code != kExitOk) return fetched.exit_code;
   if (!options.json && !options.table) {
     io.out << fetched.body;
@@ -33,6 +35,7 @@ CommandRunner SetupPerWorker(CLI::App& app) {
       "perworker", "Print each worker's unique users, clicks and impressions of one slice");
   AddClientOptions(*sub, options->client);
   AddTimestampOption(*sub, options->timestamp);
+  sub->add_flag("--fresh", options->fresh, "Bypass the API node's cache (Cache-Control: no-cache)");
   sub->add_flag("--seconds", options->seconds,
                 "Default timestamp in seconds (for a cluster with timestamp-unit seconds)");
   CLI::Option* json = sub->add_flag("--json", options->json, "Print a JSON array, one per worker");

@@ -17,7 +17,9 @@ struct StreamEvent {
 // so a test (or an operator) can compute the exact totals a stream produces.
 // Users are drawn uniformly from user0..user<users-1> unless `fixed_user` is set;
 // an event is a click with `click`, an impression with `impression`, and otherwise
-// a click with probability kMixedClickShare. Not thread-safe.
+// a click with probability kMixedClickShare. Only std::mt19937_64's output, which
+// the standard fixes, is used (no <random> distributions, whose algorithms vary by
+// library), so a seed gives the same events with every compiler. Not thread-safe.
 class StreamEvents {
  public:
   // The share of clicks in a stream that names neither --click nor --impression,
@@ -30,9 +32,11 @@ class StreamEvents {
   StreamEvent Next();
 
  private:
+  uint64_t PickUser();
+  bool PickClick();
+
   std::mt19937_64 random_;
-  std::uniform_int_distribution<uint64_t> pick_user_;
-  std::bernoulli_distribution pick_click_;
+  uint64_t users_;
   std::string fixed_user_;
   bool click_;
   bool impression_;

@@ -6,7 +6,17 @@
 #
 # Data, logs and the pseudonymization secret live under ./run/ (git-ignored), so a
 # second run continues with the data of the first. Exits 0 after Ctrl-C (or
-# SIGTERM) has stopped every node, 1 if a node could not start or died.
+# SIGTERM) has stopped every node, 1 if a node could not start or died, 2 on a
+# usage error.
+#
+# Environment (all optional):
+#   RT_API_PORT=8080           the API node's port
+#   RT_WORKER_PORTS=9000,9001  the two workers' ports (worker 0, worker 1)
+#   RT_RUN_DIR=run             data, logs and secret (relative to the repo root)
+# With other ports than 8080/9000/9001, the config is a copy of
+# examples/local-cluster.json with those ports, written to $RT_RUN_DIR/local-cluster.json.
+# The routing never changes, so data kept under one set of ports is still read
+# correctly under another.
 set -euo pipefail
 
 usage() { echo "usage: $0 PATH_TO_RTCTL" >&2; exit 2; }
@@ -17,17 +27,37 @@ cd "$(dirname "$0")/.."
 
 # How to show rtctl in the hints: relative to the repo root when it is inside it.
 shown_rtctl=${rtctl#"$PWD"/}
-config=examples/local-cluster.json
-run_dir=run
-# These must match the node URLs in $config.
-api_url=http://127.0.0.1:8080
+example_config=examples/local-cluster.json
+run_dir=${RT_RUN_DIR:-run}
+api_port=${RT_API_PORT:-8080}
+IFS=', ' read -r -a worker_ports <<<"${RT_WORKER_PORTS:-9000,9001}"
 worker_ids=(0 1)
-worker_ports=(9000 9001)
-api_port=8080
 ready_timeout_s=30
 stop_timeout_s=15
 
-[[ -f $config ]] || { echo "run-local-cluster: $config not found" >&2; exit 1; }
+valid_port() { [[ $1 =~ ^[0-9]+$ ]] && (( $1 >= 1 && $1 <= 65535 )); }
+valid_port "$api_port" || { echo "run-local-cluster: RT_API_PORT=$api_port is not a port" >&2; exit 2; }
+if (( ${#worker_ports[@]} != 2 )); then
+  echo "run-local-cluster: RT_WORKER_PORTS needs exactly two ports (worker 0, worker 1), got '${RT_WORKER_PORTS:-}'" >&2
+  exit 2
+fi
+for port in "${worker_ports[@]}"; do
+  valid_port "$port" || { echo "run-local-cluster: RT_WORKER_PORTS: $port is not a port" >&2; exit 2; }
+done
+api_url=http://127.0.0.1:$api_port
+
+[[ -f $example_config ]] || { echo "run-local-cluster: $example_config not found" >&2; exit 1; }
+mkdir -p "$run_dir"
+config=$example_config
+if [[ "$api_port ${worker_ports[*]}" != "8080 9000 9001" ]]; then
+  # The example's node URLs with the chosen ports; everything else as it is.
+  config=$run_dir/local-cluster.json
+  sed -e "s|127\.0\.0\.1:8080/|127.0.0.1:$api_port/|" \
+      -e "s|127\.0\.0\.1:9000/|127.0.0.1:${worker_ports[0]}/|" \
+      -e "s|127\.0\.0\.1:9001/|127.0.0.1:${worker_ports[1]}/|" \
+      "$example_config" >"$config.tmp"
+  mv "$config.tmp" "$config"
+fi
 
 # A port is busy if something accepts connections on it.
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -42,7 +72,6 @@ done
 
 "$rtctl" validate-config "$config" >/dev/null
 
-mkdir -p "$run_dir"
 secret_file=$run_dir/secret
 if [[ ! -s $secret_file ]]; then
   # Every API node of a cluster must share the secret; here there is one node,
@@ -131,9 +160,10 @@ $(for i in "${!worker_ids[@]}"; do
 Try, in another terminal:
   $shown_rtctl send --api $api_url --user alice --click
   $shown_rtctl query --api $api_url --fresh
-  curl -i -X POST "$api_url/analytics?timestamp=\$(date +%s%3N)&user=bob&impression" && curl "$api_url/analytics?timestamp=\$(date +%s%3N)"
+  curl -i -X POST "$api_url/analytics?timestamp=\$(date +%s%3N)&user=bob&impression"
+  curl -H 'Cache-Control: no-cache' "$api_url/analytics?timestamp=\$(date +%s%3N)"
 
-Ctrl-C stops the cluster.
+Ctrl-C (or kill -TERM $$) stops the cluster.
 INFO
 
 # Stay in the foreground until Ctrl-C, or until a node dies on its own.

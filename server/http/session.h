@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <unordered_set>
 
 #include "server/http/router.h"
@@ -80,6 +81,7 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::beast::flat_buffer buffer_;
   std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
   Response response_;
+  std::string head_;  // the serialized head of response_; its capacity is reused
   const Router& router_;
   const ServerOptions& options_;
   std::shared_ptr<SessionRegistry> registry_;

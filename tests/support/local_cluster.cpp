@@ -5,6 +5,17 @@
 
 namespace rt::testing {
 
+RtctlRun RunRtctl(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                  std::chrono::milliseconds timeout) {
+  Process process(RtctlPath(), args, env);
+  RtctlRun run;
+  const std::optional<int> code = process.WaitExit(timeout);
+  if (code) run.code = *code;
+  run.out = process.Stdout();
+  run.err = process.Stderr();
+  return run;
+}
+
 LocalCluster::LocalCluster(Options options)
     : options_(std::move(options)), config_path_(dir_.Sub("cluster.json")) {
   routing_json_ = options_.routing_json;

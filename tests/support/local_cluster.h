@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,6 +10,18 @@
 #include "tests/support/temp_dir.h"
 
 namespace rt::testing {
+
+// The outcome of one rtctl run: exit code (-1 if it did not exit in time; it is then
+// killed), stdout and stderr.
+struct RtctlRun {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `rtctl args...` to completion, waiting at most `timeout`.
+RtctlRun RunRtctl(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
+                  std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
 // A real cluster of rtctl processes on 127.0.0.1 for integration tests: `workers`
 // serve-worker processes (port 0, data under a temp dir) and one serve-api process
@@ -35,6 +48,12 @@ class LocalCluster {
   bool Start();
 
   uint16_t api_port() const { return api_port_; }
+  // "http://127.0.0.1:PORT", the form `rtctl --api` takes.
+  std::string api_url() const { return "http://127.0.0.1:" + std::to_string(api_port_); }
+  // The worker's URL as the config names it: "http://127.0.0.1:PORT/worker".
+  std::string worker_url(int i) const {
+    return "http://127.0.0.1:" + std::to_string(worker_ports_.at(i)) + "/worker";
+  }
   uint16_t worker_port(int i) const { return worker_ports_.at(i); }
   const std::string& config_path() const { return config_path_; }
   std::string worker_data_dir(int i) const;
