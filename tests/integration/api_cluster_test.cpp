@@ -85,6 +85,12 @@ std::pair<SliceStats, int> SumPerWorker(const std::string& body) {
   return {total, static_cast<int>(records->size())};
 }
 
+size_t CountOf(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
 // Events until a GET without cache shows them: the API node forwards in batches.
 void WaitUntilCounted(uint16_t port, int64_t ts, const SliceStats& expected) {
   const auto deadline = std::chrono::steady_clock::now() + 20s;
@@ -190,18 +196,43 @@ TEST_CASE("a reload adds a worker for future slices and refuses to reroute the c
   LocalCluster cluster(options);
   REQUIRE(cluster.Start());
 
+  // The new entry must start past the protected horizon (now + max-future-s +
+  // reload-interval-s) when the node checks it: if a loaded machine delays the
+  // reload that long, it is refused, and the test tries again further ahead.
   const int64_t slice_ms = 2000;
-  const int64_t future_slice = (NowMs() + 8000 - kFirstSliceMs) / slice_ms;
-  cluster.WriteConfig("[{\"slice\": 0, \"nodes\": [\"0\"]}, {\"slice\": " +
-                      std::to_string(future_slice) + ", \"nodes\": [\"0\", \"1\"]}]");
-  cluster.Reload();
-  REQUIRE(cluster.api().WaitForOutput("config reloaded", true, 10s));
+  int64_t future_slice = 0;
+  bool applied = false;
+  for (int64_t margin_ms = 8000; margin_ms <= 64000 && !applied; margin_ms *= 2) {
+    future_slice = (NowMs() + margin_ms - kFirstSliceMs) / slice_ms;
+    cluster.WriteConfig("[{\"slice\": 0, \"nodes\": [\"0\"]}, {\"slice\": " +
+                        std::to_string(future_slice) + ", \"nodes\": [\"0\", \"1\"]}]");
+    const size_t refused_before = CountOf(cluster.api().Stderr(), "config reload refused");
+    cluster.Reload();
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const std::string log = cluster.api().Stderr();
+      if (log.find("config reloaded") != std::string::npos) {
+        applied = true;
+        break;
+      }
+      if (CountOf(log, "config reload refused") > refused_before) break;
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  REQUIRE(applied);
 
   // An unsafe change: the current slice would move to worker 1.
   const int64_t current_slice = (NowMs() - kFirstSliceMs) / slice_ms;
+  const size_t refused_before = CountOf(cluster.api().Stderr(), "config reload refused");
   cluster.WriteConfig("[{\"slice\": 0, \"nodes\": [\"1\"]}]");
   cluster.Reload();
-  REQUIRE(cluster.api().WaitForOutput("config reload refused", true, 10s));
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (CountOf(cluster.api().Stderr(), "config reload refused") == refused_before &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(CountOf(cluster.api().Stderr(), "config reload refused") == refused_before + 1);
+  CHECK(cluster.api().Stderr().find("unsafe change") != std::string::npos);
   const auto before =
       Get(cluster.api_port(), "/analytics/perworker?timestamp=" +
                                   std::to_string(kFirstSliceMs + current_slice * slice_ms));
