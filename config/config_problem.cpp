@@ -11,7 +11,12 @@ bool HasErrors(const std::vector<ConfigProblem>& problems) {
 
 std::string FormatProblem(const std::string& file, const ConfigProblem& problem) {
   std::string out = file;
-  if (problem.line > 0) out += ":" + std::to_string(problem.line);
+  if (problem.line > 0) {
+    // Appended piecewise: `":" + std::to_string(...)` trips GCC 12's false
+    // -Wrestrict at -O3 (GCC PR 105329).
+    out += ':';
+    out += std::to_string(problem.line);
+  }
   out += ": ";
   if (!problem.is_error()) out += "warning: ";
   if (!problem.path.empty()) out += problem.path + ": ";
