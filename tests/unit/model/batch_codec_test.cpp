@@ -64,11 +64,17 @@ TEST_CASE("the batch ack JSON round-trips", "[model][batch]") {
   BatchAck ack{17, 3, 2, {{4, {1, 2, 3}}, {5, {10, 0, 7}}}};
   const std::string json = FormatBatchAck(ack);
   CHECK(json == R"({"acked_seq":17,"applied":3,"duplicates":2,"slices":[)"
-                R"({"clicks":2,"impressions":3,"slice":4,"unique_users":1},)"
-                R"({"clicks":0,"impressions":7,"slice":5,"unique_users":10}]})");
+                R"({"slice":4,"unique_users":1,"clicks":2,"impressions":3},)"
+                R"({"slice":5,"unique_users":10,"clicks":0,"impressions":7}]})");
   auto parsed = ParseBatchAck(json);
   REQUIRE(parsed.ok());
   CHECK(*parsed == ack);
+  CHECK(FormatBatchAck(BatchAck{1, 0, 0, {}}) ==
+        R"({"acked_seq":1,"applied":0,"duplicates":0,"slices":[]})");
+  const BatchAck extreme{UINT64_MAX, 0, 0, {{INT64_MAX, {UINT64_MAX, 0, 1}}}};
+  auto parsed_extreme = ParseBatchAck(FormatBatchAck(extreme));
+  REQUIRE(parsed_extreme.ok());
+  CHECK(*parsed_extreme == extreme);
 }
 
 TEST_CASE("a bad batch ack is an error, not an exception", "[model][batch]") {
