@@ -6,6 +6,8 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/stats_text.h"
+#include "cli/stats_text.h"
 
 namespace rt::cli {
 
@@ -71,6 +73,21 @@ FetchResult FetchText(const std::string& command, const ClientOptions& options,
     return FetchResult{kExitFailure, {}};
   }
   return FetchResult{kExitOk, std::move(response->body)};
+}
+
+int PrintStatsAnswer(const std::string& command, const std::string& body, bool json, bool table,
+                     bool total_row, const ClientIo& io) {
+  if (!json && !table) {
+    io.out << body;
+    return kExitOk;
+  }
+  Result<std::vector<StatsRecord>> records = ParseStatsRecords(body);
+  if (!records.ok()) {
+    io.err << "rtctl " << command << ": unexpected answer: " << records.status().message() << "\n";
+    return kExitFailure;
+  }
+  io.out << (json ? FormatRecordsJson(*records) + "\n" : FormatRecordsTable(*records, total_row));
+  return kExitOk;
 }
 
 }  // namespace rt::cli

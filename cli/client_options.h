@@ -64,4 +64,10 @@ FetchResult FetchText(const std::string& command, const ClientOptions& options,
                       std::string_view path_and_query, const std::vector<std::string>& headers,
                       const ClientIo& io);
 
+// Prints a perworker or allslices answer: as it is, or parsed into records as JSON
+// (`json`) or an aligned table (`table`, with a total row when `total_row`).
+// Returns the exit code (1 when the answer does not parse).
+int PrintStatsAnswer(const std::string& command, const std::string& body, bool json, bool table,
+                     bool total_row, const ClientIo& io);
+
 }  // namespace rt::cli

@@ -10,20 +10,10 @@ namespace rt::cli {
 int RunAllSlices(const AllSlicesOptions& options, const ClientIo& io) {
   FetchResult fetched = FetchText("allslices", options.client, "/analytics/allslices", {}, io);
   if (fetched.exit_code != kExitOk) return fetched.exit_code;
-  if (!options.json && !options.table) {
-    io.out << fetched.body;
-    return kExitOk;
-  }
-  Result<std::vector<StatsRecord>> records = ParseStatsRecords(fetched.body);
-  if (!records.ok()) {
-    io.err << "rtctl allslices: unexpected answer: " << records.status().message() << "\n";
-    return kExitFailure;
-  }
   // No total row: a user active in two slices is one user in each, so summing
   // unique users across slices would not count anything meaningful.
-  io.out << (options.json ? FormatRecordsJson(*records) + "\n"
-                          : FormatRecordsTable(*records, /*total_row=*/false));
-  return kExitOk;
+  return PrintStatsAnswer("allslices", fetched.body, options.json, options.table,
+                          /*total_row=*/false, io);
 }
 
 CommandRunner SetupAllSlices(CLI::App& app) {

@@ -15,18 +15,8 @@ int RunPerWorker(const PerWorkerOptions& options, const ClientIo& io) {
       FetchText("perworker", options.client,
                 "/analytics/perworker?timestamp=" + std::to_string(timestamp), headers, io);
   if (fetched.exit_code != kExitOk) return fetched.exit_code;
-  if (!options.json && !options.table) {
-    io.out << fetched.body;
-    return kExitOk;
-  }
-  Result<std::vector<StatsRecord>> records = ParseStatsRecords(fetched.body);
-  if (!records.ok()) {
-    io.err << "rtctl perworker: unexpected answer: " << records.status().message() << "\n";
-    return kExitFailure;
-  }
-  io.out << (options.json ? FormatRecordsJson(*records) + "\n"
-                          : FormatRecordsTable(*records, /*total_row=*/true));
-  return kExitOk;
+  return PrintStatsAnswer("perworker", fetched.body, options.json, options.table,
+                          /*total_row=*/true, io);
 }
 
 CommandRunner SetupPerWorker(CLI::App& app) {
