@@ -13,6 +13,7 @@
 
 #include "server/model/slice_stats.h"
 #include "server/model/stats_records.h"
+#include "sim/oracle.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/local_cluster.h"
 
@@ -32,27 +33,6 @@ int64_t NowMs() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-// The exact answer: per slice, the set of users and the two counters.
-struct Oracle {
-  struct Slice {
-    std::set<std::string> users;
-    uint64_t clicks = 0;
-    uint64_t impressions = 0;
-  };
-  std::map<int64_t, Slice> slices;
-
-  void Add(int64_t slice, const std::string& user, bool click) {
-    Slice& s = slices[slice];
-    s.users.insert(user);
-    (click ? s.clicks : s.impressions) += 1;
-  }
-  SliceStats Stats(int64_t slice) const {
-    const auto it = slices.find(slice);
-    if (it == slices.end()) return {};
-    return {it->second.users.size(), it->second.clicks, it->second.impressions};
-  }
-};
 
 // Posts one event on a keep-alive connection; returns the HTTP status (0: no answer).
 int PostEvent(HttpTestConnection& connection, int64_t ts, const std::string& user, bool click) {
@@ -124,29 +104,30 @@ TEST_CASE("every hour's totals equal an exact oracle", "[integration][api]") {
     const std::string user = "user" + std::to_string(random() % 400);
     const bool click = random() % 3 == 0;
     REQUIRE(PostEvent(connection, ts, user, click) == 202);
-    oracle.Add((ts - kFirstSliceMs) / hour, user, click);
+    oracle.Record((ts - kFirstSliceMs) / hour, user, click ? Action::kClick : Action::kImpression);
   }
-  WaitUntilCounted(cluster.api_port(), now, oracle.Stats(current_slice));
+  WaitUntilCounted(cluster.api_port(), now, oracle.StatsFor(current_slice));
 
-  for (const auto& [slice, expected] : oracle.slices) {
+  for (const auto& [slice, expected] : oracle.AllSlices()) {
     const int64_t ts = kFirstSliceMs + slice * hour + 17;
     INFO("slice " << slice);
-    CHECK(GetSlice(cluster.api_port(), ts) == oracle.Stats(slice));
+    CHECK(GetSlice(cluster.api_port(), ts) == oracle.StatsFor(slice));
     const auto perworker =
         Get(cluster.api_port(), "/analytics/perworker?timestamp=" + std::to_string(ts));
     REQUIRE(perworker);
     REQUIRE(perworker->result_int() == 200);
     const auto [sum, workers] = SumPerWorker(perworker->body());
     CHECK(workers == 2);
-    CHECK(sum == oracle.Stats(slice));
+    CHECK(sum == oracle.StatsFor(slice));
   }
 
   const auto all = Get(cluster.api_port(), "/analytics/allslices");
   REQUIRE(all);
   REQUIRE(all->result_int() == 200);
   std::string expected_all;
-  for (const auto& [slice, unused] : oracle.slices) {
-    expected_all += "slice," + std::to_string(slice) + "\n" + FormatSliceStats(oracle.Stats(slice));
+  for (const auto& [slice, unused] : oracle.AllSlices()) {
+    expected_all +=
+        "slice," + std::to_string(slice) + "\n" + FormatSliceStats(oracle.StatsFor(slice));
   }
   CHECK(all->body() == expected_all);
 
@@ -269,12 +250,12 @@ TEST_CASE("a worker killed and restarted while events flow counts each event onc
     const std::string user = "user" + std::to_string(i % 700);
     const int status = PostEvent(connection, now, user, i % 4 == 0);
     REQUIRE(status == 202);  // the queue absorbs the outage
-    oracle.Add(0, user, i % 4 == 0);
+    oracle.Record(0, user, i % 4 == 0 ? Action::kClick : Action::kImpression);
     ++accepted;
   }
   const int64_t slice = (now - kFirstSliceMs) / 3600000;
-  WaitUntilCounted(cluster.api_port(), now, oracle.Stats(0));
-  CHECK(GetSlice(cluster.api_port(), now) == oracle.Stats(0));
+  WaitUntilCounted(cluster.api_port(), now, oracle.StatsFor(0));
+  CHECK(GetSlice(cluster.api_port(), now) == oracle.StatsFor(0));
   (void)slice;
   REQUIRE(cluster.StopApi() == 0);
   CHECK(cluster.api().Stderr().find("every accepted event was delivered") != std::string::npos);

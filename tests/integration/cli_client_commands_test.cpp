@@ -18,6 +18,7 @@
 #include "cli/stream_events.h"
 #include "server/model/slice_stats.h"
 #include "server/model/stats_records.h"
+#include "sim/oracle.h"
 #include "tests/support/local_cluster.h"
 
 namespace rt {
@@ -74,27 +75,20 @@ Run QueryUntil(const std::string& api, std::optional<int64_t> ts, const std::str
   return run;
 }
 
-// The exact answer for a set of events.
-struct Oracle {
-  std::set<std::string> users;
+// What `rtctl send --count N --seed S --users K [--click|--impression]` sends, counted
+// exactly (all in one slice).
+struct StreamExpectation {
   SliceStats stats;
-
-  void Add(const std::string& user, bool click) {
-    users.insert(user);
-    stats.unique_users = users.size();
-    (click ? stats.clicks : stats.impressions) += 1;
-  }
 };
-
-// What `rtctl send --count N --seed S --users K [--click|--impression]` sends.
-Oracle StreamOracle(uint64_t count, uint64_t seed, uint64_t users, bool click, bool impression) {
+StreamExpectation StreamOracle(uint64_t count, uint64_t seed, uint64_t users, bool click,
+                               bool impression) {
   cli::StreamEvents events(seed, users, "", click, impression);
   Oracle oracle;
   for (uint64_t i = 0; i < count; ++i) {
     const cli::StreamEvent event = events.Next();
-    oracle.Add(event.user, event.click);
+    oracle.Record(0, event.user, event.click ? Action::kClick : Action::kImpression);
   }
-  return oracle;
+  return {oracle.StatsFor(0)};
 }
 
 SliceStats StatsFromJson(const nlohmann::json& object) {

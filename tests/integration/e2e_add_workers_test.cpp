@@ -21,6 +21,7 @@
 #include "cli/stream_events.h"
 #include "server/model/slice_stats.h"
 #include "server/model/stats_records.h"
+#include "sim/oracle.h"
 #include "tests/support/local_cluster.h"
 
 namespace rt {
@@ -91,17 +92,6 @@ int64_t ReloadWithWorkersFromFutureSlice(LocalCluster& cluster) {
   return -1;
 }
 
-struct Oracle {
-  std::set<std::string> users;
-  SliceStats stats;
-
-  void Add(const std::string& user, bool click) {
-    users.insert(user);
-    stats.unique_users = users.size();
-    (click ? stats.clicks : stats.impressions) += 1;
-  }
-};
-
 SliceStats StatsFromJson(const nlohmann::json& object) {
   return SliceStats{object.at("unique_users").get<uint64_t>(), object.at("clicks").get<uint64_t>(),
                     object.at("impressions").get<uint64_t>()};
@@ -126,7 +116,7 @@ TEST_CASE(
   const std::vector<int64_t> slices = {third - 2, third - 1, third, third + 1};
   const std::vector<size_t> expected_workers = {1, 1, 3, 3};
 
-  std::vector<Oracle> oracles(slices.size());
+  Oracle oracle;
   std::vector<int64_t> timestamps;
   for (size_t k = 0; k < slices.size(); ++k) {
     const int64_t ts = kFirstSliceMs + slices[k] * kSliceMs + 500;
@@ -146,12 +136,12 @@ TEST_CASE(
     cli::StreamEvents events(seed, 40, "", false, false);
     for (int i = 0; i < 150; ++i) {
       const cli::StreamEvent event = events.Next();
-      oracles[k].Add(event.user, event.click);
+      oracle.Record(slices[k], event.user, event.click ? Action::kClick : Action::kImpression);
     }
     const RtctlRun alice = Rtctl({"send", "--api", api, "--user", "alice", "--impression",
                                   "--timestamp", std::to_string(ts)});
     REQUIRE(alice.code == 0);
-    oracles[k].Add("alice", false);
+    oracle.Record(slices[k], "alice", Action::kImpression);
   }
 
   // An event beyond max-future-s is refused, and counted nowhere.
@@ -163,7 +153,7 @@ TEST_CASE(
   std::string expected_all;
   for (size_t k = 0; k < slices.size(); ++k) {
     const std::string ts = std::to_string(timestamps[k]);
-    const std::string expected = FormatSliceStats(oracles[k].stats);
+    const std::string expected = FormatSliceStats(oracle.StatsFor(slices[k]));
     INFO("slice " << slices[k] << " (#" << k + 1 << " of 4)");
 
     // The forwarding is asynchronous: wait (bounded) until the query is complete.
@@ -192,7 +182,7 @@ TEST_CASE(
       // Every worker of the slice holds some of its 40 users.
       CHECK(record.stats.unique_users > 0);
     }
-    CHECK(sum == oracles[k].stats);
+    CHECK(sum == oracle.StatsFor(slices[k]));
     if (expected_workers[k] == 1) {
       CHECK(workers == std::set<std::string>{cluster.worker_url(0)});
     } else {
@@ -206,7 +196,7 @@ TEST_CASE(
     CHECK(array.size() == expected_workers[k]);
     SliceStats json_sum;
     for (const auto& object : array) json_sum += StatsFromJson(object);
-    CHECK(json_sum == oracles[k].stats);
+    CHECK(json_sum == oracle.StatsFor(slices[k]));
 
     expected_all += "slice," + std::to_string(slices[k]) + "\n" + expected;
   }
