@@ -262,3 +262,42 @@ TEST_CASE("a worker killed and restarted while events flow counts each event onc
 }
 
 }  // namespace rt
+
+namespace rt {
+
+TEST_CASE("serve-api with a bad config, an unknown node, a busy port or bad flags fails clearly",
+          "[integration][api]") {
+  testing::TempDir dir;
+  const std::string bad = dir.Sub("bad.json");
+  std::ofstream(bad) << R"({ "api-nodes": { "0": "http://127.0.0.1:1/analytics" } )";
+  auto broken = testing::StartRtctl({"serve-api", "--config", bad, "--node", "0"});
+  CHECK(broken->WaitExit() == 1);
+  CHECK(broken->Stderr().rfind("rtctl serve-api: ", 0) == 0);
+  CHECK(broken->Stderr().find('\n') == broken->Stderr().size() - 1);
+
+  const std::string good = testing::SourceDir() + "/examples/local-cluster.json";
+  auto unknown = testing::StartRtctl({"serve-api", "--config", good, "--node", "7"});
+  CHECK(unknown->WaitExit() == 1);
+  CHECK(unknown->Stderr().find("\"7\"") != std::string::npos);
+
+  // Two nodes on one port: the second cannot listen and says so in one line.
+  auto first = testing::StartRtctl(
+      {"serve-api", "--config", good, "--node", "0", "--listen", "127.0.0.1:0"}, {"RT_SECRET=s"});
+  const std::optional<uint16_t> port = first->WaitForReadyPort();
+  REQUIRE(port);
+  auto second = testing::StartRtctl({"serve-api", "--config", good, "--node", "0", "--listen",
+                                     "127.0.0.1:" + std::to_string(*port)},
+                                    {"RT_SECRET=s"});
+  CHECK(second->WaitExit() == 1);
+  CHECK(second->Stderr().find(std::to_string(*port)) != std::string::npos);
+  first->Terminate();
+  CHECK(first->WaitExit() == 0);
+
+  auto usage = testing::StartRtctl({"serve-api", "--config", good});
+  CHECK(usage->WaitExit() == 2);
+  auto bad_listen =
+      testing::StartRtctl({"serve-api", "--config", good, "--node", "0", "--listen", "nope"});
+  CHECK(bad_listen->WaitExit() == 2);
+}
+
+}  // namespace rt
