@@ -54,17 +54,14 @@ ApiHandler::ApiHandler(ConfigSource config, const UserKeyer& keyer, const Clock&
 }
 
 void ApiHandler::Register(http::Router& router) {
-  auto bind = [this](void (ApiHandler::*method)(http::Request&, http::Responder)) {
-    return [this, method](http::Request& request, http::Responder respond) {
-      (this->*method)(request, std::move(respond));
-    };
-  };
-  router.Add(http::Verb::post, "/analytics", bind(&ApiHandler::HandlePostEvent));
-  router.Add(http::Verb::get, "/analytics", bind(&ApiHandler::HandleGetStats));
-  router.Add(http::Verb::get, "/analytics/perworker", bind(&ApiHandler::HandleGetPerWorker));
-  router.Add(http::Verb::get, "/analytics/allslices", bind(&ApiHandler::HandleGetAllSlices));
-  router.Add(http::Verb::get, "/healthz", bind(&ApiHandler::HandleHealth));
-  router.Add(http::Verb::get, "/metrics", bind(&ApiHandler::HandleMetrics));
+  router.Add(http::Verb::post, "/analytics", http::BindMethod(this, &ApiHandler::HandlePostEvent));
+  router.Add(http::Verb::get, "/analytics", http::BindMethod(this, &ApiHandler::HandleGetStats));
+  router.Add(http::Verb::get, "/analytics/perworker",
+             http::BindMethod(this, &ApiHandler::HandleGetPerWorker));
+  router.Add(http::Verb::get, "/analytics/allslices",
+             http::BindMethod(this, &ApiHandler::HandleGetAllSlices));
+  router.Add(http::Verb::get, "/healthz", http::BindMethod(this, &ApiHandler::HandleHealth));
+  router.Add(http::Verb::get, "/metrics", http::BindMethod(this, &ApiHandler::HandleMetrics));
 }
 
 void ApiHandler::HandlePostEvent(http::Request& request, http::Responder respond) {
@@ -181,9 +178,7 @@ void ApiHandler::HandleHealth(http::Request&, http::Responder respond) {
 }
 
 void ApiHandler::HandleMetrics(http::Request&, http::Responder respond) {
-  http::Response response = http::MakeTextResponse(http::StatusCode::ok, metrics_.Render());
-  response.set(http::beast_http::field::content_type, "text/plain; version=0.0.4");
-  respond(std::move(response));
+  respond(http::MakeMetricsResponse(metrics_.Render()));
 }
 
 std::string FormatPerWorker(int64_t slice, const std::vector<WorkerStats>& workers) {

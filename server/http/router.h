@@ -49,6 +49,15 @@ class Router {
   std::vector<PathRoutes> paths_;
 };
 
+// A Handler calling `method` on `object`, for registering a handler class's
+// endpoints. `object` must outlive the router.
+template <typename T>
+Handler BindMethod(T* object, void (T::*method)(Request&, Responder)) {
+  return [object, method](Request& request, Responder respond) {
+    (object->*method)(request, std::move(respond));
+  };
+}
+
 // The path part of a request target ("/worker?slice=1" → "/worker").
 std::string_view TargetPath(std::string_view target);
 

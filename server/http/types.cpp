@@ -20,4 +20,10 @@ Response MakeErrorResponse(StatusCode status, std::string_view reason) {
   return MakeTextResponse(status, std::move(body));
 }
 
+Response MakeMetricsResponse(std::string exposition) {
+  Response response = MakeTextResponse(StatusCode::ok, std::move(exposition));
+  response.set(beast_http::field::content_type, "text/plain; version=0.0.4");
+  return response;
+}
+
 }  // namespace rt::http

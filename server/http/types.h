@@ -28,5 +28,7 @@ using Handler = std::function<void(Request& request, Responder respond)>;
 // appended).
 Response MakeTextResponse(StatusCode status, std::string body);
 Response MakeErrorResponse(StatusCode status, std::string_view reason);
+// 200 with a rendered Prometheus text exposition and its content type.
+Response MakeMetricsResponse(std::string exposition);
 
 }  // namespace rt::http

@@ -69,17 +69,13 @@ WorkerHandler::WorkerHandler(KcStore& store, BatchWriter& writer, WorkerMetrics&
 
 void WorkerHandler::Register(http::Router& router) {
   using http::Verb;
-  auto bind = [this](void (WorkerHandler::*method)(http::Request&, http::Responder)) {
-    return [this, method](http::Request& request, http::Responder respond) {
-      (this->*method)(request, std::move(respond));
-    };
-  };
-  router.Add(Verb::post, "/worker", bind(&WorkerHandler::PostEvent));
-  router.Add(Verb::get, "/worker", bind(&WorkerHandler::GetSlice));
-  router.Add(Verb::get, "/worker/slices", bind(&WorkerHandler::GetSlices));
-  router.Add(Verb::post, "/worker/batch", bind(&WorkerHandler::PostBatch), kBatchBodyLimit);
-  router.Add(Verb::get, "/healthz", bind(&WorkerHandler::GetHealth));
-  router.Add(Verb::get, "/metrics", bind(&WorkerHandler::GetMetrics));
+  router.Add(Verb::post, "/worker", http::BindMethod(this, &WorkerHandler::PostEvent));
+  router.Add(Verb::get, "/worker", http::BindMethod(this, &WorkerHandler::GetSlice));
+  router.Add(Verb::get, "/worker/slices", http::BindMethod(this, &WorkerHandler::GetSlices));
+  router.Add(Verb::post, "/worker/batch", http::BindMethod(this, &WorkerHandler::PostBatch),
+             kBatchBodyLimit);
+  router.Add(Verb::get, "/healthz", http::BindMethod(this, &WorkerHandler::GetHealth));
+  router.Add(Verb::get, "/metrics", http::BindMethod(this, &WorkerHandler::GetMetrics));
 }
 
 http::Response WorkerHandler::Refusal(const Status& status) {
@@ -183,9 +179,7 @@ void WorkerHandler::GetHealth(http::Request&, http::Responder respond) {
 }
 
 void WorkerHandler::GetMetrics(http::Request&, http::Responder respond) {
-  http::Response response = http::MakeTextResponse(StatusCode::ok, registry_.Render());
-  response.set(http::beast_http::field::content_type, "text/plain; version=0.0.4");
-  respond(std::move(response));
+  respond(http::MakeMetricsResponse(registry_.Render()));
 }
 
 }  // namespace rt

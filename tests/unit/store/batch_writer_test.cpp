@@ -5,26 +5,18 @@
 #include <mutex>
 #include <thread>
 
+#include "tests/support/store_fixtures.h"
 #include "tests/support/temp_dir.h"
 
 namespace rt {
 namespace {
 
-UserKey KeyOf(uint32_t n) {
-  UserKey key;
-  for (size_t i = 0; i < 4; ++i) key.bytes[i] = static_cast<uint8_t>(n >> (8 * i));
-  return key;
-}
+using testing::KeyOf;
 
 std::unique_ptr<KcStore> OpenOrDie(const std::string& dir, bool fsync) {
   KcStoreOptions options;
   options.fsync = fsync;
-  options.buckets = 1 << 12;
-  options.map_bytes = 1 << 20;
-  auto store = KcStore::Open(dir, options);
-  INFO(store.status().message());
-  REQUIRE(store.ok());
-  return std::move(*store);
+  return testing::OpenOrDie(dir, options);
 }
 
 TEST_CASE("the batch writer groups queued batches and answers every one", "[store][writer]") {

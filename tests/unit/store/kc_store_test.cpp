@@ -10,33 +10,19 @@
 #include <fstream>
 
 #include "server/store/batch_log.h"
+#include "tests/support/store_fixtures.h"
 #include "tests/support/temp_dir.h"
 
 namespace rt {
 namespace {
 
+using testing::KeyOf;
+using testing::OpenOrDie;
 using testing::TempDir;
-
-UserKey KeyOf(uint32_t n) {
-  UserKey key;
-  for (size_t i = 0; i < 4; ++i) key.bytes[i] = static_cast<uint8_t>(n >> (8 * i));
-  key.bytes[15] = 0x5a;
-  return key;
-}
 
 BatchEvent Click(int64_t slice, uint32_t user) { return {slice, KeyOf(user), Action::kClick}; }
 BatchEvent Impression(int64_t slice, uint32_t user) {
   return {slice, KeyOf(user), Action::kImpression};
-}
-
-std::unique_ptr<KcStore> OpenOrDie(const std::string& dir, KcStoreOptions options = {}) {
-  // Small tuning: the tests' files stay tiny.
-  options.buckets = 1 << 12;
-  options.map_bytes = 1 << 20;
-  auto store = KcStore::Open(dir, options);
-  INFO(store.status().message());
-  REQUIRE(store.ok());
-  return std::move(*store);
 }
 
 TEST_CASE("new users are counted once, known users only add events", "[store]") {
