@@ -249,7 +249,12 @@ void Forwarder::SendBatch() {
   request.body() = body_;  // body_ stays for the retries
   connection_->Send(
       std::move(request),
-      [self = shared_from_this()](Status status, http::Response response) {
+      // Weak: the connection keeps this callback while a request is in flight, and
+      // the Forwarder owns the connection; a strong reference would be a cycle that
+      // outlives a shutdown whose Close never ran (the I/O context already stopped).
+      [weak = weak_from_this()](Status status, http::Response response) {
+        std::shared_ptr<Forwarder> self = weak.lock();
+        if (!self) return;
         asio::post(self->strand_,
                    [self, status = std::move(status), response = std::move(response)]() mutable {
                      self->OnBatchResponse(std::move(status), std::move(response));
