@@ -11,9 +11,17 @@ namespace net = boost::asio;
 
 namespace {
 
-int ThreadCount(int requested) {
-  if (requested > 0) return requested;
-  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+std::size_t ThreadCount(int requested) {
+  if (requested > 0) return static_cast<std::size_t>(requested);
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// How often each I/O thread looks for expired connections: a quarter of the shortest
+// timeout, so that a timeout fires at most 25% late, and at most once a second.
+std::chrono::milliseconds SweepPeriod(const ServerOptions& options) {
+  const auto shortest =
+      std::min({options.idle_timeout, options.header_timeout, options.io_timeout});
+  return std::clamp(shortest / 4, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
 }
 
 }  // namespace
@@ -21,11 +29,16 @@ int ThreadCount(int requested) {
 HttpServer::HttpServer(Router router, ServerOptions options)
     : router_(std::move(router)),
       options_(options),
-      registry_(std::make_shared<SessionRegistry>()),
-      thread_count_(ThreadCount(options.threads)),
-      context_(thread_count_),
-      work_(net::make_work_guard(context_)),
-      listener_(std::make_shared<Listener>(context_, router_, options_, registry_)) {}
+      registry_(std::make_shared<SessionRegistry>(ThreadCount(options.threads))),
+      sweep_period_(SweepPeriod(options_)) {
+  const std::size_t count = ThreadCount(options.threads);
+  std::vector<Session::Executor> executors;
+  for (std::size_t i = 0; i < count; ++i) {
+    io_.push_back(std::make_unique<IoThread>());
+    executors.push_back(io_.back()->context.get_executor());
+  }
+  listener_ = std::make_shared<Listener>(std::move(executors), router_, options_, registry_);
+}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -34,7 +47,7 @@ Status HttpServer::Listen(const std::string& host, uint16_t port) {
   auto address = net::ip::make_address(host, ec);
   if (ec) {
     // A name such as "localhost" in a node URL: listen on its first address.
-    net::ip::tcp::resolver resolver(context_);
+    net::ip::tcp::resolver resolver(io_.front()->context);
     const auto results = resolver.resolve(host, std::to_string(port), ec);
     if (ec || results.empty()) {
       return Status::InvalidArgument("cannot resolve listen host \"" + host + "\"" +
@@ -49,21 +62,36 @@ net::ip::tcp::endpoint HttpServer::LocalEndpoint() const { return listener_->Loc
 
 void HttpServer::Start() {
   listener_->Start();
-  threads_.reserve(static_cast<std::size_t>(thread_count_));
-  for (int i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { context_.run(); });
+  for (std::size_t shard = 0; shard < io_.size(); ++shard) {
+    ScheduleSweep(shard);
+    IoThread& io = *io_[shard];
+    io.thread = std::thread([&io] { io.context.run(); });
+  }
+}
+
+void HttpServer::ScheduleSweep(std::size_t shard) {
+  net::steady_timer& timer = io_[shard]->sweep;
+  timer.expires_after(sweep_period_);
+  timer.async_wait([this, shard](boost::system::error_code ec) {
+    if (ec) return;
+    registry_->CloseExpired(shard, std::chrono::steady_clock::now());
+    ScheduleSweep(shard);
+  });
 }
 
 void HttpServer::Stop() {
   std::call_once(stopped_, [this] {
     listener_->Stop();
     registry_->BeginStop();
-    if (!threads_.empty()) {
-      registry_->WaitEmpty(std::chrono::steady_clock::now() + options_.drain_timeout);
+    const bool started = io_.front()->thread.joinable();
+    if (started) registry_->WaitEmpty(std::chrono::steady_clock::now() + options_.drain_timeout);
+    for (auto& io : io_) {
+      io->work.reset();
+      io->context.stop();
     }
-    work_.reset();
-    context_.stop();
-    for (auto& t : threads_) t.join();
-    threads_.clear();
+    for (auto& io : io_) {
+      if (io->thread.joinable()) io->thread.join();
+    }
   });
 }
 

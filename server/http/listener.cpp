@@ -1,7 +1,7 @@
 #include "server/http/listener.h"
 
 #include <boost/asio/dispatch.hpp>
-#include <boost/beast/core/bind_handler.hpp>
+#include <string>
 #include <utility>
 
 namespace rt::http {
@@ -9,12 +9,11 @@ namespace rt::http {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-Listener::Listener(net::io_context& context, const Router& router, const ServerOptions& options,
-                   std::shared_ptr<SessionRegistry> registry)
-    : context_(context),
-      strand_(net::make_strand(context)),
-      acceptor_(strand_),
-      retry_timer_(strand_),
+Listener::Listener(std::vector<Session::Executor> contexts, const Router& router,
+                   const ServerOptions& options, std::shared_ptr<SessionRegistry> registry)
+    : contexts_(std::move(contexts)),
+      acceptor_(contexts_.front()),
+      retry_timer_(contexts_.front()),
       router_(router),
       options_(options),
       registry_(std::move(registry)) {}
@@ -32,11 +31,11 @@ Status Listener::Open(const tcp::endpoint& endpoint) {
 }
 
 void Listener::Start() {
-  net::dispatch(strand_, [self = shared_from_this()] { self->DoAccept(); });
+  net::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->DoAccept(); });
 }
 
 void Listener::Stop() {
-  net::dispatch(strand_, [self = shared_from_this()] {
+  net::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
     boost::beast::error_code ignored;
     self->acceptor_.close(ignored);
     self->retry_timer_.cancel();
@@ -45,16 +44,20 @@ void Listener::Stop() {
 
 void Listener::DoAccept() {
   if (!acceptor_.is_open()) return;
-  acceptor_.async_accept(net::make_strand(context_),
-                         boost::beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
+  acceptor_.async_accept(
+      contexts_[next_shard_],
+      [self = shared_from_this()](boost::beast::error_code ec, Session::Socket socket) {
+        self->OnAccept(ec, std::move(socket));
+      });
 }
 
-void Listener::OnAccept(boost::beast::error_code ec, tcp::socket socket) {
+void Listener::OnAccept(boost::beast::error_code ec, Session::Socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
   if (!ec && !registry_->stopping()) {
     boost::beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    std::make_shared<Session>(std::move(socket), router_, options_, registry_)->Run();
+    std::make_shared<Session>(std::move(socket), next_shard_, router_, options_, registry_)->Run();
+    next_shard_ = (next_shard_ + 1) % contexts_.size();
   }
   if (ec) {
     // Out of descriptors and the like: retry shortly rather than spin.

@@ -3,8 +3,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/beast/core/error.hpp>
+#include <cstddef>
 #include <memory>
+#include <vector>
 
 #include "config/status.h"
 #include "server/http/router.h"
@@ -13,14 +15,15 @@
 
 namespace rt::http {
 
-// Accepts connections on one endpoint and starts a Session for each, every session on
-// its own strand of the io_context.
-// Ownership: shared (pending accepts keep it alive); Router, options and io_context
-// must outlive it. Thread-safety: Stop may be called from any thread.
+// Accepts connections on one endpoint and starts a Session for each, spreading them
+// over the I/O threads' io_contexts in turn (a session stays on its context).
+// Ownership: shared (pending accepts keep it alive); Router, options and the
+// io_contexts must outlive it. Thread-safety: Stop may be called from any thread.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(boost::asio::io_context& context, const Router& router, const ServerOptions& options,
-           std::shared_ptr<SessionRegistry> registry);
+  // Accepts on the first context; `contexts` are the sessions' shards, in order.
+  Listener(std::vector<Session::Executor> contexts, const Router& router,
+           const ServerOptions& options, std::shared_ptr<SessionRegistry> registry);
 
   // Binds and listens; `port` 0 picks a free port (see LocalEndpoint).
   [[nodiscard]] Status Open(const boost::asio::ip::tcp::endpoint& endpoint);
@@ -31,12 +34,15 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void DoAccept();
-  void OnAccept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
+  void OnAccept(boost::beast::error_code ec, Session::Socket socket);
 
-  boost::asio::io_context& context_;
-  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
-  boost::asio::ip::tcp::acceptor acceptor_;
-  boost::asio::steady_timer retry_timer_;
+  std::vector<Session::Executor> contexts_;
+  std::size_t next_shard_ = 0;
+  boost::asio::basic_socket_acceptor<boost::asio::ip::tcp, Session::Executor> acceptor_;
+  boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                    boost::asio::wait_traits<std::chrono::steady_clock>,
+                                    Session::Executor>
+      retry_timer_;
   boost::asio::ip::tcp::endpoint local_;
   const Router& router_;
   const ServerOptions& options_;

@@ -2,7 +2,17 @@
 
 #include <utility>
 
+#include "server/http/session.h"
+
 namespace rt::http {
+
+void Responder::operator()(Response&& response) const {
+  if (session_) {
+    session_->Respond(std::move(response));
+  } else {
+    callback_(std::move(response));
+  }
+}
 
 Response MakeTextResponse(StatusCode status, std::string body) {
   Response response{status, 11};

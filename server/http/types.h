@@ -2,8 +2,11 @@
 
 #include <boost/beast/http.hpp>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 namespace rt::http {
 
@@ -14,11 +17,32 @@ using Response = beast_http::response<beast_http::string_body>;
 using Verb = beast_http::verb;
 using StatusCode = beast_http::status;
 
+class Session;
+
 // Completes one request with its response. Must be called exactly once; may be
 // called from any thread and after the handler has returned (a handler can hand
 // the work to another thread, e.g. the worker's single writer, and answer later).
 // The server takes care of keep-alive, version and Content-Length.
-using Responder = std::function<void(Response&&)>;
+// A server's responder refers to its session directly: no allocation per request.
+// Any callable taking a Response&& converts to one (tests, adapters).
+class Responder {
+ public:
+  Responder() = default;
+  template <typename F>
+  requires(!std::is_same_v<std::decay_t<F>, Responder> && std::is_invocable_v<F&, Response&&>)
+      Responder(F&& callback)  // NOLINT(google-explicit-constructor): a callable is a responder
+      : callback_(std::forward<F>(callback)) {}
+
+  void operator()(Response&& response) const;
+  explicit operator bool() const { return session_ != nullptr || callback_ != nullptr; }
+
+ private:
+  friend class Session;
+  explicit Responder(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+
+  std::shared_ptr<Session> session_;
+  std::function<void(Response&&)> callback_;
+};
 
 // Handles one request. The request stays valid until the responder is called.
 // Handlers run on the server's I/O threads: they must not block.
