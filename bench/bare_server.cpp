@@ -6,10 +6,10 @@
 // and a fixed body shaped like rt's stats answer, do nothing else, and print the
 // ready line `listening on 127.0.0.1:PORT`; SIGINT/SIGTERM stop them.
 //
-// * beast: a plain Boost.Beast server in the threading model of rt's HttpServer
-//   (one io_context run by N threads, a strand per connection, a read timeout per
-//   request, keep-alive), as in Beast's async server example. What HTTP costs on
-//   this stack with nothing of rt in it.
+// * beast: a plain Boost.Beast server as in Beast's async server example (one
+//   io_context run by N threads, a strand per connection, beast::tcp_stream with a
+//   read timeout per request, keep-alive). What HTTP costs on this stack, written
+//   the way Beast teaches, with nothing of rt in it.
 // * rt: rt's own http::HttpServer (listener, sessions, router) with trivial
 //   handlers. The difference to `beast` is what rt's plumbing costs; the difference
 //   between `rt` and the real API node is what the API node's work costs.
