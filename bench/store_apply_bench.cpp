@@ -1,8 +1,12 @@
 // Batch apply throughput: KcStore::ApplyBatch against a raw Kyoto loop doing the
 // same writes (a marker add per event, a counter record per touched slice, one
-// transaction per 1,000 events). Both start from an empty database with the same
-// tuning and apply the same pre-generated events, so the difference is the
-// store's own work (seq bookkeeping, the mark record, the in-memory stats).
+// transaction per batch). Both start from an empty database with the same tuning
+// and apply the same pre-generated events, so the difference is the store's own
+// work (seq bookkeeping, the mark record, the in-memory stats).
+//
+// BM_StoreApplySteady measures a worker that already holds data: it first
+// applies kPrefillEvents (untimed), then times batches of the size the argument
+// gives (the load benchmark's batches average ~130 events).
 #include <benchmark/benchmark.h>
 #include <kchashdb.h>
 #include <stdlib.h>
@@ -10,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -23,23 +28,36 @@ constexpr int kBatchSize = 1000;
 constexpr int kUsers = 200000;
 constexpr int kBatches = 300;  // 300,000 events per run
 constexpr int64_t kCurrentSlice = 500000;
+// The steady-state run: a worker's half of the load benchmark's million users.
+constexpr int kSteadyUsers = 500000;
+constexpr size_t kPrefillEvents = 1500000;
+constexpr size_t kSteadyEvents = 1000000;
 
 // Events as the API nodes send them: 95% the current hour, 5% one of the ten
 // before; users uniform over the pool; one click per ten impressions.
+std::vector<BatchEvent> Events(size_t count, int users, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<UserKey> pool(static_cast<size_t>(users));
+  for (UserKey& key : pool) {
+    for (auto& byte : key.bytes) byte = static_cast<uint8_t>(rng());
+  }
+  std::vector<BatchEvent> events;
+  events.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    int64_t slice = rng() % 100 < 95 ? kCurrentSlice : kCurrentSlice - 1 - rng() % 10;
+    events.push_back({slice, pool[rng() % static_cast<uint64_t>(users)],
+                      rng() % 10 == 0 ? Action::kClick : Action::kImpression});
+  }
+  return events;
+}
+
 const std::vector<std::vector<BatchEvent>>& Batches() {
   static const std::vector<std::vector<BatchEvent>> batches = [] {
-    std::mt19937_64 rng(42);
-    std::vector<UserKey> pool(kUsers);
-    for (UserKey& key : pool) {
-      for (auto& byte : key.bytes) byte = static_cast<uint8_t>(rng());
-    }
+    const std::vector<BatchEvent> events = Events(size_t{kBatches} * kBatchSize, kUsers, 42);
     std::vector<std::vector<BatchEvent>> out(kBatches);
-    for (auto& batch : out) {
-      for (int i = 0; i < kBatchSize; ++i) {
-        int64_t slice = rng() % 100 < 95 ? kCurrentSlice : kCurrentSlice - 1 - rng() % 10;
-        batch.push_back(
-            {slice, pool[rng() % kUsers], rng() % 10 == 0 ? Action::kClick : Action::kImpression});
-      }
+    for (size_t b = 0; b < out.size(); ++b) {
+      out[b].assign(events.begin() + static_cast<ptrdiff_t>(b * kBatchSize),
+                    events.begin() + static_cast<ptrdiff_t>((b + 1) * kBatchSize));
     }
     return out;
   }();
@@ -135,9 +153,59 @@ void BM_RawKyotoLoop(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 
+void BM_StoreApplySteady(benchmark::State& state) {
+  static const std::vector<BatchEvent> events =
+      Events(kPrefillEvents + kSteadyEvents, kSteadyUsers, 43);
+  const size_t batch_size = static_cast<size_t>(state.range(0));
+  const std::string dir = FreshDir();
+  {
+    auto store = KcStore::Open(dir);
+    if (!store.ok()) {
+      state.SkipWithError(store.status().message().c_str());
+      return;
+    }
+    const std::span<const BatchEvent> all(events);
+    uint64_t seq = 1;
+    auto apply = [&](std::span<const BatchEvent> batch) {
+      auto outcome = (*store)->ApplyBatch("api0:1", seq, "0123abcd", batch);
+      if (!outcome.ok()) {
+        state.SkipWithError(outcome.status().message().c_str());
+        return false;
+      }
+      seq += batch.size();
+      return true;
+    };
+    for (size_t at = 0; at < kPrefillEvents; at += 1000) {
+      if (!apply(all.subspan(at, 1000))) return;
+    }
+    size_t at = kPrefillEvents;
+    for (auto _ : state) {
+      if (at + batch_size > all.size()) {
+        state.SkipWithError("ran out of events");
+        break;
+      }
+      if (!apply(all.subspan(at, batch_size))) break;
+      at += batch_size;
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch_size));
+  std::filesystem::remove_all(dir);
+}
+
 // A fixed number of batches for both, so they fill their databases equally.
 BENCHMARK(BM_RawKyotoLoop)->Iterations(kBatches)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_StoreApplyBatch)->Iterations(kBatches)->UseRealTime()->Unit(benchmark::kMillisecond);
+// 500,000 events timed for either batch size.
+BENCHMARK(BM_StoreApplySteady)
+    ->Arg(130)
+    ->Iterations(500000 / 130)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_StoreApplySteady)
+    ->Arg(1000)
+    ->Iterations(500)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace rt

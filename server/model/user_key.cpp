@@ -1,16 +1,24 @@
 #include "server/model/user_key.h"
 
+#include <array>
+
 namespace rt {
 namespace {
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+// Value of every byte as a hex digit; kBad marks the bytes that are none. Lookups
+// OR'ed together show whether any digit of a key was bad, so parsing has a
+// single branch per key instead of several per character.
+constexpr uint16_t kBad = 0x100;
+constexpr std::array<uint16_t, 256> kHexValues = [] {
+  std::array<uint16_t, 256> values{};
+  for (uint16_t& v : values) v = kBad;
+  for (int c = '0'; c <= '9'; ++c) values[c] = static_cast<uint16_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) values[c] = static_cast<uint16_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) values[c] = static_cast<uint16_t>(c - 'A' + 10);
+  return values;
+}();
 
 }  // namespace
 
@@ -27,21 +35,24 @@ std::string UserKey::Hex() const {
   return hex;
 }
 
-Result<UserKey> UserKey::FromHex(std::string_view hex) {
-  auto bad = [&] {
-    std::string shown(hex.substr(0, 64));
-    if (hex.size() > 64) shown += "...";
-    return Status::InvalidArgument("bad user key \"" + shown + "\" (want 32 hex characters)");
-  };
-  if (hex.size() != kHexSize) return bad();
-  UserKey key;
+bool UserKey::ParseHex(const char* hex, UserKey& out) {
+  const auto* in = reinterpret_cast<const unsigned char*>(hex);
+  uint16_t bad = 0;
   for (size_t i = 0; i < kSize; ++i) {
-    int hi = HexValue(hex[2 * i]);
-    int lo = HexValue(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return bad();
-    key.bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
+    const uint16_t hi = kHexValues[in[2 * i]];
+    const uint16_t lo = kHexValues[in[2 * i + 1]];
+    bad |= hi | lo;
+    out.bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
-  return key;
+  return (bad & kBad) == 0;
+}
+
+Result<UserKey> UserKey::FromHex(std::string_view hex) {
+  UserKey key;
+  if (hex.size() == kHexSize && ParseHex(hex.data(), key)) return key;
+  std::string shown(hex.substr(0, 64));
+  if (hex.size() > 64) shown += "...";
+  return Status::InvalidArgument("bad user key \"" + shown + "\" (want 32 hex characters)");
 }
 
 uint64_t UserKey::RoutingHash() const {

@@ -25,6 +25,10 @@ struct UserKey {
   void WriteHex(char* out) const;
   // Parses exactly 32 hex characters (either case).
   [[nodiscard]] static Result<UserKey> FromHex(std::string_view hex);
+  // Parses the kHexSize characters at `hex` (either case) into `out`; false if
+  // any is not a hex digit (`out` is then unspecified). The allocation-free form
+  // of FromHex for hot paths. REQUIRES: kHexSize readable chars.
+  [[nodiscard]] static bool ParseHex(const char* hex, UserKey& out);
 
   // The first 8 bytes as a big-endian u64: what routing takes modulo the slice's
   // node count.

@@ -13,6 +13,7 @@ BatchWriter::~BatchWriter() { Stop(); }
 void BatchWriter::Start() {
   std::lock_guard lock(mu_);
   if (thread_.joinable() || stopped_) return;
+  started_ = true;
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -31,7 +32,31 @@ void BatchWriter::Stop() {
   stopped_ = true;
 }
 
+bool BatchWriter::ClaimInline() {
+  if (store_.fsync()) return false;  // group commit needs the queue
+  std::lock_guard lock(mu_);
+  if (!started_ || stopping_ || busy_ || !queue_.empty()) return false;
+  busy_ = true;
+  return true;
+}
+
+void BatchWriter::FinishInline(uint64_t batches, uint64_t singles) {
+  std::lock_guard lock(mu_);
+  busy_ = false;
+  ++stats_.groups;
+  stats_.batches += batches;
+  stats_.singles += singles;
+  // What was queued meanwhile waited for this item.
+  if (!queue_.empty() || stopping_) cv_.notify_one();
+}
+
 void BatchWriter::Submit(BatchRequest request, BatchDone done) {
+  if (ClaimInline()) {
+    auto result = store_.ApplyBatch(request);
+    FinishInline(1, 0);
+    done(std::move(result));
+    return;
+  }
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
@@ -44,6 +69,12 @@ void BatchWriter::Submit(BatchRequest request, BatchDone done) {
 }
 
 void BatchWriter::SubmitSingle(int64_t slice, const UserKey& key, Action action, SingleDone done) {
+  if (ClaimInline()) {
+    auto result = store_.ApplySingle(slice, key, action);
+    FinishInline(0, 1);
+    done(std::move(result));
+    return;
+  }
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
@@ -70,12 +101,15 @@ void BatchWriter::Run() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      cv_.wait(lock, [this] { return !busy_ && (stopping_ || !queue_.empty()); });
       if (queue_.empty()) return;  // stopping and drained
       group.swap(queue_);
+      busy_ = true;
     }
     ProcessGroup(group);
     group.clear();
+    std::lock_guard lock(mu_);
+    busy_ = false;
   }
 }
 

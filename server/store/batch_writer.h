@@ -24,6 +24,12 @@ namespace rt {
 // --fsync no batch is acknowledged before it is durable, and one fsync serves
 // every batch that arrived while the previous group was being written.
 //
+// Without fsync there is nothing to group, so a submission that finds the writer
+// idle (running, nothing queued, no group in progress) is applied on the
+// submitting thread and its completion called before Submit* returns: that saves
+// two thread hand-offs per batch. Order is kept: whatever is queued or in
+// progress is never overtaken, and only one thread applies at a time.
+//
 // Completions must be quick and must not block (post the response to the
 // session's executor). Thread-safe: Submit* may be called from any thread.
 // The store must outlive the writer.
@@ -70,6 +76,10 @@ class BatchWriter {
 
   void Run();
   void ProcessGroup(std::deque<Item>& group);
+  // Claims the store for the calling thread if the writer is idle (see the class
+  // comment); then the caller must apply and call FinishInline.
+  bool ClaimInline();
+  void FinishInline(uint64_t batches, uint64_t singles);
 
   KcStore& store_;
   mutable std::mutex mu_;
@@ -77,6 +87,8 @@ class BatchWriter {
   std::deque<Item> queue_;  // guarded by mu_
   bool stopping_ = false;   // guarded by mu_
   bool stopped_ = false;    // guarded by mu_
+  bool started_ = false;    // guarded by mu_
+  bool busy_ = false;       // a group or an inline item is being applied; guarded by mu_
   Stats stats_;             // guarded by mu_
   std::thread thread_;
 };

@@ -42,6 +42,18 @@ uint64_t GetLe64(const char* p) {
   return v;
 }
 
+void MarkerKey(const BatchEvent& event, char (&key)[kMarkerSize]) {
+  key[0] = kMarkerPrefix;
+  PutBe64(key + 1, static_cast<uint64_t>(event.slice));
+  std::memcpy(key + 9, event.key.bytes.data(), UserKey::kSize);
+}
+
+// How many events ahead the read-ahead loads a marker's bucket, and then (reading
+// the bucket) its record: far enough to overlap several misses, near enough that
+// the lines are still cached when Kyoto gets there.
+constexpr size_t kBucketAhead = 12;
+constexpr size_t kRecordAhead = 6;
+
 void CounterKey(int64_t slice, char (&key)[kCounterKeySize]) {
   key[0] = kCounterPrefix;
   PutBe64(key + 1, static_cast<uint64_t>(slice));
@@ -126,6 +138,7 @@ Status KcStore::OpenDb() {
     return Status::Unavailable("cannot open " + path + ": " + error.message() +
                                " (is another worker using data dir " + data_dir_ + "?)");
   }
+  read_ahead_ = KcReadAhead::For(*db_, path);
   return Status::Ok();
 }
 
@@ -232,12 +245,27 @@ Result<BatchOutcome> KcStore::ApplyInternal(std::string_view stream, uint64_t fi
       db_->end_transaction(false);
       return s;
     };
-    char marker[kMarkerSize];
-    marker[0] = kMarkerPrefix;
-    for (const BatchEvent& event : fresh) {
+    const size_t count = fresh.size();
+    if (read_ahead_.enabled()) {
+      marker_hashes_.resize(count);
+      char marker[kMarkerSize];
+      for (size_t i = 0; i < count; ++i) {
+        MarkerKey(fresh[i], marker);
+        marker_hashes_[i] = KcReadAhead::Hash(marker, sizeof marker);
+      }
+      for (size_t i = 0; i < std::min(count, kBucketAhead); ++i) {
+        read_ahead_.PrefetchBucket(marker_hashes_[i]);
+      }
+    }
+    for (size_t i = 0; i < count; ++i) {
+      if (read_ahead_.enabled()) {
+        if (i + kBucketAhead < count) read_ahead_.PrefetchBucket(marker_hashes_[i + kBucketAhead]);
+        if (i + kRecordAhead < count) read_ahead_.PrefetchRecord(marker_hashes_[i + kRecordAhead]);
+      }
+      const BatchEvent& event = fresh[i];
       SliceStats& delta = DeltaFor(deltas, event.slice);
-      PutBe64(marker + 1, static_cast<uint64_t>(event.slice));
-      std::memcpy(marker + 9, event.key.bytes.data(), UserKey::kSize);
+      char marker[kMarkerSize];
+      MarkerKey(event, marker);
       // add() fails with DUPREC when the marker exists: a known user.
       if (db_->add(marker, sizeof marker, "", 0)) {
         ++delta.unique_users;

@@ -18,6 +18,7 @@
 #include "server/model/slice_stats.h"
 #include "server/model/user_key.h"
 #include "server/store/batch_request.h"
+#include "server/store/kc_read_ahead.h"
 
 namespace kyotocabinet {
 class HashDB;
@@ -127,6 +128,8 @@ class KcStore {
 
   // Writer-only state.
   std::unordered_map<std::string, uint64_t> marks_;  // cache of the streams' marks
+  KcReadAhead read_ahead_;
+  std::vector<uint64_t> marker_hashes_;  // of the batch being applied, reused
 
   // Shared with readers.
   mutable std::shared_mutex mu_;

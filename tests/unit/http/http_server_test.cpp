@@ -4,8 +4,11 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/support/http_test_client.h"
 
@@ -38,6 +41,19 @@ struct TestServer {
         respond(MakeTextResponse(StatusCode::ok, "later"));
       }).detach();
     });
+    // A body larger than a loopback socket's send buffer: the send cannot finish at once.
+    router.Add(Verb::get, "/big", [](Request&, Responder respond) {
+      std::string body(kBigBodySize, '\0');
+      for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
+      respond(MakeTextResponse(StatusCode::ok, std::move(body)));
+    });
+    router.Add(Verb::get, "/thread", [this](Request&, Responder respond) {
+      {
+        std::lock_guard lock(threads_mu);
+        handler_threads.insert(std::this_thread::get_id());
+      }
+      respond(MakeTextResponse(StatusCode::ok, "ok"));
+    });
     server = std::make_unique<HttpServer>(std::move(router), options);
     REQUIRE(server->Listen("127.0.0.1", 0).ok());
     port = server->LocalEndpoint().port();
@@ -51,6 +67,10 @@ struct TestServer {
     return options;
   }
 
+  static constexpr std::size_t kBigBodySize = 16 << 20;
+
+  std::mutex threads_mu;
+  std::set<std::thread::id> handler_threads;
   std::promise<void> entered;
   std::promise<void> release;
   std::shared_future<void> release_future = release.get_future().share();
@@ -98,6 +118,86 @@ TEST_CASE("pipelined requests are answered in order", "[http][server]") {
   const auto upload = connection.Read();
   REQUIRE(upload);
   CHECK(upload->body() == "3");
+}
+
+TEST_CASE("a long pipeline is answered in order", "[http][server]") {
+  TestServer t;
+  HttpTestConnection connection(t.port);
+  REQUIRE(connection.connected());
+  constexpr int kRequests = 300;
+  std::string pipeline;
+  for (int i = 0; i < kRequests; ++i) {
+    pipeline += "GET /echo?n=" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  }
+  REQUIRE(connection.WriteRaw(pipeline));
+  int in_order = 0;
+  for (int i = 0; i < kRequests; ++i) {
+    const auto response = connection.Read();
+    REQUIRE(response);
+    if (response->body() == "/echo?n=" + std::to_string(i)) ++in_order;
+  }
+  CHECK(in_order == kRequests);
+}
+
+TEST_CASE("a response larger than the socket buffer arrives whole and the connection goes on",
+          "[http][server]") {
+  TestServer t;
+  HttpTestConnection connection(t.port);
+  REQUIRE(connection.connected());
+  const auto big = connection.Exchange(MakeTestRequest(Verb::get, "/big"));
+  REQUIRE(big);
+  REQUIRE(big->body().size() == TestServer::kBigBodySize);
+  bool intact = true;
+  for (std::size_t i = 0; i < big->body().size(); ++i) {
+    if (big->body()[i] != static_cast<char>('a' + i % 26)) {
+      intact = false;
+      break;
+    }
+  }
+  CHECK(intact);
+  const auto next = connection.Exchange(MakeTestRequest(Verb::get, "/echo?after"));
+  REQUIRE(next);
+  CHECK(next->body() == "/echo?after");
+}
+
+TEST_CASE("connections are spread over every I/O thread", "[http][server]") {
+  ServerOptions options = TestServer::TestOptions();
+  options.threads = 4;
+  TestServer t(options);
+  std::vector<std::unique_ptr<HttpTestConnection>> connections;
+  for (int i = 0; i < 8; ++i) {
+    connections.push_back(std::make_unique<HttpTestConnection>(t.port));
+    REQUIRE(connections.back()->connected());
+  }
+  int answered = 0;
+  for (auto& connection : connections) {
+    const auto response = connection->Exchange(MakeTestRequest(Verb::get, "/thread"));
+    if (response && response->result() == StatusCode::ok) ++answered;
+  }
+  CHECK(answered == 8);
+  std::lock_guard lock(t.threads_mu);
+  CHECK(t.handler_threads.size() == 4);
+}
+
+TEST_CASE("HTTP/1.0 closes unless keep-alive is asked for", "[http][server]") {
+  TestServer t;
+  HttpTestConnection kept(t.port);
+  REQUIRE(kept.WriteRaw("GET /echo?a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  const auto first = kept.Read();
+  REQUIRE(first);
+  CHECK(first->version() == 10);
+  CHECK(first->keep_alive());
+  const auto second = kept.Exchange(MakeTestRequest(Verb::get, "/echo?b"));
+  REQUIRE(second);
+  CHECK(second->body() == "/echo?b");
+
+  HttpTestConnection closed(t.port);
+  REQUIRE(closed.WriteRaw("GET /echo?c HTTP/1.0\r\n\r\n"));
+  const auto only = closed.Read();
+  REQUIRE(only);
+  CHECK(only->body() == "/echo?c");
+  CHECK_FALSE(only->keep_alive());
+  CHECK(closed.WaitClosed());
 }
 
 TEST_CASE("a request expecting 100-continue gets it before sending the body", "[http][server]") {

@@ -1,6 +1,7 @@
 #include "server/model/batch_codec.h"
 
 #include <catch2/catch.hpp>
+#include <cctype>
 
 #include "server/model/batch_ack.h"
 
@@ -58,6 +59,33 @@ TEST_CASE("a malformed batch line is named by its number", "[model][batch]") {
         "line 1: bad slice \"99999999999999999999\"");
   CHECK(ErrorOf(good + "1 " + KeyOf(1).Hex() + " c\r\n") ==
         "line 2: bad action (want c or i) \"c\r\"");
+}
+
+TEST_CASE("batch lines outside the common shape decode as before", "[model][batch]") {
+  const std::string key = KeyOf(3).Hex();
+  std::string upper = key;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  // 18 digits is the one-pass decoder's limit; 19 take the general path.
+  auto decoded = DecodeBatch("999999999999999999 " + key + " c\n9223372036854775807 " + key +
+                             " i\n007 " + upper + " c\n-0 " + key + " i");
+  REQUIRE(decoded.ok());
+  REQUIRE(decoded->size() == 4);
+  CHECK((*decoded)[0] == BatchEvent{999999999999999999, KeyOf(3), Action::kClick});
+  CHECK((*decoded)[1] == BatchEvent{9223372036854775807, KeyOf(3), Action::kImpression});
+  CHECK((*decoded)[2] == BatchEvent{7, KeyOf(3), Action::kClick});
+  CHECK((*decoded)[3] == BatchEvent{0, KeyOf(3), Action::kImpression});
+
+  std::string bad_digit = key;
+  bad_digit[31] = 'g';
+  CHECK(ErrorOf("1 " + bad_digit + " c\n") == "line 1: bad user key \"" + bad_digit + "\"");
+  CHECK(ErrorOf("1 " + key + "0 c\n") == "line 1: bad user key \"" + key + "0\"");
+  CHECK(ErrorOf("1 " + key + " cc\n") == "line 1: bad action (want c or i) \"cc\"");
+  CHECK(ErrorOf("1  " + key + " c\n") == "line 1: bad user key \"\"");
+  CHECK(ErrorOf("9223372036854775808 " + key + " c") ==
+        "line 1: bad slice \"9223372036854775808\"");
+  CHECK(ErrorOf("1 " + key + " ") == "line 1: bad action (want c or i) \"\"");
+  CHECK(ErrorOf(std::string("1 ") + key.substr(0, 31) + std::string("\0 c", 3)) ==
+        "line 1: bad user key \"" + key.substr(0, 31) + std::string(1, '\0') + "\"");
 }
 
 TEST_CASE("the batch ack JSON round-trips", "[model][batch]") {

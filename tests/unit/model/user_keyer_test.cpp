@@ -144,5 +144,28 @@ TEST_CASE("user keys convert to and from hex and give the routing hash", "[model
         "bad user key \"zz\" (want 32 hex characters)");
 }
 
+TEST_CASE("user key parsing accepts exactly the hex digits at every position", "[model][keyer]") {
+  const std::string good = "0123456789abcdef00112233445566ff";
+  int accepted = 0;
+  for (size_t pos = 0; pos < good.size(); ++pos) {
+    for (int c = 0; c < 256; ++c) {
+      std::string hex = good;
+      hex[pos] = static_cast<char>(c);
+      const bool is_hex =
+          (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+      UserKey parsed;
+      REQUIRE(UserKey::ParseHex(hex.data(), parsed) == is_hex);
+      REQUIRE(UserKey::FromHex(hex).ok() == is_hex);
+      if (is_hex) {
+        ++accepted;
+        const int value = c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+        const uint8_t byte = parsed.bytes[pos / 2];
+        REQUIRE((pos % 2 == 0 ? byte >> 4 : byte & 0xf) == value);
+      }
+    }
+  }
+  CHECK(accepted == 32 * 22);
+}
+
 }  // namespace
 }  // namespace rt

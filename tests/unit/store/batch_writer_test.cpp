@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -104,6 +105,45 @@ TEST_CASE("the batch writer applies batches submitted from several threads", "[s
   }
   CHECK(answered.load() == 80);
   for (int t = 0; t < 4; ++t) CHECK(store->StatsFor(t) == SliceStats{20, 20, 0});
+}
+
+TEST_CASE("an idle writer without fsync applies on the submitting thread", "[store][writer]") {
+  const bool fsync = GENERATE(false, true);
+  INFO("fsync " << fsync);
+  testing::TempDir dir;
+  auto store = OpenOrDie(dir.path(), fsync);
+  BatchWriter writer(*store);
+  std::mutex mu;
+  std::vector<std::thread::id> answered_on;
+  for (uint64_t b = 0; b < 5; ++b) {
+    writer.Submit({"s", 1 + b, "kid", {{1, KeyOf(static_cast<uint32_t>(b)), Action::kClick}}},
+                  [&](Result<BatchOutcome> r) {
+                    REQUIRE(r.ok());
+                    std::lock_guard lock(mu);
+                    answered_on.push_back(std::this_thread::get_id());
+                  });
+    // Wait for the answer, as an API node does before sending the next batch.
+    for (int i = 0; i < 5000; ++i) {
+      {
+        std::lock_guard lock(mu);
+        if (answered_on.size() == b + 1) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  writer.SubmitSingle(1, KeyOf(0), Action::kImpression, [&](Result<SliceStats> r) {
+    REQUIRE(r.ok());
+    std::lock_guard lock(mu);
+    answered_on.push_back(std::this_thread::get_id());
+  });
+  writer.Stop();
+  REQUIRE(answered_on.size() == 6);
+  for (const std::thread::id id : answered_on) {
+    CHECK((id == std::this_thread::get_id()) == !fsync);
+  }
+  CHECK(writer.GetStats().batches == 5);
+  CHECK(writer.GetStats().singles == 1);
+  CHECK(store->StatsFor(1) == SliceStats{5, 5, 1});
 }
 
 }  // namespace
