@@ -135,7 +135,9 @@ void Session::OnRead(beast::error_code ec, std::size_t bytes) {
   buffer_.commit(bytes);
   if (state_ == State::kIdle) {
     state_ = State::kReading;
-    SetDeadline(options_.header_timeout);
+    // The header timeout runs from here; it is set only if this read leaves the
+    // header incomplete (rare), saving a clock read per request.
+    header_deadline_due_ = true;
   }
   ParseBuffered();
 }
@@ -153,6 +155,8 @@ void Session::ParseBuffered() {
     if (used == 0) break;
   }
   if (route_ != nullptr && parser_->is_done()) return CallHandler();  // empty body
+  if (header_deadline_due_ && !parser_->is_header_done()) SetDeadline(options_.header_timeout);
+  header_deadline_due_ = false;
   ReadMore();
 }
 

@@ -98,6 +98,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // next request under the handler's feet (it may still hold the request).
   bool in_handler_ = false;
   bool next_request_due_ = false;
+  // The first bytes of a request arrived and its header deadline is not set yet.
+  bool header_deadline_due_ = false;
 };
 
 }  // namespace rt::http

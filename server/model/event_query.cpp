@@ -16,11 +16,25 @@ urls::encoding_opts FormOpts() {
   return opts;
 }
 
+std::string_view Raw(const urls::pct_string_view& text) { return {text.data(), text.size()}; }
+
+// Text with nothing to decode (no percent-escape, no '+' standing for a space): the
+// usual case, compared and copied as it is instead of byte by byte through a decoder.
+bool IsPlain(std::string_view raw) { return raw.find_first_of("%+") == std::string_view::npos; }
+
 bool KeyIs(const urls::param_pct_view& p, std::string_view name) {
+  const std::string_view raw = Raw(p.key);
+  if (raw == name) return true;
+  if (IsPlain(raw)) return false;
   return urls::decode_view(p.key, FormOpts()) == urls::string_view(name.data(), name.size());
 }
 
 void DecodeInto(const urls::param_pct_view& p, std::string& out) {
+  const std::string_view raw = Raw(p.value);
+  if (IsPlain(raw)) {
+    out.assign(raw);
+    return;
+  }
   out.clear();
   urls::decode_view decoded(p.value, FormOpts());
   out.reserve(decoded.size());
