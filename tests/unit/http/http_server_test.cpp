@@ -309,6 +309,15 @@ TEST_CASE("a header that never completes is cut off by the header timeout", "[ht
   CHECK(connection.WaitClosed());
 }
 
+TEST_CASE("a body that stops arriving is cut off by the I/O timeout", "[http][server]") {
+  ServerOptions options = TestServer::TestOptions();
+  options.io_timeout = 100ms;
+  TestServer t(options);
+  HttpTestConnection connection(t.port);
+  REQUIRE(connection.WriteRaw("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
+  CHECK(connection.WaitClosed());
+}
+
 TEST_CASE("a handler may respond later from another thread", "[http][server]") {
   TestServer t;
   std::thread releaser([&] {
