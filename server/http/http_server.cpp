@@ -27,11 +27,9 @@ std::chrono::milliseconds SweepPeriod(const ServerOptions& options) {
 }  // namespace
 
 HttpServer::HttpServer(Router router, ServerOptions options)
-    : router_(std::move(router)),
-      options_(options),
-      registry_(std::make_shared<SessionRegistry>(ThreadCount(options.threads))),
-      sweep_period_(SweepPeriod(options_)) {
+    : router_(std::move(router)), options_(options), sweep_period_(SweepPeriod(options_)) {
   const std::size_t count = ThreadCount(options.threads);
+  registry_ = std::make_shared<SessionRegistry>(count);
   std::vector<Session::Executor> executors;
   for (std::size_t i = 0; i < count; ++i) {
     io_.push_back(std::make_unique<IoThread>());

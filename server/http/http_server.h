@@ -46,8 +46,6 @@ class HttpServer {
   void Start();
   void Stop();
 
-  int threads() const { return static_cast<int>(io_.size()); }
-
  private:
   struct IoThread {
     IoThread() : context(1), work(boost::asio::make_work_guard(context)), sweep(context) {}

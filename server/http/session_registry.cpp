@@ -11,13 +11,12 @@ SessionRegistry::SessionRegistry(std::size_t shards) : shards_(shards) {}
 void SessionRegistry::Add(Session* session, std::size_t shard) {
   std::lock_guard lock(mutex_);
   shards_[shard].insert(session);
-  ++count_;
 }
 
 void SessionRegistry::Remove(Session* session, std::size_t shard) {
   std::lock_guard lock(mutex_);
   shards_[shard].erase(session);
-  if (--count_ == 0) empty_.notify_all();
+  if (EmptyLocked()) empty_.notify_all();
 }
 
 void SessionRegistry::BeginStop() {
@@ -38,7 +37,14 @@ void SessionRegistry::BeginStop() {
 
 bool SessionRegistry::WaitEmpty(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mutex_);
-  return empty_.wait_until(lock, deadline, [this] { return count_ == 0; });
+  return empty_.wait_until(lock, deadline, [this] { return EmptyLocked(); });
+}
+
+bool SessionRegistry::EmptyLocked() const {
+  for (const auto& shard : shards_) {
+    if (!shard.empty()) return false;
+  }
+  return true;
 }
 
 void SessionRegistry::CloseExpired(std::size_t shard, std::chrono::steady_clock::time_point now) {

@@ -36,10 +36,11 @@ class SessionRegistry {
   void CloseExpired(std::size_t shard, std::chrono::steady_clock::time_point now);
 
  private:
+  bool EmptyLocked() const;
+
   std::mutex mutex_;
   std::condition_variable empty_;
   std::vector<std::unordered_set<Session*>> shards_;
-  std::size_t count_ = 0;
   std::atomic<bool> stopping_{false};
 };
 
