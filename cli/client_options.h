@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/clock.h"
 #include "cli/http_client.h"
-#include "config/clock.h"
 
 namespace rt::cli {
 

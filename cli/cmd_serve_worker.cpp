@@ -4,9 +4,9 @@
 #include <memory>
 #include <string>
 
+#include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/listen_address.h"
-#include "config/clock.h"
 #include "config/config_loader.h"
 #include "config/node_url.h"
 #include "server/http/stop_signal.h"

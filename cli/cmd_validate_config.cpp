@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/clock.h"
 #include "cli/commands.h"
-#include "config/clock.h"
 #include "config/config_loader.h"
 #include "config/routing.h"
 #include "config/safe_change.h"

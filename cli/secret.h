@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "config/status.h"
+#include "base/status.h"
 
 namespace rt::cli {
 

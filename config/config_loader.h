@@ -6,9 +6,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/status.h"
 #include "config/cluster_config.h"
 #include "config/config_problem.h"
-#include "config/status.h"
 
 namespace rt {
 

@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "base/status.h"
 #include "config/cluster_config.h"
-#include "config/status.h"
 
 namespace rt {
 

@@ -3,7 +3,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "config/clock.h"
+#include "base/clock.h"
 
 namespace rt {
 

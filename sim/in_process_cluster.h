@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "config/clock.h"
+#include "base/clock.h"
+#include "base/status.h"
 #include "config/cluster_config.h"
-#include "config/status.h"
 
 namespace rt {
 

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "sim/report.h"
 
 namespace rt {

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "server/http/client_connection.h"
 #include "server/http/types.h"
 

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "config/clock.h"
+#include "base/clock.h"
 #include "config/cluster_config.h"
 #include "server/api/reject_reason.h"
 #include "server/api/slice_fetcher.h"

@@ -11,9 +11,9 @@
 #include <string>
 #include <thread>
 
-#include "config/clock.h"
+#include "base/clock.h"
+#include "base/status.h"
 #include "config/cluster_config.h"
-#include "config/status.h"
 #include "server/http/server_options.h"
 #include "server/metrics/metrics.h"
 

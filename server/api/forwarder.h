@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "server/http/client_connection.h"
 #include "server/metrics/metrics.h"
 #include "server/model/batch_ack.h"

@@ -9,7 +9,7 @@
 #include <shared_mutex>
 #include <string>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "server/api/forwarder.h"
 #include "server/metrics/metrics.h"
 #include "server/model/batch_codec.h"

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "base/status.h"
 #include "config/cluster_config.h"
-#include "config/status.h"
 #include "server/api/stats_cache.h"
 #include "server/api/worker_read_clients.h"
 #include "server/model/slice_stats.h"

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <string>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "server/http/client_connection.h"
 
 namespace rt {

@@ -14,7 +14,7 @@
 #include <optional>
 #include <string>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "server/http/types.h"
 
 namespace rt::http {

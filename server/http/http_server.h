@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "server/http/listener.h"
 #include "server/http/router.h"
 #include "server/http/server_options.h"

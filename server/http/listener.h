@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "server/http/router.h"
 #include "server/http/server_options.h"
 #include "server/http/session.h"

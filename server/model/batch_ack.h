@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "server/model/slice_stats.h"
 
 namespace rt {

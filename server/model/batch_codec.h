@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "server/model/action.h"
 #include "server/model/user_key.h"
 

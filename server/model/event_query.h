@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "server/model/action.h"
 
 namespace rt {

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "config/status.h"
+#include "base/status.h"
 
 namespace rt {
 

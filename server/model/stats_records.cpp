@@ -9,7 +9,14 @@ constexpr size_t kMaxQuotedBytes = 128;
 
 std::string Quote(std::string_view text) {
   if (text.size() > kMaxQuotedBytes) text = text.substr(0, kMaxQuotedBytes);
-  return "\"" + std::string(text) + "\"";
+  // Appended piecewise: `"\"" + std::string(text) + ...` trips GCC 12's false
+  // -Wrestrict at -O3 (GCC PR 105329), as in config/config_problem.cpp.
+  std::string quoted;
+  quoted.reserve(text.size() + 2);
+  quoted += '"';
+  quoted += text;
+  quoted += '"';
+  return quoted;
 }
 
 template <typename Int>

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "server/model/slice_stats.h"
 
 namespace rt {

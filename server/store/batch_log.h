@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "server/store/batch_request.h"
 
 namespace rt {

@@ -8,7 +8,7 @@
 #include <thread>
 #include <variant>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "server/model/action.h"
 #include "server/model/user_key.h"
 #include "server/store/batch_request.h"

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "server/model/action.h"
 #include "server/model/batch_codec.h"
 #include "server/model/slice_stats.h"

@@ -2,7 +2,7 @@
 
 #include <cstddef>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "server/http/router.h"
 #include "server/http/types.h"
 #include "server/metrics/metrics.h"

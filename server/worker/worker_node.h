@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "config/status.h"
+#include "base/status.h"
 #include "server/http/http_server.h"
 #include "server/http/server_options.h"
 #include "server/metrics/metrics.h"

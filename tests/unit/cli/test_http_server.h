@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "config/clock.h"
+#include "base/clock.h"
 
 namespace rt::cli::testing {
 
