@@ -12,7 +12,6 @@
 #include <set>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cli/stream_events.h"
@@ -20,28 +19,20 @@
 #include "server/model/stats_records.h"
 #include "sim/oracle.h"
 #include "tests/support/local_cluster.h"
+#include "tests/support/wait_for.h"
 
 namespace rt {
 namespace {
 
 using namespace std::chrono_literals;
 using testing::LocalCluster;
+using testing::NowMs;
 
-constexpr int64_t kFirstSliceMs = 1577836800000;  // 2020-01-01T00:00:00Z, LocalCluster's default
-constexpr int64_t kHourMs = 3600 * 1000;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t SliceOf(int64_t ts) { return (ts - kFirstSliceMs) / kHourMs; }
-
-// The middle of the hour `hours_ago` hours before the current one: late events are
-// accepted (no max-late-slices), and no hour boundary can move them mid-test.
-int64_t PastTimestamp(int hours_ago) {
-  return kFirstSliceMs + (SliceOf(NowMs()) - hours_ago) * kHourMs + kHourMs / 2;
+// The middle of the slice `slices_ago` before the one holding now: late events are
+// accepted (no max-late-slices), and the cluster's first-slice puts now in the middle
+// of an hour, so no hour boundary can move anything mid-test.
+int64_t PastTimestamp(const LocalCluster& cluster, int slices_ago) {
+  return cluster.clock().Middle(cluster.clock().now_slice - slices_ago);
 }
 
 using Run = testing::RtctlRun;
@@ -65,13 +56,13 @@ Run QueryUntil(const std::string& api, std::optional<int64_t> ts, const std::str
   std::vector<std::string> args = {"query", "--fresh"};
   if (!api.empty()) args.insert(args.end(), {"--api", api});
   if (ts) args.insert(args.end(), {"--timestamp", std::to_string(*ts)});
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
   Run run;
-  do {
-    run = Rtctl(args, env);
-    if (run.code == 0 && run.out == expected) break;
-    std::this_thread::sleep_for(50ms);
-  } while (std::chrono::steady_clock::now() < deadline);
+  testing::WaitFor(
+      [&] {
+        run = testing::RunRtctl(args, env);
+        return run.code == 0 && run.out == expected;
+      },
+      60s, 50ms);
   return run;
 }
 
@@ -120,7 +111,7 @@ TEST_CASE("rtctl send of one event prints nothing and rtctl query --fresh then s
   const std::string api = cluster.api_url();
 
   SECTION("with --timestamp") {
-    const int64_t ts = PastTimestamp(2);
+    const int64_t ts = PastTimestamp(cluster, 2);
     const Run sent = Rtctl({"send", "--api", api, "--user", "alice smith", "--click", "--timestamp",
                             std::to_string(ts)});
     CHECK(sent.code == 0);
@@ -140,11 +131,7 @@ TEST_CASE("rtctl send of one event prints nothing and rtctl query --fresh then s
   }
 
   SECTION("with the default timestamp, now") {
-    // Stay clear of an hour's end, so that send and query see the same slice.
-    const int64_t into_hour = (NowMs() - kFirstSliceMs) % kHourMs;
-    if (into_hour > kHourMs - 90'000) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(kHourMs - into_hour + 1000));
-    }
+    // Now is mid-slice (LocalCluster's first-slice): send and query see the same slice.
     const Run sent = Rtctl({"send", "--api", api, "--user", "bob", "--impression"});
     CHECK(sent.code == 0);
     CHECK(sent.out.empty());
@@ -161,8 +148,8 @@ TEST_CASE("rtctl send --count with a seed is counted exactly as the same seed pr
   LocalCluster cluster({});
   REQUIRE(cluster.Start());
   const std::string api = cluster.api_url();
-  const int64_t ts = PastTimestamp(3);
-  const int64_t slice = SliceOf(ts);
+  const int64_t ts = PastTimestamp(cluster, 3);
+  const int64_t slice = cluster.clock().SliceOf(ts);
 
   const Run sent = Rtctl({"send", "--api", api, "--count", "600", "--seed", "42", "--users", "80",
                           "--timestamp", std::to_string(ts)});
@@ -224,7 +211,7 @@ TEST_CASE("rtctl send --count with a seed is counted exactly as the same seed pr
   CHECK(total == expected);
 
   SECTION("a --click stream of one seed counts only clicks, and allslices lists both") {
-    const int64_t click_ts = PastTimestamp(5);
+    const int64_t click_ts = PastTimestamp(cluster, 5);
     const Run clicks = Rtctl({"send", "--api", api, "--count", "50", "--seed", "7", "--users", "5",
                               "--click", "--timestamp", std::to_string(click_ts)});
     CHECK(clicks.code == 0);
@@ -236,7 +223,7 @@ TEST_CASE("rtctl send --count with a seed is counted exactly as the same seed pr
 
     const Run all = Rtctl({"allslices", "--api", api});
     REQUIRE(all.code == 0);
-    CHECK(all.out == "slice," + std::to_string(SliceOf(click_ts)) + "\n" +
+    CHECK(all.out == "slice," + std::to_string(cluster.clock().SliceOf(click_ts)) + "\n" +
                          FormatSliceStats(click_expected) + "slice," + std::to_string(slice) +
                          "\n" + FormatSliceStats(expected));
     const Run all_json = Rtctl({"allslices", "--api", api, "--json"});
@@ -262,7 +249,7 @@ TEST_CASE("a rejected event is exit 1 with the node's 400 reason on stderr", "[i
 
   // Two hours ahead is beyond the default max-future-s of 300.
   const Run future = Rtctl({"send", "--api", api, "--user", "u", "--impression", "--timestamp",
-                            std::to_string(NowMs() + 2 * kHourMs)});
+                            std::to_string(NowMs() + 2 * cluster.clock().slice_ms)});
   CHECK(future.code == 1);
   CHECK(future.err.rfind("rtctl send: 400 ", 0) == 0);
   CHECK(IsOneLine(future.err));
@@ -330,7 +317,7 @@ TEST_CASE("with a worker down, query --fresh is exit 1 with the 503 naming the w
   LocalCluster cluster({});
   REQUIRE(cluster.Start());
   const std::string api = cluster.api_url();
-  const int64_t ts = PastTimestamp(1);
+  const int64_t ts = PastTimestamp(cluster, 1);
   REQUIRE(Rtctl({"send", "--api", api, "--count", "200", "--seed", "3", "--users", "50",
                  "--timestamp", std::to_string(ts)})
               .code == 0);
@@ -372,7 +359,7 @@ TEST_CASE("the client commands take the API node from RT_API when --api is absen
   LocalCluster cluster({});
   REQUIRE(cluster.Start());
   const std::vector<std::string> env = {"RT_API=" + cluster.api_url() + "/analytics"};
-  const int64_t ts = PastTimestamp(4);
+  const int64_t ts = PastTimestamp(cluster, 4);
 
   const Run sent =
       Rtctl({"send", "--user", "carol", "--click", "--timestamp", std::to_string(ts)}, env);
@@ -384,7 +371,7 @@ TEST_CASE("the client commands take the API node from RT_API when --api is absen
   CHECK(query.out == expected);
   const Run all = Rtctl({"allslices"}, env);
   CHECK(all.code == 0);
-  CHECK(all.out == "slice," + std::to_string(SliceOf(ts)) + "\n" + expected);
+  CHECK(all.out == "slice," + std::to_string(cluster.clock().SliceOf(ts)) + "\n" + expected);
 
   // --api wins over RT_API.
   const Run wrong_env = Rtctl({"allslices", "--api", cluster.api_url()},

@@ -3,19 +3,18 @@
 // spreads the slices from the third on over all three workers. perworker must show
 // 1, 1, 3, 3 workers and query --fresh an exact oracle for each slice.
 //
-// The timeline: slices are two seconds long, max-future-s is 1 and reload-interval-s
-// is 1, so a routing change is safe for slices after the one holding now + 2 s. The
-// test first picks the third slice safely past that horizon and reloads, then waits
-// for each of the four slices to begin and sends its events (an event may not be
-// more than max-future-s ahead of the node's clock; late events are fine). Nothing
-// depends on how fast the machine is: the first and second slice may well be past by
-// the time their events are sent, and a refused reload is retried further ahead.
+// The timeline, chosen so that nothing waits for the wall clock: hour slices, now in
+// the middle of slice 24 (LocalCluster's first-slice), and the four slices 20..23 in
+// the past (late events are fine). The cluster starts with routing from slice 24
+// only, so slices 20..23 have no workers yet and may gain any (docs/design.md §5
+// "Config and the safe-change rule": no data can exist for them); the reload gives
+// 20 and 21 worker 0 and 22 and 23 all three, and keeps slice 24 on worker 0. The
+// API node applies it at once, and the test sends every slice's events afterwards.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cli/stream_events.h"
@@ -23,6 +22,7 @@
 #include "server/model/stats_records.h"
 #include "sim/oracle.h"
 #include "tests/support/local_cluster.h"
+#include "tests/support/wait_for.h"
 
 namespace rt {
 namespace {
@@ -30,17 +30,6 @@ namespace {
 using namespace std::chrono_literals;
 using testing::LocalCluster;
 using testing::RtctlRun;
-
-constexpr int64_t kFirstSliceMs = 1577836800000;  // 2020-01-01T00:00:00Z
-constexpr int64_t kSliceMs = 2000;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t SliceOf(int64_t ts) { return (ts - kFirstSliceMs) / kSliceMs; }
 
 RtctlRun Rtctl(const std::vector<std::string>& args) {
   RtctlRun run = testing::RunRtctl(args);
@@ -57,39 +46,12 @@ size_t CountOf(const std::string& text, const std::string& needle) {
   return count;
 }
 
-std::string Routing(int64_t from_slice) {
-  std::string routing = R"([{"slice": 0, "nodes": ["0"]})";
-  if (from_slice > 0) {
-    routing += R"(, {"slice": )" + std::to_string(from_slice) + R"(, "nodes": ["0", "1", "2"]})";
-  }
-  return routing + "]";
-}
-
-// Rewrites the routing so that workers 1 and 2 join from a slice safely in the
-// future, and waits until the API node has applied it; returns that slice. A
-// reload refused because the machine was too slow to stay ahead of the horizon is
-// retried with a wider margin.
-int64_t ReloadWithWorkersFromFutureSlice(LocalCluster& cluster) {
-  const std::string applied = "config reloaded from";
-  const std::string refused = "config reload refused";
-  int64_t margin_ms = 6000;
-  for (int attempt = 0; attempt < 4; ++attempt, margin_ms *= 2) {
-    const size_t applied_before = CountOf(cluster.api().Stderr(), applied);
-    const size_t refused_before = CountOf(cluster.api().Stderr(), refused);
-    // now + max-future-s + reload-interval-s, plus the margin for a slow machine.
-    const int64_t from_slice = SliceOf(NowMs() + 1000 + 1000 + margin_ms) + 1;
-    cluster.WriteConfig(Routing(from_slice));
-    cluster.Reload();
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      const std::string log = cluster.api().Stderr();
-      if (CountOf(log, applied) > applied_before) return from_slice;
-      if (CountOf(log, refused) > refused_before) break;
-      std::this_thread::sleep_for(20ms);
-    }
-  }
-  FAIL("the API node never applied the routing change:\n" << cluster.api().Stderr());
-  return -1;
+// Worker 0 from `first` (and from `current`, the slice holding now), all three workers
+// from `first` + 2 up to `current`.
+std::string Routing(int64_t first, int64_t current) {
+  return R"([{"slice": )" + std::to_string(first) + R"(, "nodes": ["0"]}, {"slice": )" +
+         std::to_string(first + 2) + R"(, "nodes": ["0", "1", "2"]}, {"slice": )" +
+         std::to_string(current) + R"(, "nodes": ["0"]}])";
 }
 
 SliceStats StatsFromJson(const nlohmann::json& object) {
@@ -105,24 +67,25 @@ TEST_CASE(
     "[integration][e2e][reload]") {
   LocalCluster::Options options;
   options.workers = 3;
-  options.slice_length_s = 2;
-  options.extra_json = R"("max-future-s": 1, "reload-interval-s": 1,)";
-  options.routing_json = Routing(0);
+  options.past_slices = 24;
+  options.routing_json = R"([{"slice": 24, "nodes": ["0"]}])";
   LocalCluster cluster(options);
   REQUIRE(cluster.Start());
   const std::string api = cluster.api_url();
+  const testing::SliceClock& clock = cluster.clock();
+  REQUIRE(clock.now_slice == 24);
 
-  const int64_t third = ReloadWithWorkersFromFutureSlice(cluster);
-  const std::vector<int64_t> slices = {third - 2, third - 1, third, third + 1};
+  const int64_t first = clock.now_slice - 4;
+  REQUIRE(cluster.WriteConfigAndReload(Routing(first, clock.now_slice)) ==
+          LocalCluster::ReloadOutcome::kApplied);
+  const std::vector<int64_t> slices = {first, first + 1, first + 2, first + 3};
   const std::vector<size_t> expected_workers = {1, 1, 3, 3};
 
   Oracle oracle;
   std::vector<int64_t> timestamps;
   for (size_t k = 0; k < slices.size(); ++k) {
-    const int64_t ts = kFirstSliceMs + slices[k] * kSliceMs + 500;
+    const int64_t ts = clock.Middle(slices[k]);
     timestamps.push_back(ts);
-    // Bounded: the slices lie at most ~60 s ahead (the widest retry margin).
-    while (NowMs() < ts) std::this_thread::sleep_for(20ms);
 
     // A seeded stream (its events computed below from the same seed) and one user,
     // "alice", who is active in every slice and so is a unique user in each.
@@ -144,9 +107,9 @@ TEST_CASE(
     oracle.Record(slices[k], "alice", Action::kImpression);
   }
 
-  // An event beyond max-future-s is refused, and counted nowhere.
+  // An event beyond max-future-s (300 s by default) is refused, and counted nowhere.
   const RtctlRun future = Rtctl({"send", "--api", api, "--user", "bob", "--click", "--timestamp",
-                                 std::to_string(NowMs() + 30'000)});
+                                 std::to_string(testing::NowMs() + 2 * clock.slice_ms)});
   CHECK(future.code == 1);
   CHECK(future.err.rfind("rtctl send: 400 ", 0) == 0);
 
@@ -158,12 +121,12 @@ TEST_CASE(
 
     // The forwarding is asynchronous: wait (bounded) until the query is complete.
     RtctlRun query;
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    do {
-      query = Rtctl({"query", "--api", api, "--fresh", "--timestamp", ts});
-      if (query.code == 0 && query.out == expected) break;
-      std::this_thread::sleep_for(50ms);
-    } while (std::chrono::steady_clock::now() < deadline);
+    testing::WaitFor(
+        [&] {
+          query = Rtctl({"query", "--api", api, "--fresh", "--timestamp", ts});
+          return query.code == 0 && query.out == expected;
+        },
+        60s, 50ms);
     INFO(query.err);
     CHECK(query.code == 0);
     CHECK(query.out == expected);

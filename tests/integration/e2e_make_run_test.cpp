@@ -19,7 +19,9 @@
 
 #include "tests/support/local_cluster.h"
 #include "tests/support/process.h"
+#include "tests/support/slice_clock.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait_for.h"
 
 namespace rt {
 namespace {
@@ -31,11 +33,7 @@ using testing::RtctlRun;
 constexpr int64_t kFirstSliceMs = 1577836800000;  // examples/local-cluster.json
 constexpr int64_t kHourMs = 3600 * 1000;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+using testing::NowMs;
 
 // A loopback socket bound to a free port, optionally listening; closed on scope exit.
 class PortHolder {
@@ -116,12 +114,12 @@ RtctlRun Rtctl(const std::vector<std::string>& args) {
 // `rtctl query --fresh` until it prints `expected` (forwarding is asynchronous).
 RtctlRun QueryUntil(const std::string& api, int64_t ts, const std::string& expected) {
   RtctlRun run;
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  do {
-    run = Rtctl({"query", "--api", api, "--fresh", "--timestamp", std::to_string(ts)});
-    if (run.code == 0 && run.out == expected) break;
-    std::this_thread::sleep_for(50ms);
-  } while (std::chrono::steady_clock::now() < deadline);
+  testing::WaitFor(
+      [&] {
+        run = Rtctl({"query", "--api", api, "--fresh", "--timestamp", std::to_string(ts)});
+        return run.code == 0 && run.out == expected;
+      },
+      60s, 50ms);
   return run;
 }
 
@@ -133,11 +131,7 @@ void StopWithSigint(Launcher& launcher) {
   CHECK(launcher.process().Stdout().find("run-local-cluster: stopping...") != std::string::npos);
   // The launcher waits for its nodes before it exits; give the kernel a moment to
   // reap them, bounded.
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!launcher.GroupGone() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(20ms);
-  }
-  CHECK(launcher.GroupGone());
+  CHECK(testing::WaitFor([&] { return launcher.GroupGone(); }, 10s, 20ms));
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "tests/support/http_test_client.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait_for.h"
 
 namespace rt::testing {
 namespace {
@@ -173,10 +174,7 @@ TEST_CASE("a worker killed mid-stream counts resent batches exactly once",
   uint64_t next = 0;
   std::thread sender([&] { next = SendBatches(*port, 1, kTotal, kBatch, &acked_batches); });
   // Kill once some batches are acknowledged, while the sender is still posting.
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (acked_batches.load() < 20 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(1ms);
-  }
+  WaitFor([&] { return acked_batches.load() >= 20; }, 30s, 1ms);
   worker->Kill();
   sender.join();
   CHECK(worker->WaitExit() == 128 + SIGKILL);

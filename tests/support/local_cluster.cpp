@@ -3,6 +3,9 @@
 #include <csignal>
 #include <fstream>
 
+#include "tests/support/metrics_scrape.h"
+#include "tests/support/wait_for.h"
+
 namespace rt::testing {
 
 RtctlRun RunRtctl(const std::vector<std::string>& args, const std::vector<std::string>& env,
@@ -17,7 +20,9 @@ RtctlRun RunRtctl(const std::vector<std::string>& args, const std::vector<std::s
 }
 
 LocalCluster::LocalCluster(Options options)
-    : options_(std::move(options)), config_path_(dir_.Sub("cluster.json")) {
+    : options_(std::move(options)),
+      clock_(MidSliceClock(options_.slice_length_s, options_.past_slices)),
+      config_path_(dir_.Sub("cluster.json")) {
   routing_json_ = options_.routing_json;
   if (routing_json_.empty()) {
     routing_json_ = "[{\"slice\": 0, \"nodes\": [";
@@ -47,7 +52,7 @@ std::string LocalCluster::ConfigText(const std::string& routing_json) const {
   }
   text += "},\n";
   text += "  \"length-of-time-slice\": " + std::to_string(options_.slice_length_s) + ",\n";
-  text += "  \"first-slice\": \"" + options_.first_slice + "\",\n";
+  text += "  \"first-slice\": \"" + clock_.first_slice + "\",\n";
   text += "  " + options_.extra_json + "\n";
   text += "  \"routing\": " + routing_json + "\n}\n";
   return text;
@@ -59,7 +64,28 @@ void LocalCluster::WriteConfig(const std::string& routing_json) {
   std::rename((config_path_ + ".tmp").c_str(), config_path_.c_str());
 }
 
-void LocalCluster::Reload() { api_->Signal(SIGHUP); }
+LocalCluster::ReloadOutcome LocalCluster::WriteConfigAndReload(const std::string& routing_json,
+                                                               std::chrono::milliseconds timeout) {
+  const std::string applied = "rt_api_config_reloads_total{outcome=\"applied\"}";
+  const std::string refused = "rt_api_config_reloads_total{outcome=\"refused\"}";
+  const std::optional<double> applied_before = FetchMetric(api_port_, applied);
+  const std::optional<double> refused_before = FetchMetric(api_port_, refused);
+  if (!applied_before || !refused_before) return ReloadOutcome::kNoOutcome;
+  WriteConfig(routing_json);
+  api_->Signal(SIGHUP);
+  ReloadOutcome outcome = ReloadOutcome::kNoOutcome;
+  WaitFor(
+      [&] {
+        if (FetchMetric(api_port_, applied).value_or(0) > *applied_before) {
+          outcome = ReloadOutcome::kApplied;
+        } else if (FetchMetric(api_port_, refused).value_or(0) > *refused_before) {
+          outcome = ReloadOutcome::kRefused;
+        }
+        return outcome != ReloadOutcome::kNoOutcome;
+      },
+      timeout, std::chrono::milliseconds(20));
+  return outcome;
+}
 
 bool LocalCluster::StartWorker(int i, uint16_t port) {
   workers_.at(i) = StartRtctl({"serve-worker", "--config", config_path_, "--node",

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tests/support/process.h"
+#include "tests/support/slice_clock.h"
 #include "tests/support/temp_dir.h"
 
 namespace rt::testing {
@@ -26,14 +27,16 @@ RtctlRun RunRtctl(const std::vector<std::string>& args, const std::vector<std::s
 // A real cluster of rtctl processes on 127.0.0.1 for integration tests: `workers`
 // serve-worker processes (port 0, data under a temp dir) and one serve-api process
 // (port 0) over a config file written with the workers' real ports. The config's
-// other keys come from `extra_json` (e.g. `"length-of-time-slice": 2,`), inserted
-// into the object as is. Processes are killed when the cluster is destroyed.
+// first-slice puts now in the middle of slice `past_slices` (see SliceClock), so no
+// test meets a slice boundary. The config's other keys come from `extra_json` (e.g.
+// `"max-future-s": 2,`), inserted into the object as is. Processes are killed when
+// the cluster is destroyed.
 class LocalCluster {
  public:
   struct Options {
     int workers = 2;
-    std::string first_slice = "2020-01-01T00:00:00";
     int64_t slice_length_s = 3600;
+    int64_t past_slices = 24;
     std::string extra_json;  // more top-level keys, each followed by a comma
     // The routing list as JSON; empty: every worker from slice 0.
     std::string routing_json;
@@ -48,6 +51,8 @@ class LocalCluster {
   bool Start();
 
   uint16_t api_port() const { return api_port_; }
+  // The config's slices: now_slice, the middle of a slice, a slice's start.
+  const SliceClock& clock() const { return clock_; }
   // "http://127.0.0.1:PORT", the form `rtctl --api` takes.
   std::string api_url() const { return "http://127.0.0.1:" + std::to_string(api_port_); }
   // The worker's URL as the config names it: "http://127.0.0.1:PORT/worker".
@@ -60,11 +65,18 @@ class LocalCluster {
   Process& api() { return *api_; }
   Process& worker(int i) { return *workers_.at(i); }
 
-  // Rewrites the config file with `routing_json` (and the same workers, plus
-  // `extra_workers` more entries "W": URL for workers started by RestartWorker or
-  // AddWorker), then sends SIGHUP to the API node.
+  // Rewrites the config file with `routing_json` and the current workers (those
+  // added by AddWorker too).
   void WriteConfig(const std::string& routing_json);
-  void Reload();
+
+  enum class ReloadOutcome { kApplied, kRefused, kNoOutcome };
+  // WriteConfig, then SIGHUP to the API node; waits until its /metrics counter
+  // rt_api_config_reloads_total{outcome=...} shows the outcome, or `timeout`
+  // (kNoOutcome: neither counter moved, e.g. the file did not parse).
+  // REQUIRES: the config file held an applied config (else the node's periodic
+  // reload may count a refusal of the old file meanwhile).
+  ReloadOutcome WriteConfigAndReload(const std::string& routing_json,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
   // Starts one more worker (id = current count); returns its index.
   int AddWorker();
@@ -80,6 +92,7 @@ class LocalCluster {
   std::string ConfigText(const std::string& routing_json) const;
 
   Options options_;
+  SliceClock clock_;
   TempDir dir_;
   std::string config_path_;
   std::string routing_json_;

@@ -5,15 +5,16 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "tests/unit/cli/test_http_server.h"
+#include "tests/support/fake_http_server.h"
+#include "tests/support/fixed_clock.h"
 
 namespace rt::cli {
 namespace {
 
 using testing::ClosedPortUrl;
+using testing::FakeHttpServer;
 using testing::FixedClock;
 using testing::SeenRequest;
-using testing::TestHttpServer;
 
 constexpr int64_t kNowMs = 1764290000123;
 constexpr const char* kStats = "unique_users,3\nclicks,4\nimpressions,5\n";
@@ -29,49 +30,49 @@ struct Capture {
   ClientIo io{out, err, clock, false};
 };
 
-TestHttpServer::Handler Answer(int status, std::string body) {
-  return [status, body](const SeenRequest&) { return std::pair{status, body}; };
+FakeHttpServer::Handler Answer(int status, std::string body) {
+  return FakeHttpServer::Always(status, std::move(body));
 }
 
 TEST_CASE("query prints the three lines of the slice of now, in milliseconds", "[cli][query]") {
-  TestHttpServer server(Answer(200, kStats));
+  FakeHttpServer server(Answer(200, kStats));
   Capture capture;
   QueryOptions options;
   options.client.api = server.url() + "/analytics";
   CHECK(RunQuery(options, capture.io) == kExitOk);
   CHECK(capture.out.str() == kStats);
   CHECK(capture.err.str().empty());
-  REQUIRE(server.requests().size() == 1);
-  CHECK(server.requests()[0].target == "/analytics?timestamp=1764290000123");
-  CHECK(server.requests()[0].cache_control.empty());
+  REQUIRE(server.seen().size() == 1);
+  CHECK(server.seen()[0].target == "/analytics?timestamp=1764290000123");
+  CHECK(server.seen()[0].cache_control.empty());
 }
 
 TEST_CASE("query --fresh --seconds --json sends no-cache and prints JSON", "[cli][query]") {
-  TestHttpServer server(Answer(200, "unqiue_users,3\nclicks,4\nimpressions,5\n"));
+  FakeHttpServer server(Answer(200, "unqiue_users,3\nclicks,4\nimpressions,5\n"));
   Capture capture;
   QueryOptions options;
   options.client.api = server.url();
   options.fresh = options.seconds = options.json = true;
   CHECK(RunQuery(options, capture.io) == kExitOk);
   CHECK(capture.out.str() == "{\"unique_users\":3,\"clicks\":4,\"impressions\":5}\n");
-  REQUIRE(server.requests().size() == 1);
-  CHECK(server.requests()[0].target == "/analytics?timestamp=1764290000");
-  CHECK(server.requests()[0].cache_control == "no-cache");
+  REQUIRE(server.seen().size() == 1);
+  CHECK(server.seen()[0].target == "/analytics?timestamp=1764290000");
+  CHECK(server.seen()[0].cache_control == "no-cache");
 }
 
 TEST_CASE("query --timestamp asks for that timestamp", "[cli][query]") {
-  TestHttpServer server(Answer(200, kStats));
+  FakeHttpServer server(Answer(200, kStats));
   Capture capture;
   QueryOptions options;
   options.client.api = server.url();
   options.timestamp = 42;
   CHECK(RunQuery(options, capture.io) == kExitOk);
-  REQUIRE(server.requests().size() == 1);
-  CHECK(server.requests()[0].target == "/analytics?timestamp=42");
+  REQUIRE(server.seen().size() == 1);
+  CHECK(server.seen()[0].target == "/analytics?timestamp=42");
 }
 
 TEST_CASE("query prints the server's one-line reason for a 400 and fails", "[cli][query]") {
-  TestHttpServer server(Answer(400, "timestamp: before the first slice\n"));
+  FakeHttpServer server(Answer(400, "timestamp: before the first slice\n"));
   Capture capture;
   QueryOptions options;
   options.client.api = server.url();
@@ -92,7 +93,7 @@ TEST_CASE("query fails with one line when the server is unreachable", "[cli][que
 }
 
 TEST_CASE("query fails on an answer that is not stats", "[cli][query]") {
-  TestHttpServer server(Answer(200, "<html>\n"));
+  FakeHttpServer server(Answer(200, "<html>\n"));
   Capture capture;
   QueryOptions options;
   options.client.api = server.url();
@@ -103,7 +104,7 @@ TEST_CASE("query fails on an answer that is not stats", "[cli][query]") {
 
 TEST_CASE("the API URL comes from RT_API when --api is absent, else it is a usage error",
           "[cli][query]") {
-  TestHttpServer server(Answer(200, kStats));
+  FakeHttpServer server(Answer(200, kStats));
   QueryOptions options;
   {
     ::setenv("RT_API", server.url().c_str(), 1);
@@ -120,7 +121,7 @@ TEST_CASE("the API URL comes from RT_API when --api is absent, else it is a usag
 }
 
 TEST_CASE("send posts one event and prints nothing on 202", "[cli][send]") {
-  TestHttpServer server(Answer(202, ""));
+  FakeHttpServer server(Answer(202, ""));
   Capture capture;
   SendOptions options;
   options.client.api = server.url();
@@ -129,13 +130,13 @@ TEST_CASE("send posts one event and prints nothing on 202", "[cli][send]") {
   CHECK(RunSend(options, capture.io) == kExitOk);
   CHECK(capture.out.str().empty());
   CHECK(capture.err.str().empty());
-  REQUIRE(server.requests().size() == 1);
-  CHECK(server.requests()[0].method == "POST");
-  CHECK(server.requests()[0].target == "/analytics?timestamp=1764290000123&user=ann%20lee&click");
+  REQUIRE(server.seen().size() == 1);
+  CHECK(server.seen()[0].method == "POST");
+  CHECK(server.seen()[0].target == "/analytics?timestamp=1764290000123&user=ann%20lee&click");
 }
 
 TEST_CASE("send --impression --timestamp posts that event", "[cli][send]") {
-  TestHttpServer server(Answer(202, ""));
+  FakeHttpServer server(Answer(202, ""));
   Capture capture;
   SendOptions options;
   options.client.api = server.url();
@@ -143,8 +144,8 @@ TEST_CASE("send --impression --timestamp posts that event", "[cli][send]") {
   options.impression = true;
   options.timestamp = 7;
   CHECK(RunSend(options, capture.io) == kExitOk);
-  REQUIRE(server.requests().size() == 1);
-  CHECK(server.requests()[0].target == "/analytics?timestamp=7&user=u&impression");
+  REQUIRE(server.seen().size() == 1);
+  CHECK(server.seen()[0].target == "/analytics?timestamp=7&user=u&impression");
 }
 
 TEST_CASE("send without a user or an action is a usage error", "[cli][send]") {
@@ -166,7 +167,7 @@ TEST_CASE("send without a user or an action is a usage error", "[cli][send]") {
 }
 
 TEST_CASE("send reports a rejected event with the server's reason", "[cli][send]") {
-  TestHttpServer server(Answer(400, "user: empty\n"));
+  FakeHttpServer server(Answer(400, "user: empty\n"));
   Capture capture;
   SendOptions options;
   options.client.api = server.url();
@@ -189,7 +190,7 @@ TEST_CASE("send fails with one line when the server is unreachable", "[cli][send
 
 TEST_CASE("send --count streams events from the user pool with a click mix and a summary",
           "[cli][send]") {
-  TestHttpServer server(Answer(202, ""));
+  FakeHttpServer server(Answer(202, ""));
   Capture capture;
   SendOptions options;
   options.client.api = server.url();
@@ -197,7 +198,7 @@ TEST_CASE("send --count streams events from the user pool with a click mix and a
   options.users = 3;
   options.seed = 5;
   CHECK(RunSend(options, capture.io) == kExitOk);
-  const std::vector<SeenRequest> seen = server.requests();
+  const std::vector<SeenRequest> seen = server.seen();
   REQUIRE(seen.size() == 200);
   int clicks = 0;
   for (const SeenRequest& request : seen) {
@@ -221,7 +222,7 @@ TEST_CASE("send --count streams events from the user pool with a click mix and a
 
 TEST_CASE("send --count with a seed sends the same events every time", "[cli][send]") {
   auto targets = [] {
-    TestHttpServer server(Answer(202, ""));
+    FakeHttpServer server(Answer(202, ""));
     Capture capture;
     SendOptions options;
     options.client.api = server.url();
@@ -229,14 +230,14 @@ TEST_CASE("send --count with a seed sends the same events every time", "[cli][se
     options.seed = 11;
     REQUIRE(RunSend(options, capture.io) == kExitOk);
     std::vector<std::string> result;
-    for (const SeenRequest& request : server.requests()) result.push_back(request.target);
+    for (const SeenRequest& request : server.seen()) result.push_back(request.target);
     return result;
   };
   CHECK(targets() == targets());
 }
 
 TEST_CASE("send --count --user --impression sends only that user's impressions", "[cli][send]") {
-  TestHttpServer server(Answer(202, ""));
+  FakeHttpServer server(Answer(202, ""));
   Capture capture;
   SendOptions options;
   options.client.api = server.url();
@@ -245,7 +246,7 @@ TEST_CASE("send --count --user --impression sends only that user's impressions",
   options.impression = true;
   options.timestamp = 99;
   CHECK(RunSend(options, capture.io) == kExitOk);
-  const std::vector<SeenRequest> seen = server.requests();
+  const std::vector<SeenRequest> seen = server.seen();
   REQUIRE(seen.size() == 5);
   for (const SeenRequest& request : seen) {
     CHECK(request.target == "/analytics?timestamp=99&user=bob&impression");
@@ -254,9 +255,9 @@ TEST_CASE("send --count --user --impression sends only that user's impressions",
 
 TEST_CASE("send --count counts rejections by status and fails", "[cli][send]") {
   int calls = 0;
-  TestHttpServer server([&calls](const SeenRequest&) {
-    return ++calls % 2 == 0 ? std::pair{503, std::string("queue full\n")}
-                            : std::pair{202, std::string()};
+  FakeHttpServer server([&calls](const testing::TestRequest&) {
+    return ++calls % 2 == 0 ? FakeHttpServer::Text(503, "queue full\n")
+                            : FakeHttpServer::Text(202, "");
   });
   Capture capture;
   SendOptions options;
@@ -280,19 +281,19 @@ TEST_CASE("send --count stops at an unreachable server and fails", "[cli][send]"
 }
 
 TEST_CASE("perworker prints the server's answer as is", "[cli][perworker]") {
-  TestHttpServer server(Answer(200, kPerWorker));
+  FakeHttpServer server(Answer(200, kPerWorker));
   Capture capture;
   PerWorkerOptions options;
   options.client.api = server.url();
   options.timestamp = 25200000;
   CHECK(RunPerWorker(options, capture.io) == kExitOk);
   CHECK(capture.out.str() == kPerWorker);
-  REQUIRE(server.requests().size() == 1);
-  CHECK(server.requests()[0].target == "/analytics/perworker?timestamp=25200000");
+  REQUIRE(server.seen().size() == 1);
+  CHECK(server.seen()[0].target == "/analytics/perworker?timestamp=25200000");
 }
 
 TEST_CASE("perworker --json and --table reshape the answer", "[cli][perworker]") {
-  TestHttpServer server(Answer(200, kPerWorker));
+  FakeHttpServer server(Answer(200, kPerWorker));
   PerWorkerOptions options;
   options.client.api = server.url();
   {
@@ -319,7 +320,7 @@ TEST_CASE("perworker --json and --table reshape the answer", "[cli][perworker]")
 }
 
 TEST_CASE("perworker prints a 503's reason and fails", "[cli][perworker]") {
-  TestHttpServer server(Answer(503, "worker 1 (http://127.0.0.1:9001/worker) unreachable\n"));
+  FakeHttpServer server(Answer(503, "worker 1 (http://127.0.0.1:9001/worker) unreachable\n"));
   Capture capture;
   PerWorkerOptions options;
   options.client.api = server.url();
@@ -330,7 +331,7 @@ TEST_CASE("perworker prints a 503's reason and fails", "[cli][perworker]") {
 
 TEST_CASE("allslices prints the answer as is or as JSON", "[cli][allslices]") {
   const std::string answer = "slice,0\nunique_users,1\nclicks,0\nimpressions,1\n";
-  TestHttpServer server(Answer(200, answer));
+  FakeHttpServer server(Answer(200, answer));
   AllSlicesOptions options;
   options.client.api = server.url();
   {
@@ -345,8 +346,8 @@ TEST_CASE("allslices prints the answer as is or as JSON", "[cli][allslices]") {
     CHECK(capture.out.str() == R"([{"slice":0,"unique_users":1,"clicks":0,"impressions":1}])"
                                "\n");
   }
-  REQUIRE(server.requests().size() == 2);
-  CHECK(server.requests()[0].target == "/analytics/allslices");
+  REQUIRE(server.seen().size() == 2);
+  CHECK(server.seen()[0].target == "/analytics/allslices");
 }
 
 TEST_CASE("allslices fails with one line when the server is unreachable", "[cli][allslices]") {

@@ -2,31 +2,31 @@
 
 #include <catch2/catch.hpp>
 
-#include "tests/unit/cli/test_http_server.h"
+#include "tests/support/fake_http_server.h"
 
 namespace rt::cli {
 namespace {
 
 using testing::ClosedPortUrl;
+using testing::FakeHttpServer;
 using testing::SeenRequest;
-using testing::TestHttpServer;
 
 TEST_CASE("a GET returns the status and body of the answer", "[cli][http_client]") {
-  TestHttpServer server([](const SeenRequest&) {
-    return std::pair{200, std::string("unique_users,1\nclicks,2\nimpressions,3\n")};
+  FakeHttpServer server([](const testing::TestRequest&) {
+    return FakeHttpServer::Text(200, "unique_users,1\nclicks,2\nimpressions,3\n");
   });
   HttpClient client(server.url());
   Result<HttpResponse> response = client.Get("/analytics?timestamp=5");
   REQUIRE(response.ok());
   CHECK(response->status == 200);
   CHECK(response->body == "unique_users,1\nclicks,2\nimpressions,3\n");
-  REQUIRE(server.requests().size() == 1);
-  CHECK(server.requests()[0].method == "GET");
-  CHECK(server.requests()[0].target == "/analytics?timestamp=5");
+  REQUIRE(server.seen().size() == 1);
+  CHECK(server.seen()[0].method == "GET");
+  CHECK(server.seen()[0].target == "/analytics?timestamp=5");
 }
 
 TEST_CASE("a POST reaches the server with its target and body", "[cli][http_client]") {
-  TestHttpServer server([](const SeenRequest&) { return std::pair{202, std::string()}; });
+  FakeHttpServer server([](const testing::TestRequest&) { return FakeHttpServer::Text(202, ""); });
   HttpClient client(server.url() + "/analytics");
   Result<HttpResponse> empty = client.Post("/analytics?timestamp=1&user=u&click");
   Result<HttpResponse> with_body = client.Post("/worker/batch", {}, "0 k c\n");
@@ -34,7 +34,7 @@ TEST_CASE("a POST reaches the server with its target and body", "[cli][http_clie
   REQUIRE(with_body.ok());
   CHECK(empty->status == 202);
   CHECK(empty->body.empty());
-  const std::vector<SeenRequest> seen = server.requests();
+  const std::vector<SeenRequest> seen = server.seen();
   REQUIRE(seen.size() == 2);
   CHECK(seen[0].method == "POST");
   CHECK(seen[0].target == "/analytics?timestamp=1&user=u&click");
@@ -43,11 +43,11 @@ TEST_CASE("a POST reaches the server with its target and body", "[cli][http_clie
 }
 
 TEST_CASE("request headers are passed to the server", "[cli][http_client]") {
-  TestHttpServer server([](const SeenRequest&) { return std::pair{200, std::string("x")}; });
+  FakeHttpServer server([](const testing::TestRequest&) { return FakeHttpServer::Text(200, "x"); });
   HttpClient client(server.url());
   REQUIRE(client.Get("/a", {"Cache-Control: no-cache"}).ok());
   REQUIRE(client.Get("/b").ok());
-  const std::vector<SeenRequest> seen = server.requests();
+  const std::vector<SeenRequest> seen = server.seen();
   REQUIRE(seen.size() == 2);
   CHECK(seen[0].cache_control == "no-cache");
   CHECK(seen[1].cache_control.empty());
@@ -55,8 +55,8 @@ TEST_CASE("request headers are passed to the server", "[cli][http_client]") {
 
 TEST_CASE("an error status comes back as a response with the server's reason",
           "[cli][http_client]") {
-  TestHttpServer server([](const SeenRequest&) {
-    return std::pair{400, std::string("timestamp: not a number: \"abc\"\n")};
+  FakeHttpServer server([](const testing::TestRequest&) {
+    return FakeHttpServer::Text(400, "timestamp: not a number: \"abc\"\n");
   });
   HttpClient client(server.url());
   Result<HttpResponse> response = client.Get("/analytics?timestamp=abc");
@@ -75,10 +75,10 @@ TEST_CASE("an unreachable server is a transport error naming the URL", "[cli][ht
 }
 
 TEST_CASE("one client reuses its connection across a loop of requests", "[cli][http_client]") {
-  TestHttpServer server([](const SeenRequest&) { return std::pair{202, std::string()}; });
+  FakeHttpServer server([](const testing::TestRequest&) { return FakeHttpServer::Text(202, ""); });
   HttpClient client(server.url());
   for (int i = 0; i < 20; ++i) REQUIRE(client.Post("/analytics?timestamp=1&user=u&click").ok());
-  CHECK(server.requests().size() == 20);
+  CHECK(server.seen().size() == 20);
   CHECK(server.connections() == 1);
 }
 

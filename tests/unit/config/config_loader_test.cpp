@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "config/utc_time.h"
+#include "tests/support/process.h"
 
 namespace rt {
 namespace {
@@ -12,7 +13,7 @@ namespace {
 constexpr int64_t kStartMs = 1700000000123;
 
 std::string ReadSource(const std::string& relative) {
-  std::ifstream in(std::string(RT_SOURCE_DIR) + "/" + relative);
+  std::ifstream in(testing::SourceDir() + "/" + relative);
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
@@ -54,7 +55,7 @@ TEST_CASE("the rt README config example loads with its comments", "[config][load
 
 TEST_CASE("the local cluster example loads", "[config][loader]") {
   const Result<ClusterConfig> config =
-      LoadClusterConfig(std::string(RT_SOURCE_DIR) + "/examples/local-cluster.json", kStartMs);
+      LoadClusterConfig(testing::SourceDir() + "/examples/local-cluster.json", kStartMs);
   REQUIRE(config.ok());
   CHECK(config->api_nodes.at("0") == "http://127.0.0.1:8080/analytics");
   CHECK(config->worker_nodes.size() == 2);

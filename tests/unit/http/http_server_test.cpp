@@ -16,9 +16,15 @@ namespace rt::http {
 namespace {
 
 using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
 using testing::HttpFetch;
 using testing::HttpTestConnection;
 using testing::MakeTestRequest;
+
+// The timeout of the timeout tests. Each starts its clock before the write that arms
+// the server's deadline, so a close earlier than the timeout is the server's error:
+// the tests assert a lower bound (0.8x leaves room for clock granularity only).
+constexpr std::chrono::milliseconds kShortTimeout{200};
 
 // A server on 127.0.0.1:0 with a few routes exercising the plumbing.
 struct TestServer {
@@ -291,37 +297,47 @@ TEST_CASE("the server answers 404 and 405 with a reason", "[http][server]") {
   CHECK(ok->result() == StatusCode::ok);
 }
 
-TEST_CASE("an idle keep-alive connection is closed after the idle timeout", "[http][server]") {
+TEST_CASE("an idle keep-alive connection is closed after the idle timeout, not before",
+          "[http][server]") {
   ServerOptions options = TestServer::TestOptions();
-  options.idle_timeout = 100ms;
+  options.idle_timeout = kShortTimeout;
   TestServer t(options);
   HttpTestConnection connection(t.port);
+  const auto start = Clock::now();
   REQUIRE(connection.Exchange(MakeTestRequest(Verb::get, "/echo")));
-  CHECK(connection.WaitClosed());
+  REQUIRE(connection.WaitClosed());
+  CHECK(Clock::now() - start >= kShortTimeout * 8 / 10);
 }
 
-TEST_CASE("a header that never completes is cut off by the header timeout", "[http][server]") {
+TEST_CASE("a header that never completes is cut off by the header timeout, not before",
+          "[http][server]") {
   ServerOptions options = TestServer::TestOptions();
-  options.header_timeout = 100ms;
+  options.header_timeout = kShortTimeout;
   TestServer t(options);
   HttpTestConnection connection(t.port);
+  const auto start = Clock::now();
   REQUIRE(connection.WriteRaw("GET /echo HTTP/1.1\r\nHost: x\r\n"));
-  CHECK(connection.WaitClosed());
+  REQUIRE(connection.WaitClosed());
+  CHECK(Clock::now() - start >= kShortTimeout * 8 / 10);
 }
 
-TEST_CASE("a body that stops arriving is cut off by the I/O timeout", "[http][server]") {
+TEST_CASE("a body that stops arriving is cut off by the I/O timeout, not before",
+          "[http][server]") {
   ServerOptions options = TestServer::TestOptions();
-  options.io_timeout = 100ms;
+  options.io_timeout = kShortTimeout;
   TestServer t(options);
   HttpTestConnection connection(t.port);
+  const auto start = Clock::now();
   REQUIRE(connection.WriteRaw("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"));
-  CHECK(connection.WaitClosed());
+  REQUIRE(connection.WaitClosed());
+  CHECK(Clock::now() - start >= kShortTimeout * 8 / 10);
 }
 
 TEST_CASE("a handler may respond later from another thread", "[http][server]") {
   TestServer t;
+  // Bounded: if the request never arrives, the fetch below fails and the test with it.
   std::thread releaser([&] {
-    t.entered.get_future().wait();
+    t.entered.get_future().wait_for(20s);
     t.release.set_value();
   });
   const auto response = HttpFetch(t.port, Verb::get, "/later");
@@ -337,7 +353,7 @@ TEST_CASE("stop lets an in-flight request finish and closes idle connections", "
 
   HttpTestConnection busy(t.port);
   REQUIRE(busy.Write(MakeTestRequest(Verb::get, "/later")));
-  t.entered.get_future().wait();
+  REQUIRE(t.entered.get_future().wait_for(20s) == std::future_status::ready);
   std::thread stopper([&] { t.server->Stop(); });
   // Stop waits for the in-flight request; the idle connection is closed meanwhile.
   CHECK(idle.WaitClosed());

@@ -4,10 +4,12 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "tests/support/store_fixtures.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait_for.h"
 
 namespace rt {
 namespace {
@@ -61,12 +63,10 @@ TEST_CASE("the batch writer groups queued batches and answers every one", "[stor
     CHECK(writer.GetStats().batches == 11);
     CHECK(writer.GetStats().singles == 1);
 
-    bool late_answered = false;
-    writer.Submit({"s", 31, "kid", {}}, [&](Result<BatchOutcome> r) {
-      late_answered = true;
-      CHECK(r.status().code() == Status::Code::kUnavailable);
-    });
-    CHECK(late_answered);
+    std::optional<Status::Code> late_answer;
+    writer.Submit({"s", 31, "kid", {}},
+                  [&](Result<BatchOutcome> r) { late_answer = r.status().code(); });
+    CHECK(late_answer == Status::Code::kUnavailable);
   }
   CHECK(acked == std::vector<uint64_t>{3, 6, 9, 12, 15, 18, 21, 24, 27, 30});
   CHECK(errors == std::vector<std::string>{"expected seq 31"});
@@ -115,29 +115,27 @@ TEST_CASE("an idle writer without fsync applies on the submitting thread", "[sto
   BatchWriter writer(*store);
   std::mutex mu;
   std::vector<std::thread::id> answered_on;
-  for (uint64_t b = 0; b < 5; ++b) {
-    writer.Submit({"s", 1 + b, "kid", {{1, KeyOf(static_cast<uint32_t>(b)), Action::kClick}}},
-                  [&](Result<BatchOutcome> r) {
-                    REQUIRE(r.ok());
-                    std::lock_guard lock(mu);
-                    answered_on.push_back(std::this_thread::get_id());
-                  });
-    // Wait for the answer, as an API node does before sending the next batch.
-    for (int i = 0; i < 5000; ++i) {
-      {
-        std::lock_guard lock(mu);
-        if (answered_on.size() == b + 1) break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  }
-  writer.SubmitSingle(1, KeyOf(0), Action::kImpression, [&](Result<SliceStats> r) {
-    REQUIRE(r.ok());
+  std::vector<bool> answered_ok;
+  auto answered = [&](bool ok) {
     std::lock_guard lock(mu);
     answered_on.push_back(std::this_thread::get_id());
-  });
+    answered_ok.push_back(ok);
+  };
+  auto answers = [&] {
+    std::lock_guard lock(mu);
+    return answered_on.size();
+  };
+  for (uint64_t b = 0; b < 5; ++b) {
+    writer.Submit({"s", 1 + b, "kid", {{1, KeyOf(static_cast<uint32_t>(b)), Action::kClick}}},
+                  [&](Result<BatchOutcome> r) { answered(r.ok()); });
+    // Wait for the answer, as an API node does before sending the next batch.
+    REQUIRE(testing::WaitFor([&] { return answers() == b + 1; }));
+  }
+  writer.SubmitSingle(1, KeyOf(0), Action::kImpression,
+                      [&](Result<SliceStats> r) { answered(r.ok()); });
   writer.Stop();
   REQUIRE(answered_on.size() == 6);
+  CHECK(answered_ok == std::vector<bool>(6, true));
   for (const std::thread::id id : answered_on) {
     CHECK((id == std::this_thread::get_id()) == !fsync);
   }

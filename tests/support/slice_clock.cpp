@@ -1,0 +1,41 @@
+#include "tests/support/slice_clock.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace rt::testing {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t SliceClock::SliceOf(int64_t ts_ms) const {
+  const int64_t offset = ts_ms - first_slice_ms;
+  return offset >= 0 ? offset / slice_ms : -((-offset + slice_ms - 1) / slice_ms);
+}
+
+SliceClock MidSliceClock(int64_t slice_length_s, int64_t past_slices) {
+  const int64_t now_s = NowMs() / 1000;
+  SliceClock clock;
+  clock.slice_ms = slice_length_s * 1000;
+  const int64_t first_s = now_s - slice_length_s / 2 - past_slices * slice_length_s;
+  clock.first_slice_ms = first_s * 1000;
+  clock.first_slice = FormatUtc(first_s);
+  clock.now_slice = past_slices;
+  return clock;
+}
+
+std::string FormatUtc(int64_t epoch_s) {
+  const std::time_t t = static_cast<std::time_t>(epoch_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return text;
+}
+
+}  // namespace rt::testing
