@@ -1,7 +1,6 @@
 #include "tests/support/slice_clock.h"
 
 #include <chrono>
-#include <cstdio>
 #include <ctime>
 
 namespace rt::testing {
@@ -33,8 +32,7 @@ std::string FormatUtc(int64_t epoch_s) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char text[32];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
   return text;
 }
 
