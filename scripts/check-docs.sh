@@ -11,7 +11,9 @@
 # A reference entry is a row of a Markdown table that follows a marker comment
 # (blank lines between are allowed):
 #
-#     <!-- ref: flags SUBCOMMAND... -->    rows document these subcommands' flags
+#     <!-- ref: flags SCOPE... -->         rows document the flags of these scopes:
+#                                          a subcommand (`send`), `rtctl` for the
+#                                          top level, `a:b` for `rtctl a b`
 #     <!-- ref: endpoints api|worker -->   rows `METHOD /path?...` of that node kind
 #     <!-- ref: metrics -->                rows `rt_name{labels}`
 #     <!-- ref: config-keys -->            rows `key`
@@ -39,24 +41,36 @@ fi
 defined=$(mktemp)
 trap 'rm -f "$defined"' EXIT
 
-# Flags, from the help of every subcommand: the first field of an option line,
-# split at commas ("-h,--help"); --help and --help-all are CLI11's own.
-subcommands=$("$rtctl" --help | awk '/^Subcommands:/ {s = 1; next} s && NF == 0 {s = 0} s {print $1}')
-if [[ -z "$subcommands" ]]; then
-  echo "check-docs: found no subcommands in \`$rtctl --help\`" >&2
-  exit 1
-fi
-for sub in $subcommands; do
-  "$rtctl" "$sub" --help | awk -v subcommand="$sub" '
+# Flags, from the help of rtctl and of every subcommand (recursively, for nested
+# ones: `rtctl a b --help` is scope "a:b"): the first field of an option line, split
+# at commas ("-h,--help"); --help and --help-all are CLI11's own.
+subcommands_in() { awk '/^Subcommands:/ {s = 1; next} s && NF == 0 {s = 0} s {print $1}'; }
+flags_in() {
+  awk -v scope="$1" '
     $1 ~ /^-/ {
       n = split($1, names, ",")
       for (i = 1; i <= n; i++) {
         if (names[i] ~ /^--/ && names[i] != "--help" && names[i] != "--help-all") {
-          print "flag\t" subcommand "\t" names[i]
+          print "flag\t" scope "\t" names[i]
         }
       }
-    }' >>"$defined"
-done
+    }'
+}
+collect() {  # collect WORDS...: the flags of `rtctl WORDS... --help` and below
+  local help scope sub
+  help=$("$rtctl" "$@" --help)
+  if [[ $# -eq 0 ]]; then scope=rtctl; else scope=$(IFS=:; echo "$*"); fi
+  flags_in "$scope" <<<"$help" >>"$defined"
+  [[ $# -lt 3 ]] || return 0  # no deeper nesting than `rtctl a b c`
+  for sub in $(subcommands_in <<<"$help"); do
+    collect "$@" "$sub"
+  done
+}
+collect
+if ! grep -q . "$defined"; then
+  echo "check-docs: found no flags in \`$rtctl --help\`" >&2
+  exit 1
+fi
 
 ROOT="$root" DEFINED="$defined" perl -CSD -Mutf8 - <<'PERL'
 use strict;
