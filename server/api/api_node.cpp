@@ -175,8 +175,7 @@ Status ApiNode::ReplaceConfig(ClusterConfig next) {
   const Result<std::optional<int64_t>> held =
       AskHeldThrough(*fetcher_, *running, options_.read_timeout);
   if (!held.ok()) {
-    return refuse("cannot ask the workers which slices they hold: " + held.status().message() +
-                  "; keeping the running config");
+    return refuse("cannot ask the workers which slices they hold: " + held.status().message());
   }
   if (*held) last_held_slice_ = std::max(last_held_slice_.load(), **held);
   const int64_t now_ms = clock_.NowMillis();

@@ -125,4 +125,31 @@ TEST_CASE(
   CHECK(sum.clicks == 16);
 }
 
+
+TEST_CASE("a reload is refused while a routed worker cannot say which slices it holds",
+          "[sim][safe]") {
+  testing::TempDir dir;
+  FakeClock clock((kFirstSliceS + 1000 * kSliceS) * 1000 + 3500);
+  InProcessClusterOptions cluster_options;
+  cluster_options.api_nodes = 1;
+  cluster_options.workers = 2;
+  cluster_options.first_slice_s = kFirstSliceS;
+  cluster_options.slice_length_s = kSliceS;
+  cluster_options.data_root = dir.path();
+  Result<std::unique_ptr<InProcessCluster>> started =
+      InProcessCluster::Start(cluster_options, clock);
+  REQUIRE(started.ok());
+  InProcessCluster& cluster = **started;
+
+  ClusterConfig next = cluster.config();
+  next.cache_ttl_ms = 0;  // a harmless change
+  REQUIRE(cluster.StopWorker("1").ok());
+  const Status refused = cluster.ApplyConfig(next);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.message(),
+             Catch::Contains("cannot ask the workers which slices they hold: worker 1 (http://"));
+  REQUIRE(cluster.RestartWorker("1").ok());
+  CHECK(cluster.ApplyConfig(next).ok());
+}
+
 }  // namespace rt
