@@ -125,7 +125,6 @@ TEST_CASE(
   CHECK(sum.clicks == 16);
 }
 
-
 TEST_CASE("a reload is refused while a routed worker cannot say which slices it holds",
           "[sim][safe]") {
   testing::TempDir dir;
