@@ -23,5 +23,6 @@ CommandRunner SetupQuery(CLI::App& app);
 CommandRunner SetupPerWorker(CLI::App& app);
 CommandRunner SetupAllSlices(CLI::App& app);
 CommandRunner SetupSimulate(CLI::App& app);
+CommandRunner SetupSlice(CLI::App& app);
 
 }  // namespace rt::cli

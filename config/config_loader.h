@@ -43,6 +43,10 @@ ConfigReport CheckClusterConfigFile(const std::string& path, int64_t process_sta
 [[nodiscard]] Result<ClusterConfig> ParseClusterConfig(std::string_view text,
                                                        int64_t process_start_ms);
 
+// The error ParseClusterConfig gives for `report` (FILE:LINE: path: message of the
+// first error, and how many more), with `where` in place of FILE; Ok without errors.
+[[nodiscard]] Status FirstConfigError(const std::string& where, const ConfigReport& report);
+
 // As ParseClusterConfig on a file; IoError when it cannot be read.
 [[nodiscard]] Result<ClusterConfig> LoadClusterConfig(const std::string& path,
                                                       int64_t process_start_ms);
