@@ -1,5 +1,7 @@
 // rtctl serve-api: runs one API node of the cluster config until SIGINT/SIGTERM;
-// reloads the config every reload-interval-s and on SIGHUP.
+// reloads the config every reload-interval-s and on SIGHUP. Config warnings (an
+// unknown key with its did-you-mean hint) are logged one line each at start and
+// whenever they change on reload; --strict refuses a config with an unknown key.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -10,8 +12,8 @@
 
 #include "cli/commands.h"
 #include "cli/listen_address.h"
+#include "cli/node_config.h"
 #include "cli/secret.h"
-#include "config/config_loader.h"
 #include "server/api/api_node.h"
 #include "server/http/stop_signal.h"
 
@@ -28,16 +30,31 @@ struct ServeApiOptions {
   size_t batch_max = 4096;
   int linger_ms = 2;
   int drain_timeout_s = 10;
+  bool strict = false;
 };
 
 void Log(const ServeApiOptions& options, const std::string& line) {
   std::cerr << "rt-api[" << options.node_id << "]: " << line << std::endl;
 }
 
+// Logs each warning of the config file as one line, unless they are the ones logged
+// last time (a reload every few seconds must not repeat them).
+void LogWarnings(const ServeApiOptions& options, const std::vector<ConfigProblem>& warnings,
+                 std::vector<ConfigProblem>& logged) {
+  if (warnings == logged) return;
+  for (const ConfigProblem& warning : warnings) {
+    Log(options, FormatConfigWarning(options.config_path, warning));
+  }
+  logged = warnings;
+}
+
 // Re-reads the config file and hands it to the node, which applies it only if it
 // validates and is a safe change; one log line either way (none when unchanged).
-void Reload(const ServeApiOptions& options, ApiNode& node, int64_t process_start_ms) {
-  Result<ClusterConfig> next = LoadClusterConfig(options.config_path, process_start_ms);
+void Reload(const ServeApiOptions& options, ApiNode& node, int64_t process_start_ms,
+            std::vector<ConfigProblem>& logged_warnings) {
+  NodeConfig loaded = LoadNodeConfig(options.config_path, process_start_ms, options.strict);
+  LogWarnings(options, loaded.warnings, logged_warnings);
+  Result<ClusterConfig>& next = loaded.config;
   if (!next.ok()) {
     Log(options, "config reload refused, keeping the running config: " + next.status().message());
     return;
@@ -53,7 +70,10 @@ void Reload(const ServeApiOptions& options, ApiNode& node, int64_t process_start
 int RunServeApi(const ServeApiOptions& options) {
   SystemClock clock;
   const int64_t process_start_ms = clock.NowMillis();
-  Result<ClusterConfig> config = LoadClusterConfig(options.config_path, process_start_ms);
+  NodeConfig loaded = LoadNodeConfig(options.config_path, process_start_ms, options.strict);
+  std::vector<ConfigProblem> logged_warnings;
+  LogWarnings(options, loaded.warnings, logged_warnings);
+  Result<ClusterConfig>& config = loaded.config;
   if (!config.ok()) {
     std::cerr << "rtctl serve-api: " << config.status().message() << "\n";
     return kExitFailure;
@@ -107,7 +127,7 @@ int RunServeApi(const ServeApiOptions& options) {
   std::function<void()> wait_hup = [&] {
     reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      Reload(options, **node, process_start_ms);
+      Reload(options, **node, process_start_ms, logged_warnings);
       wait_hup();
     });
   };
@@ -115,7 +135,7 @@ int RunServeApi(const ServeApiOptions& options) {
     reload_timer.expires_after(std::chrono::seconds(reload_interval_s));
     reload_timer.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
-      Reload(options, **node, process_start_ms);
+      Reload(options, **node, process_start_ms, logged_warnings);
       arm_timer();
     });
   };
@@ -161,6 +181,9 @@ CommandRunner SetupServeApi(CLI::App& app) {
   sub->add_option("--drain-timeout-s", options->drain_timeout_s,
                   "On SIGTERM, how long to wait for queued events to be delivered")
       ->check(CLI::NonNegativeNumber);
+  sub->add_flag("--strict", options->strict,
+                "Refuse a config with an unknown key: exit 1 at start, keep the running "
+                "config on reload (without it, each unknown key is logged as a warning)");
   return [options] { return RunServeApi(*options); };
 }
 

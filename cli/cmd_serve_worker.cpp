@@ -1,5 +1,8 @@
 // rtctl serve-worker --config FILE --node ID --data-dir DIR [--fsync] [--threads N]
-// [--listen HOST:PORT]: runs one worker node until SIGINT/SIGTERM (DESIGN §4, §5).
+// [--listen HOST:PORT] [--strict]: runs one worker node until SIGINT/SIGTERM
+// (docs/design.md §3 "Exactly-once streams and the worker protocol", §7 "Store
+// records"). Config warnings are logged one line each at start; --strict refuses a
+// config with an unknown key.
 #include <iostream>
 #include <memory>
 #include <string>
@@ -7,7 +10,7 @@
 #include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/listen_address.h"
-#include "config/config_loader.h"
+#include "cli/node_config.h"
 #include "config/node_url.h"
 #include "server/http/stop_signal.h"
 #include "server/worker/worker_node.h"
@@ -22,6 +25,7 @@ struct ServeWorkerOptions {
   bool fsync = false;
   int threads = 0;
   std::string listen;
+  bool strict = false;
 };
 
 int Fail(const std::string& message) {
@@ -31,7 +35,13 @@ int Fail(const std::string& message) {
 
 // The listen address: --listen, or host and port of the node's URL in the config.
 Result<ListenAddress> ListenAddressOf(const ServeWorkerOptions& options) {
-  const Result<ClusterConfig> config = LoadClusterConfig(options.config, SystemClock().NowMillis());
+  const NodeConfig loaded =
+      LoadNodeConfig(options.config, SystemClock().NowMillis(), options.strict);
+  for (const ConfigProblem& warning : loaded.warnings) {
+    std::cerr << "rt-worker[" << options.node
+              << "]: " << FormatConfigWarning(options.config, warning) << std::endl;
+  }
+  const Result<ClusterConfig>& config = loaded.config;
   if (!config.ok()) return config.status();
   const auto it = config->worker_nodes.find(options.node);
   if (it == config->worker_nodes.end()) {
@@ -77,6 +87,9 @@ CommandRunner SetupServeWorker(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--listen", options->listen,
                   "HOST:PORT to listen on instead of the node's URL (port 0: any free port)");
+  sub->add_flag("--strict", options->strict,
+                "Refuse to start on a config with an unknown key (without it, each unknown "
+                "key is logged as a warning)");
   return [options] { return RunServeWorker(*options); };
 }
 

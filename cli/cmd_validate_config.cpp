@@ -1,5 +1,8 @@
-// rtctl validate-config FILE [--against OLD] [--now T] [--json]: checks a cluster
-// config, and optionally that replacing a running config by it is safe (DESIGN §3).
+// rtctl validate-config FILE [--against OLD] [--now T] [--offline] [--json]: checks a
+// cluster config, and optionally that replacing a running config by it is safe
+// (docs/design.md §5 "Config and the safe-change rule"): besides the two configs'
+// horizon, every slice that OLD's workers hold data for stays fixed.
+#include <chrono>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -7,6 +10,8 @@
 
 #include "base/clock.h"
 #include "cli/commands.h"
+#include "cli/held_slices.h"
+#include "cli/time_option.h"
 #include "config/config_loader.h"
 #include "config/routing.h"
 #include "config/safe_change.h"
@@ -22,23 +27,12 @@ struct ValidateConfigOptions {
   std::string file;
   std::string against;
   std::string now;
+  bool offline = false;
   bool json = false;
 };
 
-// --now: epoch milliseconds, or a UTC time YYYY-MM-DDTHH:MM:SS.
-Result<int64_t> ParseNow(const std::string& text) {
-  if (text.find('T') != std::string::npos) {
-    const Result<int64_t> seconds = ParseUtcTime(text);
-    if (!seconds.ok()) return seconds.status();
-    return *seconds * 1000;
-  }
-  const Result<int64_t> ms = ParseTimestamp(text);
-  if (!ms.ok()) {
-    return Status::InvalidArgument("--now must be epoch milliseconds or YYYY-MM-DDTHH:MM:SS: " +
-                                   ms.status().message());
-  }
-  return ms;
-}
+// How long one worker may take to say which slices it holds.
+constexpr std::chrono::milliseconds kAskTimeout{2000};
 
 std::string RangeText(int64_t first, std::optional<int64_t> last) {
   if (!last) return "slices " + std::to_string(first) + "..";
@@ -144,11 +138,69 @@ void PrintProblems(const std::string& file, const std::vector<ConfigProblem>& pr
   for (const ConfigProblem& problem : problems) std::cerr << FormatProblem(file, problem) << "\n";
 }
 
+// --now as epoch ms: in the configs' timestamp unit (or a UTC time), and not before
+// the first slice of either config (epoch seconds given for milliseconds would
+// silently mean 1970). Configs that did not load are not consulted.
+Result<int64_t> ResolveNow(const ValidateConfigOptions& options, const ConfigReport& report,
+                           const ConfigReport* old_report) {
+  const TimestampUnit unit =
+      report.ok() ? report.config->timestamp_unit
+                  : (old_report != nullptr && old_report->ok() ? old_report->config->timestamp_unit
+                                                               : TimestampUnit::kMilliseconds);
+  const Result<int64_t> now = ParseTimeOption("--now", options.now, unit);
+  if (!now.ok()) return now;
+  if (report.ok()) {
+    const Status s =
+        CheckNotBeforeFirstSlice("--now", options.now, *now, *report.config, options.file);
+    if (!s.ok()) return s;
+  }
+  if (old_report != nullptr && old_report->ok()) {
+    const Status s =
+        CheckNotBeforeFirstSlice("--now", options.now, *now, *old_report->config, options.against);
+    if (!s.ok()) return s;
+  }
+  return now;
+}
+
+// Asks OLD's workers which slices they hold (unless --offline) and puts the greatest
+// into `context`; prints what it learnt (stdout) and one warning per worker it could
+// not ask (stderr). Returns the same as JSON.
+json AskHeldSlices(const ValidateConfigOptions& options, const ClusterConfig& old_config,
+                   SafeChangeContext& context) {
+  if (options.offline) {
+    std::cerr << "rtctl validate-config: warning: --offline: the workers of " << options.against
+              << " were not asked which slices they hold; slices beyond the horizon that hold "
+                 "data are not protected by this check\n";
+    return {{"offline", true}};
+  }
+  const HeldSlices held = AskWorkersHeldSlices(old_config, kAskTimeout);
+  context.held_through_slice = held.held_through;
+  for (const std::string& warning : held.warnings) {
+    std::cerr << "rtctl validate-config: warning: " << warning << "\n";
+  }
+  if (!options.json) {
+    std::string asked;
+    for (const std::string& id : held.asked) asked += (asked.empty() ? "" : ", ") + id;
+    std::cout << "asked workers of " << options.against << ": "
+              << (asked.empty() ? "none answered" : asked) << "; greatest slice held: "
+              << (held.held_through ? std::to_string(*held.held_through) : "none") << "\n";
+  }
+  return {{"offline", false},
+          {"asked", held.asked},
+          {"held_through_slice", held.held_through ? json(*held.held_through) : json(nullptr)},
+          {"warnings", held.warnings}};
+}
+
 int RunValidateConfig(const ValidateConfigOptions& options) {
   const int64_t process_start_ms = SystemClock().NowMillis();
+  const ConfigReport report = CheckClusterConfigFile(options.file, process_start_ms);
+  std::optional<ConfigReport> old_report;
+  if (!options.against.empty()) {
+    old_report = CheckClusterConfigFile(options.against, process_start_ms);
+  }
   int64_t now_ms = process_start_ms;
   if (!options.now.empty()) {
-    const Result<int64_t> parsed = ParseNow(options.now);
+    const Result<int64_t> parsed = ResolveNow(options, report, old_report ? &*old_report : nullptr);
     if (!parsed.ok()) {
       std::cerr << "rtctl validate-config: " << parsed.status().message() << "\n";
       return kExitUsage;
@@ -156,7 +208,6 @@ int RunValidateConfig(const ValidateConfigOptions& options) {
     now_ms = *parsed;
   }
 
-  const ConfigReport report = CheckClusterConfigFile(options.file, process_start_ms);
   json out = {
       {"file", options.file}, {"valid", report.ok()}, {"problems", ProblemsJson(report.problems)}};
   if (report.ok()) out["config"] = SummaryJson(*report.config);
@@ -167,24 +218,26 @@ int RunValidateConfig(const ValidateConfigOptions& options) {
     PrintProblems(options.file, report.problems);
   }
 
-  if (!options.against.empty()) {
-    const ConfigReport old_report = CheckClusterConfigFile(options.against, process_start_ms);
+  if (old_report) {
     json against = {{"file", options.against},
-                    {"valid", old_report.ok()},
-                    {"problems", ProblemsJson(old_report.problems)},
+                    {"valid", old_report->ok()},
+                    {"problems", ProblemsJson(old_report->problems)},
                     {"now_ms", now_ms}};
-    if (!old_report.ok()) {
+    if (!old_report->ok()) {
       ok = false;
       if (!options.json) {
-        PrintProblems(options.against, old_report.problems);
+        PrintProblems(options.against, old_report->problems);
         std::cerr << "rtctl validate-config: --against " << options.against
                   << " is not a valid config; no safe-change check\n";
       }
     } else if (report.ok()) {
-      const ClusterConfig& old_config = *old_report.config;
+      const ClusterConfig& old_config = *old_report->config;
       const ClusterConfig& new_config = *report.config;
-      const std::vector<UnsafeChange> changes = CheckSafeChange(old_config, new_config, now_ms);
-      const int64_t horizon = ProtectedHorizonSlice(old_config, new_config, now_ms);
+      SafeChangeContext context;
+      against["held_slices"] = AskHeldSlices(options, old_config, context);
+      const std::vector<UnsafeChange> changes =
+          CheckSafeChange(old_config, new_config, now_ms, context);
+      const int64_t horizon = ProtectedSlice(old_config, new_config, now_ms, context);
       against["protected_until_slice"] = horizon >= 0 ? json(horizon) : json(nullptr);
       against["safe"] = changes.empty();
       against["unsafe_changes"] = ChangesJson(changes);
@@ -226,8 +279,11 @@ CommandRunner SetupValidateConfig(CLI::App& app) {
   sub->add_option("--against", options->against,
                   "The running config: also check that replacing it by FILE is safe");
   sub->add_option("--now", options->now,
-                  "The time of the change for --against: epoch milliseconds or "
-                  "YYYY-MM-DDTHH:MM:SS (UTC); default: now");
+                  "The time of the change for --against: epoch milliseconds (or the "
+                  "config's timestamp-unit) or YYYY-MM-DDTHH:MM:SS (UTC); default: now");
+  sub->add_flag("--offline", options->offline,
+                "With --against: do not ask OLD's workers which slices they hold (the check "
+                "then protects only the two configs' horizon)");
   sub->add_flag("--json", options->json, "Print the findings as JSON on stdout");
   return [options] { return RunValidateConfig(*options); };
 }

@@ -5,7 +5,7 @@
 
 namespace rt::cli {
 
-// Exit codes of every rtctl subcommand (DESIGN.md §6).
+// Exit codes of every rtctl subcommand (docs/cli.md, "Exit codes").
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
@@ -23,5 +23,6 @@ CommandRunner SetupQuery(CLI::App& app);
 CommandRunner SetupPerWorker(CLI::App& app);
 CommandRunner SetupAllSlices(CLI::App& app);
 CommandRunner SetupSimulate(CLI::App& app);
+CommandRunner SetupSlice(CLI::App& app);
 
 }  // namespace rt::cli

@@ -104,8 +104,8 @@ class Converter {
     std::string message = "unknown key";
     const std::string suggestion = SuggestKey(key, known);
     if (!suggestion.empty()) message += " (did you mean \"" + suggestion + "\"?)";
-    problems_.push_back(
-        {ConfigProblem::Severity::kWarning, MemberPath(parent, key), 0, std::move(message)});
+    problems_.push_back({ConfigProblem::Severity::kWarning, MemberPath(parent, key), 0,
+                         std::move(message), ConfigProblem::Kind::kUnknownKey});
   }
 
   // Reads an optional integer member into `out`; false if absent or wrong.
@@ -303,6 +303,11 @@ Result<ClusterConfig> ParseClusterConfig(std::string_view text, int64_t process_
   ConfigReport report = CheckClusterConfigText(text, process_start_ms);
   if (!report.ok()) return FirstError("config", report);
   return std::move(*report.config);
+}
+
+Status FirstConfigError(const std::string& where, const ConfigReport& report) {
+  if (!HasErrors(report.problems)) return Status::Ok();
+  return FirstError(where, report).status();
 }
 
 Result<ClusterConfig> LoadClusterConfig(const std::string& path, int64_t process_start_ms) {

@@ -12,11 +12,15 @@ namespace rt {
 // key, or a config that was not parsed from text).
 struct ConfigProblem {
   enum class Severity { kError, kWarning };
+  // What code may act on (nodes started with --strict refuse kUnknownKey); the
+  // message is for people.
+  enum class Kind { kOther, kUnknownKey };
 
   Severity severity = Severity::kError;
   std::string path;
   int line = 0;
   std::string message;
+  Kind kind = Kind::kOther;
 
   bool is_error() const { return severity == Severity::kError; }
   bool operator==(const ConfigProblem&) const = default;

@@ -50,8 +50,19 @@ int64_t ProtectedHorizonSlice(const ClusterConfig& old_config, const ClusterConf
   return slice.ok() ? *slice : -1;
 }
 
+int64_t ProtectedSlice(const ClusterConfig& old_config, const ClusterConfig& new_config,
+                       int64_t now_ms, const SafeChangeContext& context) {
+  int64_t slice = ProtectedHorizonSlice(old_config, new_config, now_ms);
+  for (const std::optional<int64_t>& floor :
+       {context.held_through_slice, context.remembered_horizon_slice}) {
+    if (floor) slice = std::max(slice, *floor);
+  }
+  return slice;
+}
+
 std::vector<UnsafeChange> CheckSafeChange(const ClusterConfig& old_config,
-                                          const ClusterConfig& new_config, int64_t now_ms) {
+                                          const ClusterConfig& new_config, int64_t now_ms,
+                                          const SafeChangeContext& context) {
   std::vector<UnsafeChange> changes;
   if (old_config.slice_length_s != new_config.slice_length_s) {
     changes.push_back(ParameterChange(UnsafeChange::Kind::kSliceLength, "length-of-time-slice",
@@ -70,7 +81,7 @@ std::vector<UnsafeChange> CheckSafeChange(const ClusterConfig& old_config,
   }
   if (!changes.empty()) return changes;
 
-  const int64_t horizon = ProtectedHorizonSlice(old_config, new_config, now_ms);
+  const int64_t horizon = ProtectedSlice(old_config, new_config, now_ms, context);
   if (horizon < 0) return changes;
   // The effective lists only change at routing entries, so comparing one slice per
   // segment between consecutive entry slices (of either config) covers all slices.

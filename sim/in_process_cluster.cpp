@@ -73,6 +73,12 @@ std::vector<uint16_t> InProcessCluster::ApiPorts() const {
   return ports;
 }
 
+std::vector<uint16_t> InProcessCluster::WorkerPorts() const {
+  std::vector<uint16_t> ports;
+  for (const auto& [id, port] : worker_ports_) ports.push_back(port);
+  return ports;
+}
+
 Result<ClusterConfig> InProcessCluster::Reparse(const ClusterConfig& config) const {
   return ParseClusterConfig(ClusterConfigToJson(config), clock_.NowMillis());
 }

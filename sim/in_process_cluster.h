@@ -50,6 +50,8 @@ class InProcessCluster {
   const ClusterConfig& config() const { return config_; }
   // Ports of the running API nodes, in id order.
   std::vector<uint16_t> ApiPorts() const;
+  // Ports of every worker (running or stopped), in id order.
+  std::vector<uint16_t> WorkerPorts() const;
 
   // Starts `count` new workers and routes the slices from `from_slice` on over every
   // worker, through ReplaceConfig on every API node. The error names the node that
@@ -62,6 +64,10 @@ class InProcessCluster {
   // port.
   [[nodiscard]] Status StopWorker(const std::string& id);
   [[nodiscard]] Status RestartWorker(const std::string& id);
+  // Gives `next` to every API node through ReplaceConfig, in id order, and makes it
+  // config() if all of them applied it. The error names the first node that refused
+  // and why (nodes before it have applied `next`: use one API node when that matters).
+  [[nodiscard]] Status ApplyConfig(const ClusterConfig& next) { return ApplyEverywhere(next); }
   // Offers `next` to every API node; one Status per node, in id order. Does not
   // change config() (callers use it for changes that must be refused).
   std::vector<Status> OfferConfig(const ClusterConfig& next);

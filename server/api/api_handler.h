@@ -29,7 +29,7 @@ class EventSink {
   virtual std::optional<std::string> Unhealthy() const = 0;
 };
 
-// The API node's endpoints (DESIGN.md §4): POST/GET /analytics,
+// The API node's endpoints (docs/http.md): POST/GET /analytics,
 // /analytics/perworker, /analytics/allslices, /healthz, /metrics. Pure request
 // handling: the config snapshot, the clock, the sink and the fetcher are given, so
 // tests drive it without sockets.

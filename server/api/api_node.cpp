@@ -1,5 +1,7 @@
 #include "server/api/api_node.h"
 
+#include <algorithm>
+#include <future>
 #include <iostream>
 
 #include "config/config_validation.h"
@@ -46,6 +48,14 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
                                           "Config reloads by outcome", "outcome=\"applied\"");
   reloads_refused_ = &metrics_.AddCounter("rt_api_config_reloads_total",
                                           "Config reloads by outcome", "outcome=\"refused\"");
+  metrics_.AddCallbackGauge(
+      "rt_api_protected_slice",
+      "The last slice whose routing this node treats as fixed (data may be there)",
+      [this] { return static_cast<double>(ProtectedSliceNow()); });
+  {
+    const auto start = config_.load();
+    remembered_horizon_slice_ = ProtectedHorizonSlice(*start, *start, clock_.NowMillis());
+  }
   keyer_ = std::make_unique<UserKeyer>(options_.secret);
   cache_ = std::make_unique<StatsCache>(std::chrono::milliseconds(config_.load()->cache_ttl_ms));
   http::ClientOptions read_options;
@@ -105,6 +115,47 @@ boost::asio::ip::tcp::endpoint ApiNode::LocalEndpoint() const { return server_->
 
 std::shared_ptr<const ClusterConfig> ApiNode::config() const { return config_.load(); }
 
+int64_t ApiNode::ProtectedSliceNow() const {
+  const auto running = config_.load();
+  return std::max({remembered_horizon_slice_.load(), last_held_slice_.load(),
+                   ProtectedHorizonSlice(*running, *running, clock_.NowMillis())});
+}
+
+namespace {
+
+// The greatest slice any worker that `config` routes to holds (nullopt: none),
+// waiting for every answer; an error naming the first worker that could not be
+// asked. A worker listed in worker-nodes but in no routing entry is not asked: this
+// config sent it nothing, and an operator may list a worker before starting it.
+Result<std::optional<int64_t>> AskHeldThrough(SliceFetcher& fetcher, const ClusterConfig& config,
+                                              std::chrono::milliseconds read_timeout) {
+  ClusterConfig routed = config;
+  std::erase_if(routed.worker_nodes, [&config](const auto& worker) {
+    return std::none_of(config.routing.begin(), config.routing.end(),
+                        [&worker](const RoutingEntry& entry) {
+                          return std::find(entry.nodes.begin(), entry.nodes.end(), worker.first) !=
+                                 entry.nodes.end();
+                        });
+  });
+  using Answer = std::pair<Status, std::optional<int64_t>>;
+  auto promise = std::make_shared<std::promise<Answer>>();
+  std::future<Answer> answer = promise->get_future();
+  fetcher.FetchAllSlices(routed, [promise](Status status, std::map<int64_t, SliceStats> slices) {
+    std::optional<int64_t> held;
+    if (!slices.empty()) held = slices.rbegin()->first;
+    promise->set_value({std::move(status), held});
+  });
+  // Every request has the read timeout; the margin only guards against a lost callback.
+  if (answer.wait_for(2 * read_timeout + std::chrono::seconds(1)) != std::future_status::ready) {
+    return Status::Unavailable("the workers did not answer in time");
+  }
+  Answer result = answer.get();
+  if (!result.first.ok()) return result.first;
+  return result.second;
+}
+
+}  // namespace
+
 Status ApiNode::ReplaceConfig(ClusterConfig next) {
   std::lock_guard lock(reload_mutex_);
   auto refuse = [this](std::string why) {
@@ -121,7 +172,17 @@ Status ApiNode::ReplaceConfig(ClusterConfig next) {
     return refuse("the new config does not list this node (" + options_.node_id + ")");
   }
   const auto running = config_.load();
-  const std::vector<UnsafeChange> unsafe = CheckSafeChange(*running, next, clock_.NowMillis());
+  const Result<std::optional<int64_t>> held =
+      AskHeldThrough(*fetcher_, *running, options_.read_timeout);
+  if (!held.ok()) {
+    return refuse("cannot ask the workers which slices they hold: " + held.status().message());
+  }
+  if (*held) last_held_slice_ = std::max(last_held_slice_.load(), **held);
+  const int64_t now_ms = clock_.NowMillis();
+  SafeChangeContext context;
+  context.held_through_slice = *held;
+  context.remembered_horizon_slice = remembered_horizon_slice_.load();
+  const std::vector<UnsafeChange> unsafe = CheckSafeChange(*running, next, now_ms, context);
   if (!unsafe.empty()) {
     std::string why = "unsafe change: " + unsafe.front().message;
     if (unsafe.size() > 1) why += " (and " + std::to_string(unsafe.size() - 1) + " more)";
@@ -132,6 +193,9 @@ Status ApiNode::ReplaceConfig(ClusterConfig next) {
   }
   auto snapshot = std::make_shared<const ClusterConfig>(std::move(next));
   cache_->SetTtl(std::chrono::milliseconds(snapshot->cache_ttl_ms));
+  // Whatever the running config let in until now stays protected after it is gone.
+  remembered_horizon_slice_ =
+      std::max(remembered_horizon_slice_.load(), ProtectedHorizonSlice(*running, *running, now_ms));
   config_.store(std::move(snapshot));
   reloads_applied_->Inc();
   return Status::Ok();

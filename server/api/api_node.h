@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -42,14 +43,24 @@ struct ApiNodeOptions {
   http::ServerOptions server;                    // threads are taken from `threads`
 };
 
-// An API node (DESIGN.md §2, §4): HTTP server, keyed user hash, routing, per-worker
-// forwarders, stats cache, and the running cluster config. Usable in-process (the
-// simulator runs several on a fake clock) and by `rtctl serve-api`.
+// An API node (docs/design.md §2 "Write path", §4 "Read path and cache"): HTTP
+// server, keyed user hash, routing, per-worker forwarders, stats cache, and the
+// running cluster config. Usable in-process (the simulator runs several on a fake
+// clock) and by `rtctl serve-api`.
 //
 // Config changes go through ReplaceConfig, which applies a new config only if it
 // validates and passes the safe-change check against the running one at the node's
 // clock; otherwise the running config stays. Handlers read the config as an
 // immutable snapshot, so a reload never blocks a request.
+//
+// The safe-change check also protects data that earlier configs let in
+// (docs/design.md §5 "Config and the safe-change rule"): the node remembers the
+// largest horizon of every config it ran (the start config's and each replaced
+// one's, at the time it was replaced), and before deciding it asks every worker that
+// the running config routes to which slices it holds (GET /worker/slices). A worker that cannot
+// be asked makes the reload refused: without its answer the check could re-route a
+// slice that holds data. The memory lives in the process: after a restart, the
+// workers' answers (and the running config's own horizon) are what protects.
 // Thread-safety: Start/Stop from one controlling thread; ReplaceConfig and the
 // accessors from any thread.
 class ApiNode {
@@ -64,9 +75,18 @@ class ApiNode {
   [[nodiscard]] Status Start();
   boost::asio::ip::tcp::endpoint LocalEndpoint() const;
 
-  // Validates `next` and checks it against the running config at the node's clock;
-  // applies it when both pass. The error says why it was refused (one line).
+  // Validates `next` and checks it against the running config at the node's clock,
+  // with the slices the workers hold and the remembered horizon as the floor of the
+  // protected slices; applies it when both pass. The error says why it was refused
+  // (one line). Blocks up to about twice the read timeout while asking the workers.
+  // REQUIRES: not called on the node's I/O threads.
   [[nodiscard]] Status ReplaceConfig(ClusterConfig next);
+
+  // The last slice whose routing this node treats as fixed now (without asking the
+  // workers): the largest of the remembered horizon, the greatest slice the workers
+  // held at the last reload, and the running config's own horizon. Also the gauge
+  // rt_api_protected_slice; -1 when nothing is protected.
+  int64_t ProtectedSliceNow() const;
   std::shared_ptr<const ClusterConfig> config() const;
 
   // Stops accepting, flushes every forwarding queue (up to `drain_timeout`), stops
@@ -85,6 +105,9 @@ class ApiNode {
   std::mutex reload_mutex_;  // one ReplaceConfig at a time
   Counter* reloads_applied_ = nullptr;
   Counter* reloads_refused_ = nullptr;
+  // See the class comment; -1: none. Written under reload_mutex_, read by the gauge.
+  std::atomic<int64_t> remembered_horizon_slice_{-1};
+  std::atomic<int64_t> last_held_slice_{-1};
 
   // Outbound I/O (forwarders, reads) runs on its own context and thread, apart
   // from the server's, so that the two can be built and stopped in order.

@@ -60,7 +60,8 @@ struct ForwarderMetrics {
 std::string NewStreamId(const std::string& node_id);
 
 // Forwards one worker's share of the events accepted by this API node over the
-// exactly-once batch path (DESIGN.md §4 "Batch write path").
+// exactly-once batch path (docs/design.md §3 "Exactly-once streams and the worker
+// protocol"; its states and answers: §8 "Forwarder states").
 //
 // Events wait in a bounded in-memory queue; a batch is cut when `batch_max` events
 // are waiting or `linger` after the first of them arrived, encoded once, and posted

@@ -137,6 +137,11 @@ TEST_CASE("an unknown key is a warning that suggests the closest known key", "[c
   const ConfigProblem* unrelated = Find(report, "colour");
   REQUIRE(unrelated != nullptr);
   CHECK(unrelated->message == "unknown key");
+  CHECK(typo->kind == ConfigProblem::Kind::kUnknownKey);
+  CHECK(unrelated->kind == ConfigProblem::Kind::kUnknownKey);
+  for (const ConfigProblem& other : report.problems) {
+    if (&other != typo && &other != unrelated) CHECK(other.kind == ConfigProblem::Kind::kOther);
+  }
 }
 
 TEST_CASE("an unknown worker id is reported at its path and line", "[config][loader]") {

@@ -156,3 +156,66 @@ TEST_CASE("changes to other keys are safe", "[config][safe]") {
 }
 
 }  // namespace rt
+
+namespace rt {
+
+TEST_CASE("slices a worker already holds stay fixed beyond the two configs' horizon",
+          "[config][safe]") {
+  ClusterConfig new_config = BaseConfig();
+  new_config.routing.push_back({14, {"1", "0"}});
+  CHECK(CheckSafeChange(BaseConfig(), new_config, NowMs(10)).empty());
+
+  SafeChangeContext context;
+  context.held_through_slice = 14;
+  CHECK(ProtectedSlice(BaseConfig(), new_config, NowMs(10), context) == 14);
+  const std::vector<UnsafeChange> changes =
+      CheckSafeChange(BaseConfig(), new_config, NowMs(10), context);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].first_slice == 14);
+  CHECK(changes[0].last_slice == 14);
+  CHECK(changes[0].safe_from_slice == 15);
+  CHECK(changes[0].message ==
+        "slice 14: routing changes from [0, 1] to [1, 0] (safe only from slice 15)");
+}
+
+TEST_CASE("the horizon of an earlier config is remembered after max-future-s shrinks",
+          "[config][safe]") {
+  // The sequence at the config level: max-future-s 7200 let events into slice
+  // 12; a config lowering it to 5 s was applied; a later re-route of slice 12 compared
+  // with that config alone looks safe, but not with the remembered horizon.
+  ClusterConfig lowered = BaseConfig();
+  lowered.max_future_s = 5;
+  lowered.reload_interval_s = 1;
+  ClusterConfig rerouted = lowered;
+  rerouted.routing.push_back({12, {"1", "0"}});
+  CHECK(CheckSafeChange(lowered, rerouted, NowMs(10)).empty());
+
+  ClusterConfig earlier = BaseConfig();
+  earlier.max_future_s = 7200;
+  SafeChangeContext context;
+  context.remembered_horizon_slice = ProtectedHorizonSlice(earlier, earlier, NowMs(10));
+  CHECK(*context.remembered_horizon_slice == 12);
+  const std::vector<UnsafeChange> changes = CheckSafeChange(lowered, rerouted, NowMs(10), context);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].first_slice == 12);
+  CHECK(changes[0].safe_from_slice == 13);
+  rerouted.routing.back().slice = 13;
+  CHECK(CheckSafeChange(lowered, rerouted, NowMs(10), context).empty());
+}
+
+TEST_CASE("the protected slice is the largest of the horizon and the context's slices",
+          "[config][safe]") {
+  SafeChangeContext context;
+  CHECK(ProtectedSlice(BaseConfig(), BaseConfig(), NowMs(10), context) == 10);
+  context.held_through_slice = 3;  // below the horizon: no effect
+  context.remembered_horizon_slice = 9;
+  CHECK(ProtectedSlice(BaseConfig(), BaseConfig(), NowMs(10), context) == 10);
+  context.remembered_horizon_slice = 20;
+  CHECK(ProtectedSlice(BaseConfig(), BaseConfig(), NowMs(10), context) == 20);
+  // Before the first slice the horizon is -1, but held data still counts.
+  SafeChangeContext held;
+  held.held_through_slice = 2;
+  CHECK(ProtectedSlice(BaseConfig(), BaseConfig(), (kFirst - 7200) * 1000, held) == 2);
+}
+
+}  // namespace rt

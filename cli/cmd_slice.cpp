@@ -1,0 +1,108 @@
+// rtctl slice: which slice a time falls in, and from which slice a routing change is
+// safe now.
+#include "cli/cmd_slice.h"
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/held_slices.h"
+#include "cli/time_option.h"
+#include "config/config_loader.h"
+#include "config/safe_change.h"
+#include "config/slice_math.h"
+#include "config/utc_time.h"
+
+namespace rt::cli {
+namespace {
+
+constexpr std::chrono::milliseconds kAskTimeout{2000};
+
+std::string Utc(int64_t epoch_s) { return FormatUtcTime(epoch_s) + "Z"; }
+
+}  // namespace
+
+int RunSlice(const SliceOptions& options, const ClientIo& io) {
+  const int64_t now_ms = io.clock.NowMillis();
+  const Result<ClusterConfig> config = LoadClusterConfig(options.config, now_ms);
+  if (!config.ok()) {
+    io.err << "rtctl slice: " << config.status().message() << "\n";
+    return kExitFailure;
+  }
+  int64_t at_ms = now_ms;
+  if (!options.timestamp.empty()) {
+    Result<int64_t> parsed =
+        ParseTimeOption("--timestamp", options.timestamp, config->timestamp_unit);
+    if (parsed.ok()) {
+      const Status early = CheckNotBeforeFirstSlice("--timestamp", options.timestamp, *parsed,
+                                                    *config, options.config);
+      if (!early.ok()) parsed = early;
+    }
+    if (!parsed.ok()) {
+      io.err << "rtctl slice: " << parsed.status().message() << "\n";
+      return kExitUsage;
+    }
+    at_ms = *parsed;
+  }
+  const Result<int64_t> slice = SliceOfEpochMillis(*config, at_ms);
+  if (!slice.ok()) {
+    io.err << "rtctl slice: " << slice.status().message() << "\n";
+    return kExitUsage;
+  }
+
+  SafeChangeContext context;
+  bool asked = false;  // some worker answered
+  if (!options.offline) {
+    const HeldSlices held = AskWorkersHeldSlices(*config, kAskTimeout);
+    for (const std::string& warning : held.warnings) {
+      io.err << "rtctl slice: warning: " << warning << "\n";
+    }
+    context.held_through_slice = held.held_through;
+    asked = !held.asked.empty();
+  }
+  const std::string held_text = !asked ? "unknown"
+                                : context.held_through_slice
+                                    ? std::to_string(*context.held_through_slice)
+                                    : "none";
+  const int64_t safe_from = ProtectedSlice(*config, *config, now_ms, context) + 1;
+  const int64_t start_s = SliceStartSeconds(*config, *slice);
+  const int64_t end_s = SliceStartSeconds(*config, *slice + 1);
+
+  if (options.json) {
+    nlohmann::json out = {{"slice", *slice},
+                          {"start", Utc(start_s)},
+                          {"end", Utc(end_s)},
+                          {"start_epoch_s", start_s},
+                          {"end_epoch_s", end_s},
+                          {"held_through_slice", context.held_through_slice
+                                                     ? nlohmann::json(*context.held_through_slice)
+                                                     : nlohmann::json(nullptr)},
+                          {"workers_asked", asked},
+                          {"safe_from_slice", safe_from}};
+    io.out << out.dump(2) << "\n";
+  } else {
+    io.out << "slice " << *slice << "\nstart " << Utc(start_s) << "\nend " << Utc(end_s)
+           << "\nheld-through " << held_text << "\nsafe-from " << safe_from << "\n";
+  }
+  return kExitOk;
+}
+
+CommandRunner SetupSlice(CLI::App& app) {
+  auto options = std::make_shared<SliceOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "slice",
+      "Print the slice of a time, its start and end (UTC), and the first slice a routing "
+      "change may start at now");
+  sub->add_option("--config", options->config, "The cluster config")->required();
+  sub->add_option("--timestamp", options->timestamp,
+                  "The time: epoch in the config's timestamp-unit (milliseconds by default) or "
+                  "YYYY-MM-DDTHH:MM:SS (UTC); default: now");
+  sub->add_flag("--offline", options->offline,
+                "Do not ask the workers which slices they hold (safe-from then counts only "
+                "the config's own horizon)");
+  sub->add_flag("--json", options->json, "Print one JSON object instead of key value lines");
+  return [options] { return RunSlice(*options, StandardIo()); };
+}
+
+}  // namespace rt::cli

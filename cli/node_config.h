@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "config/cluster_config.h"
+#include "config/config_problem.h"
+
+namespace rt::cli {
+
+// A serving node's view of its config file: the config, or the first error as
+// LoadClusterConfig gives it, and the warnings to log (one line each, e.g. an
+// unknown key with its did-you-mean hint: a typo in an optional key silently falls
+// back to the default, so every node says so at start and reload). With `strict`
+// (--strict), an unknown key is an error: a node refuses to start on it, and an API
+// node refuses the reload.
+struct NodeConfig {
+  Result<ClusterConfig> config = Status::Internal("not loaded");
+  std::vector<ConfigProblem> warnings;
+};
+
+NodeConfig LoadNodeConfig(const std::string& path, int64_t process_start_ms, bool strict);
+
+// "config FILE:LINE: warning: path: message", the log line of one warning.
+std::string FormatConfigWarning(const std::string& path, const ConfigProblem& warning);
+
+}  // namespace rt::cli
