@@ -21,7 +21,9 @@ RtctlRun RunRtctl(const std::vector<std::string>& args, const std::vector<std::s
 
 LocalCluster::LocalCluster(Options options)
     : options_(std::move(options)),
-      clock_(MidSliceClock(options_.slice_length_s, options_.past_slices)),
+      clock_(options_.first_slice.empty()
+                 ? MidSliceClock(options_.slice_length_s, options_.past_slices)
+                 : FixedSliceClock(options_.slice_length_s, options_.first_slice)),
       config_path_(dir_.Sub("cluster.json")) {
   routing_json_ = options_.routing_json;
   if (routing_json_.empty()) {
@@ -86,6 +88,8 @@ LocalCluster::ReloadOutcome LocalCluster::WriteConfigAndReload(const std::string
       timeout, std::chrono::milliseconds(20));
   return outcome;
 }
+
+void LocalCluster::Reload() { api_->Signal(SIGHUP); }
 
 bool LocalCluster::StartWorker(int i, uint16_t port) {
   workers_.at(i) = StartRtctl({"serve-worker", "--config", config_path_, "--node",

@@ -26,9 +26,10 @@ RtctlRun RunRtctl(const std::vector<std::string>& args, const std::vector<std::s
 
 // A real cluster of rtctl processes on 127.0.0.1 for integration tests: `workers`
 // serve-worker processes (port 0, data under a temp dir) and one serve-api process
-// (port 0) over a config file written with the workers' real ports. The config's
-// first-slice puts now in the middle of slice `past_slices` (see SliceClock), so no
-// test meets a slice boundary. The config's other keys come from `extra_json` (e.g.
+// (port 0) over a config file written with the workers' real ports. Unless a test
+// sets `first_slice`, the config's first-slice puts now in the middle of slice
+// `past_slices` (see SliceClock), so no test meets a slice boundary. The config's other keys come
+// from `extra_json` (e.g.
 // `"max-future-s": 2,`), inserted into the object as is. Processes are killed when
 // the cluster is destroyed.
 class LocalCluster {
@@ -37,7 +38,8 @@ class LocalCluster {
     int workers = 2;
     int64_t slice_length_s = 3600;
     int64_t past_slices = 24;
-    std::string extra_json;  // more top-level keys, each followed by a comma
+    std::string first_slice;  // "YYYY-MM-DDTHH:MM:SS"; empty: from past_slices
+    std::string extra_json;   // more top-level keys, each followed by a comma
     // The routing list as JSON; empty: every worker from slice 0.
     std::string routing_json;
     std::string secret = "integration-test-secret";
@@ -77,6 +79,9 @@ class LocalCluster {
   // reload may count a refusal of the old file meanwhile).
   ReloadOutcome WriteConfigAndReload(const std::string& routing_json,
                                      std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // SIGHUP to the API node only, for a test that wrote the config file itself; wait
+  // for the outcome on /metrics (tests/support/metrics_scrape.h).
+  void Reload();
 
   // Starts one more worker (id = current count); returns its index.
   int AddWorker();

@@ -1,6 +1,7 @@
 #include "tests/support/slice_clock.h"
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 
 namespace rt::testing {
@@ -25,6 +26,27 @@ SliceClock MidSliceClock(int64_t slice_length_s, int64_t past_slices) {
   clock.first_slice = FormatUtc(first_s);
   clock.now_slice = past_slices;
   return clock;
+}
+
+SliceClock FixedSliceClock(int64_t slice_length_s, const std::string& first_slice) {
+  SliceClock clock;
+  clock.slice_ms = slice_length_s * 1000;
+  clock.first_slice_ms = ParseUtc(first_slice) * 1000;
+  clock.first_slice = first_slice;
+  clock.now_slice = clock.SliceOf(NowMs());
+  return clock;
+}
+
+int64_t ParseUtc(const std::string& text) {
+  std::tm tm{};
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &tail) != 6) {
+    return -1;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm));
 }
 
 std::string FormatUtc(int64_t epoch_s) {

@@ -30,7 +30,12 @@ struct SliceClock {
 // past). REQUIRES: slice_length_s >= 2, past_slices >= 0.
 SliceClock MidSliceClock(int64_t slice_length_s, int64_t past_slices);
 
-// Epoch seconds as "YYYY-MM-DDTHH:MM:SS" (UTC).
+// The slices of a config with a given first-slice ("YYYY-MM-DDTHH:MM:SS", UTC), for
+// tests that place now themselves. REQUIRES: `first_slice` has that form.
+SliceClock FixedSliceClock(int64_t slice_length_s, const std::string& first_slice);
+
+// Epoch seconds as "YYYY-MM-DDTHH:MM:SS" (UTC), and back (-1 if `text` is not that form).
 std::string FormatUtc(int64_t epoch_s);
+int64_t ParseUtc(const std::string& text);
 
 }  // namespace rt::testing

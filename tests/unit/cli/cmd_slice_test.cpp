@@ -6,16 +6,16 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "tests/support/fake_http_server.h"
+#include "tests/support/fixed_clock.h"
 #include "tests/support/temp_dir.h"
-#include "tests/unit/cli/test_http_server.h"
 
 namespace rt::cli {
 namespace {
 
 using testing::ClosedPortUrl;
+using testing::FakeHttpServer;
 using testing::FixedClock;
-using testing::SeenRequest;
-using testing::TestHttpServer;
 
 // 2020-01-01T00:00:00Z; slices of an hour. kNowMs is 2020-01-02T10:30:00Z: slice 34.
 constexpr int64_t kNowMs = (1577836800LL + 34 * 3600 + 1800) * 1000;
@@ -71,11 +71,11 @@ TEST_CASE("slice prints the slice of a time, its start and end, and where change
 }
 
 TEST_CASE("slice counts the slices the workers hold in safe-from", "[cli][slice]") {
-  TestHttpServer worker([](const SeenRequest& request) {
-    if (request.target != "/worker/slices") return std::pair{404, std::string("no")};
-    return std::pair{200, std::string(R"({"slices": [
+  FakeHttpServer worker([](const testing::TestRequest& request) {
+    if (request.target() != "/worker/slices") return FakeHttpServer::Text(404, "no");
+    return FakeHttpServer::Text(200, R"({"slices": [
       {"slice": 3, "unique_users": 1, "clicks": 1, "impressions": 0},
-      {"slice": 40, "unique_users": 2, "clicks": 0, "impressions": 2}]})")};
+      {"slice": 40, "unique_users": 2, "clicks": 0, "impressions": 2}]})");
   });
   rt::testing::TempDir dir;
   Capture capture;
