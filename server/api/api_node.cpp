@@ -115,6 +115,8 @@ boost::asio::ip::tcp::endpoint ApiNode::LocalEndpoint() const { return server_->
 
 std::shared_ptr<const ClusterConfig> ApiNode::config() const { return config_.load(); }
 
+void ApiNode::CountRefusedReload() { reloads_refused_->Inc(); }
+
 int64_t ApiNode::ProtectedSliceNow() const {
   const auto running = config_.load();
   return std::max({remembered_horizon_slice_.load(), last_held_slice_.load(),
