@@ -40,7 +40,7 @@ namespace rt::http {
 //              |                                          | kClosed
 //   kReading   | a request is partly read (header timeout,| request complete → kHandling;
 //              | then the I/O timeout for the body)       | no route, 413, 431, bad request
-//              |                                          | → kWriting (final response)
+//              |                                          | → kWriting (an error response)
 //   kHandling  | the route's handler owns the request;    | Respond → kWriting
 //              | no deadline (the handler answers)        |
 //   kWriting   | the response is being sent (I/O timeout) | sent: keep-alive → kIdle (next
