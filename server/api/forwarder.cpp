@@ -280,9 +280,10 @@ void Forwarder::OnBatchAcked(uint64_t events, const BatchAck* ack) {
 // worker (or API node restarted with the right secret) recovers by itself.
 void Forwarder::OnKeyMismatch(const BatchReply& reply) {
   if (delivery() != Delivery::kKeyRefused) {
-    log_.Error(connection_->peer(), "refused our key id " + options_.key_id + ": " + reply.problem +
-                                        "; every API node of a cluster must use the same secret; "
-                                        "POSTs for this worker get 503 until it accepts the key");
+    log_.Error(connection_->peer(), reply.problem + " (ours is " + options_.key_id +
+                                        "); every API node of a cluster must use the same "
+                                        "secret; POSTs for this worker get 503 until it accepts "
+                                        "the key");
     SetDelivery(Delivery::kKeyRefused, "key mismatch with worker " + options_.worker_id);
   }
   RetryLater(backoff_.Slow(), reply.problem);
