@@ -1,5 +1,6 @@
 // rtctl serve-worker --config FILE --node ID --data-dir DIR [--fsync] [--threads N]
-// [--listen HOST:PORT]: runs one worker node until SIGINT/SIGTERM (DESIGN §4, §5).
+// [--listen HOST:PORT]: runs one worker node until SIGINT/SIGTERM (docs/design.md §3
+// "Exactly-once streams and the worker protocol", §7 "Store records").
 #include <iostream>
 #include <memory>
 #include <string>

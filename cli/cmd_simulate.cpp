@@ -1,6 +1,6 @@
 // rtctl simulate: an in-process cluster on a fake clock, checked against an exact
-// oracle (DESIGN.md §6). The scenario lives in sim/simulation.h; this file maps
-// flags to it and prints the report.
+// oracle (docs/design.md §10 "Simulator"). The scenario lives in sim/simulation.h;
+// this file maps flags to it and prints the report.
 #include <unistd.h>
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // rtctl validate-config FILE [--against OLD] [--now T] [--json]: checks a cluster
-// config, and optionally that replacing a running config by it is safe (DESIGN §3).
+// config, and optionally that replacing a running config by it is safe (docs/design.md
+// §5 "Config and the safe-change rule").
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>

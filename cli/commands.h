@@ -5,7 +5,7 @@
 
 namespace rt::cli {
 
-// Exit codes of every rtctl subcommand (DESIGN.md §6).
+// Exit codes of every rtctl subcommand (docs/cli.md, "Exit codes").
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;

@@ -25,7 +25,7 @@ struct RoutingEntry {
   bool operator==(const RoutingEntry&) const = default;
 };
 
-// A cluster config (DESIGN.md §3) after loading: the values are converted and
+// A cluster config (docs/config.md) after loading: the values are converted and
 // defaulted, `first-slice` is resolved to epoch seconds. A ClusterConfig returned by
 // LoadClusterConfig / ParseClusterConfig has passed ValidateClusterConfig without
 // errors: routing is non-empty with strictly increasing, non-negative slices, every

@@ -22,13 +22,14 @@ struct ConfigReport {
   bool ok() const { return config.has_value(); }
 };
 
-// Parses and validates a cluster config (DESIGN.md §3; JSON with /* */ and //
-// comments). `process_start_ms` (epoch ms, from a Clock) is what "first-slice":
-// "system" resolves to, rounded down to the second. Adds to ValidateClusterConfig
-// the structural checks: JSON syntax (with its line), the root not an object,
-// missing required keys, wrong value types, an unparsable first-slice or
-// timestamp-unit, a key repeated in one object (JSON keeps only the last one, so it
-// is an error), and unknown keys (warnings, with the closest known key as a hint).
+// Parses and validates a cluster config (docs/design.md §5 "Config and the
+// safe-change rule"; JSON with /* */ and // comments). `process_start_ms` (epoch ms,
+// from a Clock) is what "first-slice": "system" resolves to, rounded down to the
+// second. Adds to ValidateClusterConfig the structural checks: JSON syntax (with its
+// line), the root not an object, missing required keys, wrong value types, an
+// unparsable first-slice or timestamp-unit, a key repeated in one object (JSON keeps
+// only the last one, so it is an error), and unknown keys (warnings, with the
+// closest known key as a hint).
 // Semantic checks of a section (e.g. routing) are skipped when the section, or one it
 // depends on (worker-nodes for routing), has structural errors, so that one mistake
 // is reported once.

@@ -9,7 +9,7 @@
 
 namespace rt {
 
-// The semantic checks of DESIGN.md §3 on a converted config (the loader adds the
+// The semantic checks of docs/config.md on a converted config (the loader adds the
 // structural ones: missing keys, wrong types, unknown keys, unparsable first-slice).
 // Errors:
 //   * api-nodes / worker-nodes empty, an empty id, a URL that is not
@@ -25,7 +25,7 @@ namespace rt {
 //   * the first routing entry after slice 0 (earlier slices have no workers: their
 //     events are rejected);
 //   * a URL path other than /analytics (API) or /worker (workers): the nodes serve
-//     the fixed paths of DESIGN §4 whatever the URL says;
+//     the fixed paths of docs/http.md whatever the URL says;
 //   * port 0 (an ephemeral port that no other node can know).
 // Paths are those of the file (`routing[2].nodes[1]`); lines are left 0.
 std::vector<ConfigProblem> ValidateClusterConfig(const ClusterConfig& config);

@@ -10,7 +10,7 @@
 namespace rt {
 
 // One way in which replacing a running config by a new one would make data wrong
-// (DESIGN.md §3 "Safe changes").
+// (docs/design.md §5 "Config and the safe-change rule").
 struct UnsafeChange {
   enum class Kind { kRouting, kSliceLength, kFirstSlice, kTimestampUnit };
 

@@ -8,7 +8,7 @@
 
 namespace rt {
 
-// Slice arithmetic of DESIGN.md §2:
+// Slice arithmetic of docs/design.md §2 "Write path":
 //   slice = floor((ts_seconds − first_slice) / length_of_time_slice)
 // where ts_seconds is the timestamp converted from the configured unit (rounded
 // down, so a millisecond timestamp belongs to the second it falls in). Every

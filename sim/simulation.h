@@ -10,7 +10,8 @@
 
 namespace rt {
 
-// The scenario of `rtctl simulate` (DESIGN.md §6). Every number is a flag.
+// The scenario of `rtctl simulate` (docs/design.md §10 "Simulator"). Every number is
+// a flag.
 struct SimulationOptions {
   int64_t hours = 48;
   uint64_t events_per_hour = 20'000;

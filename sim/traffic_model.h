@@ -8,7 +8,7 @@
 
 namespace rt {
 
-// The shape of the simulated traffic (DESIGN.md §1 and §6).
+// The shape of the simulated traffic (docs/design.md §10 "Simulator").
 struct TrafficOptions {
   uint64_t seed = 1;
   uint64_t users = 50'000;            // size of the user pool

@@ -1,7 +1,7 @@
-# `rtctl simulate` scenarios run by ctest (DESIGN.md §6). The small fixed-seed one
-# passes through every change of the 48-hour scenario (the change hours scale with
-# --hours: workers added at hour 2, an API node at 3, a worker restarted at 5, an
-# unsafe change refused at 6) and must match the oracle exactly.
+# `rtctl simulate` scenarios run by ctest (docs/design.md §10 "Simulator"). The small
+# fixed-seed one passes through every change of the 48-hour scenario (the change
+# hours scale with --hours: workers added at hour 2, an API node at 3, a worker
+# restarted at 5, an unsafe change refused at 6) and must match the oracle exactly.
 add_test(NAME "sim: simulate small fixed-seed scenario"
          COMMAND rtctl simulate --hours 8 --events-per-hour 2000 --seed 1 --users 5000
                  --no-progress --report ${CMAKE_CURRENT_BINARY_DIR}/simulate-small.html)

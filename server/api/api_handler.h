@@ -33,7 +33,7 @@ class EventSink {
   virtual std::string UndeliverableReason(const std::string& worker) const = 0;
 };
 
-// The API node's endpoints (DESIGN.md §4): POST/GET /analytics,
+// The API node's endpoints (docs/http.md): POST/GET /analytics,
 // /analytics/perworker, /analytics/allslices, /healthz, /metrics. Pure request
 // handling: the config snapshot, the clock, the sink and the fetcher are given, so
 // tests drive it without sockets.

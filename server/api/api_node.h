@@ -42,9 +42,10 @@ struct ApiNodeOptions {
   http::ServerOptions server;                    // threads are taken from `threads`
 };
 
-// An API node (DESIGN.md §2, §4): HTTP server, keyed user hash, routing, per-worker
-// forwarders, stats cache, and the running cluster config. Usable in-process (the
-// simulator runs several on a fake clock) and by `rtctl serve-api`.
+// An API node (docs/design.md §2 "Write path", §4 "Read path and cache"): HTTP
+// server, keyed user hash, routing, per-worker forwarders, stats cache, and the
+// running cluster config. Usable in-process (the simulator runs several on a fake
+// clock) and by `rtctl serve-api`.
 //
 // Config changes go through ReplaceConfig, which applies a new config only if it
 // validates and passes the safe-change check against the running one at the node's

@@ -37,7 +37,7 @@ struct Admission {
 };
 
 // Checks a POST /analytics request target against the config at the node's clock
-// `now_ms` (DESIGN.md §4: every 400 case plus max-future-s and max-late-slices),
+// `now_ms` (docs/design.md §2 "Write path"; every 400 case of docs/http.md),
 // pseudonymizes the user and picks the worker by the slice's routing list.
 // Pure: no I/O, no locking; thread-safe as long as its arguments are.
 Admission AdmitEvent(const ClusterConfig& config, const UserKeyer& keyer, std::string_view target,

@@ -44,7 +44,7 @@ struct ForwarderOptions {
 
 // Forwards one worker's share of the events accepted by this API node over the
 // exactly-once batch path (docs/design.md §3 "Exactly-once streams and the worker
-// protocol", §8 "Forwarder states").
+// protocol"; its states and answers: §8 "Forwarder states").
 //
 // Events wait in a bounded in-memory queue; a batch is cut when `batch_max` events
 // are waiting or `linger` after the first of them arrived, encoded once, and posted

@@ -26,7 +26,8 @@ struct SliceStats {
   friend bool operator==(const SliceStats&, const SliceStats&) = default;
 };
 
-// The text form of DESIGN.md §1: "unique_users,N\nclicks,N\nimpressions,N\n".
+// The stats text of docs/design.md §1 "What rt is":
+// "unique_users,N\nclicks,N\nimpressions,N\n".
 std::string FormatSliceStats(const SliceStats& stats);
 // Appends the same text to `out` (no temporaries; for hot paths).
 void AppendSliceStats(std::string& out, const SliceStats& stats);

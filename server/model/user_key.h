@@ -11,8 +11,8 @@
 namespace rt {
 
 // A pseudonymized user of one slice: the first 16 bytes of
-// HMAC-SHA256(secret, be64(slice) || username) (DESIGN.md §2). On the wire it is
-// 32 lowercase hex characters. A plain value type.
+// HMAC-SHA256(secret, be64(slice) || username) (docs/design.md §2 "Write path"). On
+// the wire it is 32 lowercase hex characters. A plain value type.
 struct UserKey {
   static constexpr size_t kSize = 16;
   static constexpr size_t kHexSize = 2 * kSize;

@@ -14,7 +14,8 @@ namespace rt {
 class BatchWriter;
 class KcStore;
 
-// The endpoints of a worker node (DESIGN.md §4), as pure request handlers: parse and
+// The endpoints of a worker node (docs/http.md; the protocol: docs/design.md §3
+// "Exactly-once streams and the worker protocol"), as pure request handlers: parse and
 // validate the request on the I/O thread, hand writes to the single BatchWriter and
 // answer from its completion (on the writer thread), answer reads from the store's
 // in-memory stats. No sockets here, so tests call the handlers directly.

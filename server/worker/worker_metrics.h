@@ -7,8 +7,8 @@ namespace rt {
 class BatchWriter;
 class KcStore;
 
-// The worker node's metrics, registered in the node's registry (names in README,
-// "Worker node"). Updated from the writer thread and the I/O threads; every member
+// The worker node's metrics, registered in the node's registry (names in
+// docs/metrics.md). Updated from the writer thread and the I/O threads; every member
 // is a lock-free metric.
 struct WorkerMetrics {
   WorkerMetrics(MetricsRegistry& registry, const KcStore& store, const BatchWriter& writer);
