@@ -21,10 +21,13 @@ namespace rt {
 class ApiNode::Sink final : public EventSink {
  public:
   explicit Sink(ForwarderSet& forwarders) : forwarders_(forwarders) {}
-  bool Enqueue(const std::string& worker, const BatchEvent& event) override {
+  EnqueueResult Enqueue(const std::string& worker, const BatchEvent& event) override {
     return forwarders_.Enqueue(worker, event);
   }
   std::optional<std::string> Unhealthy() const override { return forwarders_.Unhealthy(); }
+  std::string UndeliverableReason(const std::string& worker) const override {
+    return forwarders_.Undeliverable(worker).value_or("it cannot be served now");
+  }
 
  private:
   ForwarderSet& forwarders_;
