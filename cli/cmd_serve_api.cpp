@@ -56,6 +56,7 @@ void Reload(const ServeApiOptions& options, ApiNode& node, int64_t process_start
   LogWarnings(options, loaded.warnings, logged_warnings);
   Result<ClusterConfig>& next = loaded.config;
   if (!next.ok()) {
+    node.CountRefusedReload();
     Log(options, "config reload refused, keeping the running config: " + next.status().message());
     return;
   }
@@ -105,7 +106,6 @@ int RunServeApi(const ServeApiOptions& options) {
     node_options.listen_host = listen->host;
     node_options.listen_port = listen->port;
   }
-  const int64_t reload_interval_s = config->reload_interval_s;
   Result<std::unique_ptr<ApiNode>> node =
       ApiNode::Create(std::move(*config), std::move(node_options), clock);
   if (!node.ok()) {
@@ -132,7 +132,10 @@ int RunServeApi(const ServeApiOptions& options) {
     });
   };
   std::function<void()> arm_timer = [&] {
-    reload_timer.expires_after(std::chrono::seconds(reload_interval_s));
+    // The running config's interval, read again each time: the safe-change horizon
+    // assumes every node reloads within it, so a reload that shortens it takes
+    // effect at once (docs/design.md §5 "Config and the safe-change rule").
+    reload_timer.expires_after(std::chrono::seconds((*node)->config()->reload_interval_s));
     reload_timer.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
       Reload(options, **node, process_start_ms, logged_warnings);

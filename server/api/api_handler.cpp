@@ -74,13 +74,24 @@ void ApiHandler::HandlePostEvent(http::Request& request, http::Responder respond
     return;
   }
   const AdmittedEvent& event = admission.event;
-  if (!sink_.Enqueue(*event.worker, BatchEvent{event.slice, event.key, event.action})) {
+  const EnqueueResult queued =
+      sink_.Enqueue(*event.worker, BatchEvent{event.slice, event.key, event.action});
+  if (queued == EnqueueResult::kQueueFull) {
     rejected_[static_cast<size_t>(RejectReason::kQueueFull)]->Inc();
     http::Response response = http::MakeErrorResponse(
         http::StatusCode::service_unavailable,
         "forwarding queue of worker " + *event.worker + " is full; retry later");
     response.set(http::beast_http::field::retry_after, "1");
     respond(std::move(response));
+    return;
+  }
+  if (queued == EnqueueResult::kUndeliverable) {
+    // A 202 would promise an event this node knows it cannot deliver. No
+    // Retry-After: when it can deliver again depends on an operator.
+    rejected_[static_cast<size_t>(RejectReason::kUndeliverable)]->Inc();
+    respond(http::MakeErrorResponse(http::StatusCode::service_unavailable,
+                                    "cannot deliver to worker " + *event.worker + ": " +
+                                        sink_.UndeliverableReason(*event.worker)));
     return;
   }
   (event.action == Action::kClick ? received_clicks_ : received_impressions_).Inc();

@@ -8,6 +8,7 @@
 
 #include "base/clock.h"
 #include "config/cluster_config.h"
+#include "server/api/enqueue_result.h"
 #include "server/api/reject_reason.h"
 #include "server/api/slice_fetcher.h"
 #include "server/http/router.h"
@@ -22,11 +23,14 @@ namespace rt {
 class EventSink {
  public:
   virtual ~EventSink() = default;
-  // False when `worker`'s queue is full (the POST then gets a 503).
-  virtual bool Enqueue(const std::string& worker, const BatchEvent& event) = 0;
+  // kQueued, or why the POST gets a 503 instead (a full queue, or a worker this node
+  // cannot deliver to now).
+  virtual EnqueueResult Enqueue(const std::string& worker, const BatchEvent& event) = 0;
   // A one-line reason when the node must report itself unhealthy (a worker refused
-  // our key id), nullopt when healthy.
+  // our key id, a stream was stopped), nullopt when healthy.
   virtual std::optional<std::string> Unhealthy() const = 0;
+  // After kUndeliverable: the one-line reason for `worker` (off the hot path).
+  virtual std::string UndeliverableReason(const std::string& worker) const = 0;
 };
 
 // The API node's endpoints (docs/http.md): POST/GET /analytics,

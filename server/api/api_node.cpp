@@ -21,10 +21,13 @@ namespace rt {
 class ApiNode::Sink final : public EventSink {
  public:
   explicit Sink(ForwarderSet& forwarders) : forwarders_(forwarders) {}
-  bool Enqueue(const std::string& worker, const BatchEvent& event) override {
+  EnqueueResult Enqueue(const std::string& worker, const BatchEvent& event) override {
     return forwarders_.Enqueue(worker, event);
   }
   std::optional<std::string> Unhealthy() const override { return forwarders_.Unhealthy(); }
+  std::string UndeliverableReason(const std::string& worker) const override {
+    return forwarders_.Undeliverable(worker).value_or("it cannot be served now");
+  }
 
  private:
   ForwarderSet& forwarders_;
@@ -114,6 +117,8 @@ Status ApiNode::Start() {
 boost::asio::ip::tcp::endpoint ApiNode::LocalEndpoint() const { return server_->LocalEndpoint(); }
 
 std::shared_ptr<const ClusterConfig> ApiNode::config() const { return config_.load(); }
+
+void ApiNode::CountRefusedReload() { reloads_refused_->Inc(); }
 
 int64_t ApiNode::ProtectedSliceNow() const {
   const auto running = config_.load();

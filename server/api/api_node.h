@@ -88,6 +88,9 @@ class ApiNode {
   // rt_api_protected_slice; -1 when nothing is protected.
   int64_t ProtectedSliceNow() const;
   std::shared_ptr<const ClusterConfig> config() const;
+  // Counts a reload refused before it reached ReplaceConfig (the file did not load),
+  // so that rt_api_config_reloads_total{outcome="refused"} counts every refusal.
+  void CountRefusedReload();
 
   // Stops accepting, flushes every forwarding queue (up to `drain_timeout`), stops
   // the server. Returns how many accepted events could not be delivered.

@@ -2,81 +2,12 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <cctype>
-#include <charconv>
-#include <cstdio>
-#include <string_view>
 #include <utility>
 
 namespace rt {
 
 namespace asio = boost::asio;
 using SteadyClock = std::chrono::steady_clock;
-
-namespace {
-
-std::string FirstLine(std::string_view text) {
-  const size_t end = std::min(text.find('\n'), size_t{200});
-  return std::string(text.substr(0, std::min(end, text.size())));
-}
-
-bool ContainsNoCase(std::string_view text, std::string_view needle) {
-  return std::search(text.begin(), text.end(), needle.begin(), needle.end(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) ==
-                  std::tolower(static_cast<unsigned char>(b));
-         }) != text.end();
-}
-
-// The N of a 409 "expected seq N" answer, 0 if the body says something else.
-uint64_t ExpectedSeq(std::string_view body) {
-  constexpr std::string_view kMarker = "expected seq ";
-  const size_t at = body.find(kMarker);
-  if (at == std::string_view::npos) return 0;
-  const char* begin = body.data() + at + kMarker.size();
-  uint64_t n = 0;
-  const auto [ptr, ec] = std::from_chars(begin, body.data() + body.size(), n);
-  return ec == std::errc() && ptr != begin ? n : 0;
-}
-
-}  // namespace
-
-ForwarderMetrics ForwarderMetrics::Register(MetricsRegistry& registry,
-                                            const std::string& worker_id) {
-  const std::string labels = "worker=\"" + worker_id + "\"";
-  ForwarderMetrics m;
-  m.forwarded = &registry.AddCounter("rt_api_forwarded_events_total",
-                                     "Events acknowledged by the worker", labels);
-  m.batches = &registry.AddCounter("rt_api_forward_batches_total", "Batches acknowledged", labels);
-  m.retries = &registry.AddCounter("rt_api_forward_retries_total",
-                                   "Batch sends that failed and were repeated", labels);
-  m.duplicates = &registry.AddCounter("rt_api_forward_duplicates_total",
-                                      "Events the worker already had (resent batches)", labels);
-  m.queue_full = &registry.AddCounter("rt_api_forward_queue_full_total",
-                                      "Events refused because the worker's queue was full", labels);
-  m.queue_depth = &registry.AddGauge("rt_api_forward_queue_depth",
-                                     "Events accepted and not yet acknowledged", labels);
-  m.in_flight =
-      &registry.AddGauge("rt_api_forward_in_flight", "Events of the batch being sent", labels);
-  m.batch_seconds = &registry.AddHistogram("rt_api_forward_batch_seconds",
-                                           "From first send to acknowledgement of a batch", labels);
-  return m;
-}
-
-std::string NewStreamId(const std::string& node_id) {
-  // Wall time rather than the rt Clock: the epoch must differ from every earlier
-  // process's, also in the simulator where the rt Clock is fake and restarts at
-  // the same instant.
-  static std::atomic<int64_t> last{0};
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  int64_t prev = last.load();
-  int64_t epoch = 0;
-  do {
-    epoch = std::max(now, prev + 1);
-  } while (!last.compare_exchange_weak(prev, epoch));
-  return node_id + ":" + std::to_string(epoch);
-}
 
 std::shared_ptr<Forwarder> Forwarder::Create(asio::io_context& ioc, ForwarderOptions options,
                                              ForwarderMetrics metrics, AckCallback on_ack) {
@@ -92,6 +23,8 @@ Forwarder::Forwarder(asio::io_context& ioc, ForwarderOptions options, ForwarderM
       ioc_(ioc),
       strand_(asio::make_strand(ioc)),
       stream_id_(NewStreamId(options_.node_id)),
+      backoff_(options_.backoff_initial, options_.backoff_max),
+      log_(options_.worker_id),
       linger_timer_(strand_),
       backoff_timer_(strand_) {
   http::ClientOptions client;
@@ -101,12 +34,17 @@ Forwarder::Forwarder(asio::io_context& ioc, ForwarderOptions options, ForwarderM
   queue_.reserve(std::min(options_.batch_max, options_.queue_limit));
 }
 
-bool Forwarder::Enqueue(const BatchEvent& event) {
+EnqueueResult Forwarder::Enqueue(const BatchEvent& event) {
   std::unique_lock lock(mutex_);
-  if (stopped_ || queue_.size() + backlog_count_ >= options_.queue_limit) {
+  if (delivery_.load(std::memory_order_relaxed) != Delivery::kDelivering) {
+    lock.unlock();
+    metrics_.undeliverable->Inc();
+    return EnqueueResult::kUndeliverable;
+  }
+  if (shut_down_ || queue_.size() + backlog_count_ >= options_.queue_limit) {
     lock.unlock();
     metrics_.queue_full->Inc();
-    return false;
+    return EnqueueResult::kQueueFull;
   }
   queue_.push_back(event);
   if (queue_.size() == 1) first_queued_ = SteadyClock::now();
@@ -117,7 +55,7 @@ bool Forwarder::Enqueue(const BatchEvent& event) {
   }
   lock.unlock();
   metrics_.queue_depth->Add(1);
-  return true;
+  return EnqueueResult::kQueued;
 }
 
 void Forwarder::Wake() {
@@ -136,15 +74,17 @@ void Forwarder::BeginDrain() {
 uint64_t Forwarder::Drain(SteadyClock::time_point deadline) {
   BeginDrain();
   std::unique_lock lock(mutex_);
-  drained_.wait_until(lock, deadline,
-                      [&] { return stopped_ || (queue_.empty() && backlog_count_ == 0); });
+  drained_.wait_until(lock, deadline, [&] {
+    return shut_down_ || delivery_.load(std::memory_order_relaxed) == Delivery::kStopped ||
+           (queue_.empty() && backlog_count_ == 0);
+  });
   return queue_.size() + backlog_count_;
 }
 
 void Forwarder::Shutdown() {
   {
     std::lock_guard lock(mutex_);
-    stopped_ = true;
+    shut_down_ = true;
     state_ = State::kBusy;  // no more wake-ups
   }
   drained_.notify_all();
@@ -166,7 +106,19 @@ void Forwarder::SetAddress(std::string host, uint16_t port) {
     client.request_timeout = self->options_.request_timeout;
     self->connection_ =
         http::ClientConnection::Create(self->ioc_, self->options_.host, port, client);
+    if (self->delivery() == Delivery::kStopped) {
+      // The batch that was refused is tried again at the new address.
+      self->SetDelivery(Delivery::kDelivering, "");
+      self->backoff_.Reset();
+      self->SendBatch();
+    }
   });
+}
+
+std::optional<std::string> Forwarder::Undeliverable() const {
+  std::lock_guard lock(mutex_);
+  if (delivery_.load(std::memory_order_relaxed) == Delivery::kDelivering) return std::nullopt;
+  return undeliverable_reason_;
 }
 
 std::string Forwarder::stream_id() const {
@@ -186,7 +138,7 @@ uint64_t Forwarder::queued() const {
 // waited `linger`, or when draining.
 void Forwarder::Pump() {
   std::unique_lock lock(mutex_);
-  if (stopped_ || state_ == State::kBusy) return;
+  if (shut_down_ || state_ == State::kBusy) return;
   const size_t remaining = backlog_.size() - backlog_pos_;
   if (remaining == 0) {
     backlog_.clear();
@@ -221,7 +173,7 @@ void Forwarder::Pump() {
   lock.unlock();
   linger_timer_.cancel();
   batch_started_ = SteadyClock::now();
-  backoff_ = std::chrono::milliseconds(0);
+  backoff_.Reset();
   EncodeBatch();
   SendBatch();
 }
@@ -238,17 +190,11 @@ void Forwarder::SendBatch() {
   std::string stream;
   {
     std::lock_guard lock(mutex_);
-    if (stopped_) return;
+    if (shut_down_) return;
     stream = stream_id_;
   }
-  http::Request request{http::Verb::post, "/worker/batch", 11};
-  request.set("X-Rt-Stream", stream);
-  request.set("X-Rt-Seq", std::to_string(next_seq_));
-  request.set("X-Rt-Key-Id", options_.key_id);
-  request.set(http::beast_http::field::content_type, "text/plain");
-  request.body() = body_;  // body_ stays for the retries
   connection_->Send(
-      std::move(request),
+      MakeBatchRequest(stream, next_seq_, options_.key_id, body_),  // body_ stays for resends
       // Weak: the connection keeps this callback while a request is in flight, and
       // the Forwarder owns the connection; a strong reference would be a cycle that
       // outlives a shutdown whose Close never ran (the I/O context already stopped).
@@ -266,96 +212,38 @@ void Forwarder::SendBatch() {
 void Forwarder::OnBatchResponse(Status status, http::Response response) {
   {
     std::lock_guard lock(mutex_);
-    if (stopped_) return;
+    if (shut_down_) return;
   }
-  const auto next_backoff = [this] {
-    return backoff_.count() == 0 ? options_.backoff_initial
-                                 : std::min(backoff_ * 2, options_.backoff_max);
-  };
-  if (!status.ok()) {
-    RetryLater(next_backoff(), status.message());
-    return;
-  }
-  const int code = response.result_int();
-  if (code == 200) {
-    Result<BatchAck> ack = ParseBatchAck(response.body());
-    if (!ack.ok()) {
-      RetryLater(next_backoff(), "sent an unreadable ack: " + ack.status().message());
+  BatchReply reply = ClassifyBatchReply(status, response, next_seq_, batch_size_);
+  switch (reply.kind) {
+    case ReplyKind::kAcked:
+      return OnBatchAcked(batch_size_, &*reply.ack);
+    case ReplyKind::kHeadApplied: {
+      const bool all = reply.applied == batch_size_;
+      OnBatchAcked(reply.applied, nullptr);
+      if (!all) {
+        EncodeBatch();
+        SendBatch();
+      }
       return;
     }
-    const uint64_t last = next_seq_ + batch_size_ - 1;
-    if (ack->acked_seq < last) {
-      RetryLater(options_.backoff_max, "BUG: acked seq " + std::to_string(ack->acked_seq) +
-                                           " below the batch's last seq " + std::to_string(last));
-      return;
-    }
-    OnBatchAcked(batch_size_, &*ack);
-    return;
+    case ReplyKind::kStreamLost:
+      return OnStreamLost(reply);
+    case ReplyKind::kAckBeyondSent:
+      return OnAckBeyondSent(reply);
+    case ReplyKind::kKeyMismatch:
+      return OnKeyMismatch(reply);
+    case ReplyKind::kRetry:
+      return RetryLater(backoff_.Next(), reply.problem);
+    case ReplyKind::kRetrySlowly:
+      return RetryLater(backoff_.Slow(), reply.problem);
+    case ReplyKind::kRefused:
+      return StopStream(reply);
   }
-  if (code == 409 && HandleConflict(response.body())) return;
-  const bool server_error = code >= 500;
-  RetryLater(server_error ? next_backoff() : options_.backoff_max,
-             "answered " + std::to_string(code) + ": " + FirstLine(response.body()));
-}
-
-// A 409 is either a key id mismatch or "expected seq N". Returns false when the
-// body says neither.
-bool Forwarder::HandleConflict(const std::string& body) {
-  if (ContainsNoCase(body, "key id")) {
-    if (!key_mismatch_.exchange(true)) {
-      std::fprintf(stderr,
-                   "rt: ERROR: worker %s (%s) refused our key id %s: %s; every API node of a "
-                   "cluster must use the same secret\n",
-                   options_.worker_id.c_str(), connection_->peer().c_str(), options_.key_id.c_str(),
-                   FirstLine(body).c_str());
-    }
-    RetryLater(options_.backoff_max, "refused our key id: " + FirstLine(body));
-    return true;
-  }
-  const uint64_t expected = ExpectedSeq(body);
-  if (expected == 0) return false;
-  const uint64_t first = next_seq_;
-  const uint64_t last = first + batch_size_ - 1;
-  if (expected > first && expected <= last + 1) {
-    // The worker already has the head of the batch: send only the rest.
-    const uint64_t applied = expected - first;
-    const bool all = applied == batch_size_;
-    OnBatchAcked(applied, nullptr);
-    if (!all) {
-      EncodeBatch();
-      SendBatch();
-    }
-    return true;
-  }
-  if (expected > last + 1) {
-    RetryLater(options_.backoff_max, "BUG: expects seq " + std::to_string(expected) +
-                                         " beyond our batch " + std::to_string(first) + ".." +
-                                         std::to_string(last));
-    return true;
-  }
-  // expected < first: the worker lost events it had acknowledged (its data was
-  // reset). They cannot be sent again; continue on a new stream so that at least
-  // everything from now on is counted.
-  std::string stream;
-  {
-    std::lock_guard lock(mutex_);
-    stream_id_ = NewStreamId(options_.node_id);
-    stream = stream_id_;
-  }
-  std::fprintf(stderr,
-               "rt: ERROR: worker %s (%s) lost %llu acknowledged events (expects seq %llu, we "
-               "are at %llu); continuing on new stream %s\n",
-               options_.worker_id.c_str(), connection_->peer().c_str(),
-               static_cast<unsigned long long>(first - expected),
-               static_cast<unsigned long long>(expected), static_cast<unsigned long long>(first),
-               stream.c_str());
-  next_seq_ = 1;
-  acked_seq_.store(0, std::memory_order_relaxed);
-  SendBatch();
-  return true;
 }
 
 void Forwarder::OnBatchAcked(uint64_t events, const BatchAck* ack) {
+  if (delivery() != Delivery::kDelivering) SetDelivery(Delivery::kDelivering, "");
   backlog_pos_ += events;
   next_seq_ += events;
   acked_seq_.store(next_seq_ - 1, std::memory_order_relaxed);
@@ -378,12 +266,7 @@ void Forwarder::OnBatchAcked(uint64_t events, const BatchAck* ack) {
     metrics_.duplicates->Inc(ack->duplicates);
     if (on_ack_) on_ack_(options_.worker_id, *ack);
   }
-  if (problem_lines_ > 0) {
-    std::fprintf(stderr, "rt: worker %s (%s): batches delivered again\n",
-                 options_.worker_id.c_str(), connection_->peer().c_str());
-    last_problem_.clear();
-    problem_lines_ = 0;
-  }
+  log_.Delivered(connection_->peer());
   {
     std::lock_guard lock(mutex_);
     backlog_count_ -= events;
@@ -392,26 +275,92 @@ void Forwarder::OnBatchAcked(uint64_t events, const BatchAck* ack) {
   Pump();
 }
 
+// The worker keeps data of another secret. Nothing can be delivered until an
+// operator fixes one of the secrets; the batch is resent slowly so that a fixed
+// worker (or API node restarted with the right secret) recovers by itself.
+void Forwarder::OnKeyMismatch(const BatchReply& reply) {
+  if (delivery() != Delivery::kKeyRefused) {
+    log_.Error(connection_->peer(), reply.problem + " (ours is " + options_.key_id +
+                                        "); every API node of a cluster must use the same "
+                                        "secret; POSTs for this worker get 503 until it accepts "
+                                        "the key");
+    SetDelivery(Delivery::kKeyRefused, "key mismatch with worker " + options_.worker_id);
+  }
+  RetryLater(backoff_.Slow(), reply.problem);
+}
+
+// An ack for seqs never sent means the worker's mark of this stream was moved by
+// someone else (another sender using the same stream id) or the worker is broken:
+// either way our events may have been skipped as duplicates. The batch is not
+// taken as delivered; it goes again on a stream nobody else can have used.
+void Forwarder::OnAckBeyondSent(const BatchReply& reply) {
+  metrics_.ack_beyond_sent->Inc();
+  const std::string stream = RestartStream();
+  log_.ErrorOnce(connection_->peer(), reply.problem +
+                                          "; resending the unacknowledged events on "
+                                          "new stream " +
+                                          stream +
+                                          " (later alarms are only counted in "
+                                          "rt_api_forward_alarms_total)");
+  ResendAfter(backoff_.Next());
+}
+
+// The worker lost events it had acknowledged (its data was reset). They cannot be
+// sent again; continue on a new stream so that at least everything from now on is
+// counted.
+void Forwarder::OnStreamLost(const BatchReply& reply) {
+  const std::string stream = RestartStream();
+  log_.Error(connection_->peer(), reply.problem + "; continuing on new stream " + stream);
+  SendBatch();
+}
+
+// A 4xx other than 408/409/429 refuses the request itself; the same bytes would be
+// refused forever. Stop instead of hammering the worker, keep the events (counted
+// as undelivered), and say so on /healthz and in every POST for this worker.
+void Forwarder::StopStream(const BatchReply& reply) {
+  metrics_.stopped->Inc();
+  const std::string reason =
+      "stream to worker " + options_.worker_id + " stopped: it " + reply.problem;
+  log_.Error(connection_->peer(), reason + "; " + std::to_string(queued()) +
+                                      " events stay undelivered until the worker's URL changes "
+                                      "or this node restarts");
+  SetDelivery(Delivery::kStopped, reason);
+  drained_.notify_all();
+}
+
+std::string Forwarder::RestartStream() {
+  std::string stream;
+  {
+    std::lock_guard lock(mutex_);
+    stream_id_ = NewStreamId(options_.node_id);
+    stream = stream_id_;
+  }
+  next_seq_ = 1;
+  acked_seq_.store(0, std::memory_order_relaxed);
+  return stream;
+}
+
+void Forwarder::SetDelivery(Delivery delivery, std::string reason) {
+  {
+    std::lock_guard lock(mutex_);
+    delivery_.store(delivery, std::memory_order_relaxed);
+    undeliverable_reason_ = std::move(reason);
+  }
+  metrics_.delivery_state->Set(static_cast<int64_t>(delivery));
+}
+
 void Forwarder::RetryLater(std::chrono::milliseconds delay, const std::string& why) {
   retries_.fetch_add(1, std::memory_order_relaxed);
   metrics_.retries->Inc();
-  LogOnce(why);
-  backoff_ = delay;
-  backoff_timer_.expires_after(delay);
-  backoff_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (!ec) self->SendBatch();  // the same body under the same seqs
-  });
+  log_.Retrying(connection_->peer(), why);
+  ResendAfter(delay);
 }
 
-// One line per streak of the same problem: a worker down for an hour must not
-// fill the log with one line per retry.
-void Forwarder::LogOnce(const std::string& problem) {
-  constexpr int kMaxLinesPerStreak = 5;
-  if (problem == last_problem_ || problem_lines_ >= kMaxLinesPerStreak) return;
-  last_problem_ = problem;
-  ++problem_lines_;
-  std::fprintf(stderr, "rt: worker %s (%s): %s; resending the batch with backoff\n",
-               options_.worker_id.c_str(), connection_->peer().c_str(), problem.c_str());
+void Forwarder::ResendAfter(std::chrono::milliseconds delay) {
+  backoff_timer_.expires_after(delay);
+  backoff_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->SendBatch();  // the same body; the same seqs unless the stream restarted
+  });
 }
 
 }  // namespace rt

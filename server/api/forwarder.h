@@ -10,12 +10,18 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "server/api/batch_exchange.h"
+#include "server/api/delivery_log.h"
+#include "server/api/enqueue_result.h"
+#include "server/api/forwarder_metrics.h"
+#include "server/api/retry_backoff.h"
+#include "server/api/stream_id.h"
 #include "server/http/client_connection.h"
-#include "server/metrics/metrics.h"
 #include "server/model/batch_ack.h"
 #include "server/model/batch_codec.h"
 
@@ -36,29 +42,6 @@ struct ForwarderOptions {
   std::chrono::milliseconds backoff_max{1000};
 };
 
-// The metrics of one worker's forwarding, labelled worker="ID". Register them once
-// per worker id and pass them to every Forwarder made for that worker (a reload
-// that moves a worker makes a new Forwarder; the series must stay the same).
-// The pointers are owned by the registry.
-struct ForwarderMetrics {
-  Counter* forwarded = nullptr;        // events acked by the worker
-  Counter* batches = nullptr;          // batches acked
-  Counter* retries = nullptr;          // batch sends that failed and were repeated
-  Counter* duplicates = nullptr;       // events the worker reported as already applied
-  Counter* queue_full = nullptr;       // Enqueue refused because the queue was full
-  Gauge* queue_depth = nullptr;        // events accepted and not yet acked (incl. in flight)
-  Gauge* in_flight = nullptr;          // events of the batch being sent
-  Histogram* batch_seconds = nullptr;  // send → ack of a batch, retries included
-
-  static ForwarderMetrics Register(MetricsRegistry& registry, const std::string& worker_id);
-};
-
-// A stream id "<node_id>:<epoch millis>" never returned before by this process:
-// the epoch is the wall clock, bumped past the last one handed out. A worker keeps
-// one high-water mark per stream, so a new Forwarder (or a reset) must never reuse
-// a stream whose seqs it does not continue.
-std::string NewStreamId(const std::string& node_id);
-
 // Forwards one worker's share of the events accepted by this API node over the
 // exactly-once batch path (docs/design.md §3 "Exactly-once streams and the worker
 // protocol"; its states and answers: §8 "Forwarder states").
@@ -67,13 +50,56 @@ std::string NewStreamId(const std::string& node_id);
 // are waiting or `linger` after the first of them arrived, encoded once, and posted
 // to /worker/batch on one persistent connection. Exactly one batch is in flight, so
 // the worker sees the stream's seqs in order. Every event gets the next seq of this
-// Forwarder's stream (contiguous from 1); a failed batch (connect error, timeout,
-// 5xx, bad answer) is resent unchanged after an exponential backoff, which cannot
-// double count because the worker skips seqs at or below its mark. A 409
-// "expected seq N" within the batch drops the events the worker already has; below
-// the batch it means the worker lost acknowledged events: that is logged loudly and
-// the Forwarder continues on a new stream. A 409 about the key id sets KeyMismatch()
-// and keeps retrying slowly (an operator must fix the secret).
+// Forwarder's stream (contiguous from 1). What happens next is decided on the
+// answer's status code and typed headers only (ClassifyBatchReply), never on its
+// text:
+//
+//   answer                               | action
+//   -------------------------------------+----------------------------------------------
+//   200, ack = last seq sent             | batch done; next batch
+//   200, ack beyond the last seq sent    | alarm (metric, one log line); resend the batch
+//                                        | on a new stream after a backoff
+//   409 X-Rt-Expected-Seq inside batch   | drop what the worker has, send the rest
+//   409 X-Rt-Expected-Seq below batch    | the worker lost acked events: ERROR line, go
+//                                        | on with the batch on a new stream
+//   409 X-Rt-Error: key-mismatch         | delivery state kKeyRefused; resend slowly
+//   transport error, 5xx, 408, 429,      | resend unchanged after exponential backoff
+//   unreadable ack                       | (the worker skips seqs <= its mark: no double
+//                                        | count)
+//   other surprises (short ack, untyped  | resend after the max backoff, logged
+//   409, gap beyond the batch)           |
+//   any other 4xx                        | delivery state kStopped: no more sends
+//
+// Sending states (state_, guarded by mutex_, so that Enqueue knows when to wake
+// the strand):
+//
+//   state       | meaning                                | left by
+//   ------------+----------------------------------------+-----------------------------
+//   kIdle       | nothing queued, nothing armed          | Enqueue, BeginDrain → kWoken
+//   kLingering  | linger timer armed for a partial batch | timer → Pump; a full batch or
+//               |                                        | BeginDrain → kWoken
+//   kWoken      | a Pump is posted to the strand         | Pump: nothing to send → kIdle;
+//               |                                        | partial batch → kLingering;
+//               |                                        | else send → kBusy
+//   kBusy       | a batch is in flight or backing off    | its ack → kWoken (Pump);
+//               |                                        | never while kStopped or shut down
+//
+// Delivery states (delivery_; written on the strand under mutex_, read anywhere):
+//
+//   delivery      | Enqueue        | meaning, and what ends it
+//   --------------+----------------+-------------------------------------------------
+//   kDelivering   | queues (202)   | normal
+//   kKeyRefused   | kUndeliverable | the worker holds data of another secret; the batch
+//                 | (503)          | is resent every backoff_max, and its first ack
+//                 |                | returns to kDelivering (a fixed worker recovers)
+//   kStopped      | kUndeliverable | the worker refused a batch with a 4xx that a resend
+//                 | (503)          | cannot fix; nothing is sent, queued events stay
+//                 |                | counted as undelivered, Drain returns at once.
+//                 |                | SetAddress to a new address resumes (a reload
+//                 |                | that fixes the worker's URL)
+//
+// Flags: draining_ (BeginDrain: stop lingering, send what is queued at once) and
+// shut_down_ (Shutdown: no more sends, wake-ups or callbacks; Enqueue refuses).
 //
 // Ownership: create with Create() and keep the shared_ptr; pending I/O keeps the
 // object alive. Call Shutdown() before destroying what the ack callback refers to.
@@ -92,28 +118,37 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
 
-  // Queues one event. False when the queue holds queue_limit events (the caller
-  // answers 503) or after Shutdown.
-  bool Enqueue(const BatchEvent& event);
+  // Queues one event. kQueueFull when the queue holds queue_limit events or after
+  // Shutdown; kUndeliverable unless the delivery state is kDelivering (see
+  // Undeliverable() for why).
+  EnqueueResult Enqueue(const BatchEvent& event);
 
-  // Sends everything queued without lingering and waits until all of it is acked or
-  // `deadline` passes. Returns the number of events still undelivered. Enqueue keeps
-  // working; events queued meanwhile are flushed too.
+  // Sends everything queued without lingering and waits until all of it is acked,
+  // the stream is stopped, or `deadline` passes. Returns the number of events still
+  // undelivered. Enqueue keeps working; events queued meanwhile are flushed too.
   uint64_t Drain(std::chrono::steady_clock::time_point deadline);
   // The non-blocking first half of Drain: stop lingering, send everything now. Lets
   // a caller start draining several forwarders before waiting for each.
   void BeginDrain();
 
   // Points the forwarder at a new address (a reloaded config moved the worker). The
-  // stream and its seqs continue; a batch in flight is resent to the new address.
+  // stream and its seqs continue; a batch in flight is resent to the new address, and
+  // a stopped stream resumes there.
   void SetAddress(std::string host, uint16_t port);
 
   // Stops sending: cancels timers, closes the connection, no more callbacks.
   // Queued events are abandoned (Drain first to deliver them).
   void Shutdown();
 
-  // True once the worker refused our key id (the node reports itself unhealthy).
-  bool KeyMismatch() const { return key_mismatch_.load(std::memory_order_relaxed); }
+  enum class Delivery { kDelivering, kKeyRefused, kStopped };  // see the class comment
+  Delivery delivery() const { return delivery_.load(std::memory_order_relaxed); }
+  // True while the worker refuses our key id (the node reports itself unhealthy).
+  bool KeyMismatch() const { return delivery() == Delivery::kKeyRefused; }
+  // True once the stream was stopped (a 4xx that a resend cannot fix).
+  bool Stopped() const { return delivery() == Delivery::kStopped; }
+  // One line saying why events for this worker cannot be delivered now (for
+  // /healthz and the POST's 503), nullopt while delivering.
+  std::optional<std::string> Undeliverable() const;
 
   const std::string& worker_id() const { return options_.worker_id; }
   std::string stream_id() const;
@@ -126,13 +161,7 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
   uint64_t batches_acked() const { return batches_acked_.load(std::memory_order_relaxed); }
 
  private:
-  // The strand's plan, guarded by mutex_ so that Enqueue knows when to wake it.
-  enum class State {
-    kIdle,       // nothing queued, nothing armed: the first Enqueue wakes the strand
-    kLingering,  // linger timer armed: a full batch wakes the strand early
-    kWoken,      // a Pump is posted
-    kBusy,       // a batch is in flight or backing off; its completion pumps
-  };
+  enum class State { kIdle, kLingering, kWoken, kBusy };  // see the class comment
 
   Forwarder(boost::asio::io_context& ioc, ForwarderOptions options, ForwarderMetrics metrics,
             AckCallback on_ack);
@@ -142,10 +171,17 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
   void EncodeBatch();  // cuts the next batch from the backlog into body_
   void SendBatch();    // sends body_ at next_seq_
   void OnBatchResponse(Status status, http::Response response);
-  bool HandleConflict(const std::string& body);
   void OnBatchAcked(uint64_t events, const BatchAck* ack);
+  void OnKeyMismatch(const BatchReply& reply);
+  void OnAckBeyondSent(const BatchReply& reply);
+  void OnStreamLost(const BatchReply& reply);
+  void StopStream(const BatchReply& reply);
+  // Continues on a fresh stream from seq 1; returns its id. The batch is unchanged.
+  std::string RestartStream();
+  void SetDelivery(Delivery delivery, std::string reason);
+  // Counts a failed send, logs it (rate-limited), resends after `delay`.
   void RetryLater(std::chrono::milliseconds delay, const std::string& why);
-  void LogOnce(const std::string& problem);
+  void ResendAfter(std::chrono::milliseconds delay);
 
   ForwarderOptions options_;  // host/port change on the strand only (SetAddress)
   const ForwarderMetrics metrics_;
@@ -161,8 +197,9 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
   State state_ = State::kIdle;
   std::chrono::steady_clock::time_point first_queued_;  // when queue_ became non-empty
   bool draining_ = false;
-  bool stopped_ = false;
+  bool shut_down_ = false;
   std::string stream_id_;
+  std::string undeliverable_reason_;  // set with delivery_ other than kDelivering
 
   // Strand only. The batch in flight is backlog_[backlog_pos_, backlog_pos_ + batch_size_).
   std::vector<BatchEvent> backlog_;
@@ -171,13 +208,12 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
   uint64_t next_seq_ = 1;  // seq of backlog_[backlog_pos_]
   std::string body_;
   std::chrono::steady_clock::time_point batch_started_;
-  std::chrono::milliseconds backoff_{0};
+  RetryBackoff backoff_;
+  DeliveryLog log_;
   boost::asio::steady_timer linger_timer_;
   boost::asio::steady_timer backoff_timer_;
-  std::string last_problem_;  // the problem last logged in the current failure streak
-  int problem_lines_ = 0;     // lines logged in the current failure streak
 
-  std::atomic<bool> key_mismatch_{false};
+  std::atomic<Delivery> delivery_{Delivery::kDelivering};  // written under mutex_
   std::atomic<uint64_t> in_flight_{0};
   std::atomic<uint64_t> acked_seq_{0};
   std::atomic<uint64_t> retries_{0};

@@ -48,18 +48,24 @@ Status ForwarderSet::SetWorkers(const std::map<std::string, std::string>& worker
   return Status::Ok();
 }
 
-bool ForwarderSet::Enqueue(const std::string& worker, const BatchEvent& event) {
+EnqueueResult ForwarderSet::Enqueue(const std::string& worker, const BatchEvent& event) {
   std::shared_lock lock(mutex_);
   const auto it = forwarders_.find(worker);
-  return it != forwarders_.end() && it->second->Enqueue(event);
+  return it == forwarders_.end() ? EnqueueResult::kQueueFull : it->second->Enqueue(event);
 }
 
 std::optional<std::string> ForwarderSet::Unhealthy() const {
   std::shared_lock lock(mutex_);
   for (const auto& [id, forwarder] : forwarders_) {
-    if (forwarder->KeyMismatch()) return "key mismatch with worker " + id;
+    if (std::optional<std::string> why = forwarder->Undeliverable()) return why;
   }
   return std::nullopt;
+}
+
+std::optional<std::string> ForwarderSet::Undeliverable(const std::string& worker) const {
+  std::shared_lock lock(mutex_);
+  const auto it = forwarders_.find(worker);
+  return it == forwarders_.end() ? std::nullopt : it->second->Undeliverable();
 }
 
 uint64_t ForwarderSet::Drain(std::chrono::steady_clock::time_point deadline) {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "server/api/enqueue_result.h"
 #include "server/api/forwarder.h"
 #include "server/metrics/metrics.h"
 #include "server/model/batch_codec.h"
@@ -47,10 +48,14 @@ class ForwarderSet {
   // does not parse.
   [[nodiscard]] Status SetWorkers(const std::map<std::string, std::string>& workers);
 
-  // False when the worker is unknown or its queue is full (the caller answers 503).
-  bool Enqueue(const std::string& worker, const BatchEvent& event);
-  // "key mismatch with worker N" when a worker refused our key id, else nullopt.
+  // kQueueFull when the worker is unknown or its queue is full, kUndeliverable when
+  // its forwarder cannot deliver now (the caller answers 503 either way).
+  EnqueueResult Enqueue(const std::string& worker, const BatchEvent& event);
+  // The first undeliverable worker's reason ("key mismatch with worker N", "stream to
+  // worker N stopped: ..."), nullopt when every worker can be served.
   std::optional<std::string> Unhealthy() const;
+  // Why `worker` cannot be served now, nullopt if it can (or is unknown).
+  std::optional<std::string> Undeliverable(const std::string& worker) const;
 
   // Drains every forwarder concurrently until `deadline`; returns the events that
   // could not be delivered. REQUIRES: not on a thread of `ioc`.

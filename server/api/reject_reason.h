@@ -18,13 +18,14 @@ enum class RejectReason : size_t {
   kTooLate,           // older than max-late-slices slices
   kNoRoute,           // the slice has no workers (before the first routing entry)
   kQueueFull,         // the worker's forwarding queue is full (503)
+  kUndeliverable,     // the worker refused our key id or its stream was stopped (503)
   kCount,
 };
 
 inline constexpr std::array<std::string_view, static_cast<size_t>(RejectReason::kCount)>
-    kRejectReasonNames = {"bad_query",  "bad_timestamp",      "bad_user",
-                          "bad_action", "before_first_slice", "too_far_in_future",
-                          "too_late",   "no_route",           "queue_full"};
+    kRejectReasonNames = {"bad_query",          "bad_timestamp",     "bad_user", "bad_action",
+                          "before_first_slice", "too_far_in_future", "too_late", "no_route",
+                          "queue_full",         "undeliverable"};
 
 constexpr std::string_view RejectReasonName(RejectReason reason) {
   return kRejectReasonNames[static_cast<size_t>(reason)];

@@ -31,6 +31,36 @@ namespace rt::http {
 // periodic sweep (SessionRegistry::CloseExpired) enforces, instead of re-arming a
 // timer per phase.
 //
+// States (state_) and what moves between them:
+//
+//   state      | meaning                                  | left by
+//   -----------+------------------------------------------+-------------------------------
+//   kIdle      | between requests, waiting for the first  | first bytes read → kReading;
+//              | byte (idle timeout)                      | server stop, EOF, deadline →
+//              |                                          | kClosed
+//   kReading   | a request is partly read (header timeout,| request complete → kHandling;
+//              | then the I/O timeout for the body)       | no route, 413, 431, bad request
+//              |                                          | → kWriting (an error response)
+//   kHandling  | the route's handler owns the request;    | Respond → kWriting
+//              | no deadline (the handler answers)        |
+//   kWriting   | the response is being sent (I/O timeout) | sent: keep-alive → kIdle (next
+//              |                                          | request), else lingering close
+//              |                                          | → kClosed
+//   kClosed    | socket shut; later callbacks do nothing  | (final)
+//
+// Flags:
+//   keep_alive_           the current request allows another one on this connection;
+//                         cleared by a final response (SendFinal) or a server stop.
+//   in_handler_           the handler is still on the stack: a response written from
+//                         inside it must not start reading the next request yet.
+//   next_request_due_     a response finished while in_handler_; CallHandler starts
+//                         the next request once the handler returned.
+//   header_deadline_due_  the first read of a request left its header incomplete and
+//                         the header timeout has not been set yet (set lazily: one
+//                         clock read saved per request).
+//   deadline_             when the sweep (SessionRegistry::CloseExpired) closes the
+//                         session; time_point::max() while a handler runs.
+//
 // Ownership: shared; pending operations and the Responder handed to a handler keep
 // it alive. Thread-safety: all state is touched only on the session's I/O thread;
 // Run, OnServerStop and Respond may be called from any thread.
@@ -58,7 +88,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnDeadline() { Close(); }
 
  private:
-  enum class State { kIdle, kReading, kHandling, kWriting, kClosed };
+  enum class State { kIdle, kReading, kHandling, kWriting, kClosed };  // see the class table
 
   void DoReadRequest();
   void ReadMore();

@@ -19,14 +19,30 @@ struct BatchRequest {
   std::vector<BatchEvent> events;
 };
 
+// Whether a batch was applied, or why it was refused. The worker's answer (status
+// code and headers) is chosen from this, never from a message text.
+enum class BatchVerdict {
+  kApplied,      // applied; duplicates (seqs <= the mark) skipped. May apply nothing.
+  kGap,          // first_seq > mark + 1: nothing applied; see expected_seq
+  kKeyMismatch,  // keyed with another secret: nothing applied; see stored_key_id
+};
+
 // What applying a batch did.
 struct BatchOutcome {
+  BatchVerdict verdict = BatchVerdict::kApplied;
   uint64_t acked_seq = 0;   // the stream's high-water mark afterwards
   uint64_t applied = 0;     // events newly counted
   uint64_t duplicates = 0;  // events skipped because their seq was <= the mark
-  // Stats after the batch of every slice the batch named (duplicates included),
-  // ascending by slice.
+  // kGap: the seq the stream must continue at (the mark + 1).
+  uint64_t expected_seq = 0;
+  // kKeyMismatch: the key id of the data the store holds, and the batch's.
+  std::string stored_key_id;
+  std::string offered_key_id;
+  // kApplied: stats after the batch of every slice the batch named (duplicates
+  // included), ascending by slice. Empty for a refusal.
   std::vector<std::pair<int64_t, SliceStats>> touched;
+
+  bool refused() const { return verdict != BatchVerdict::kApplied; }
 };
 
 }  // namespace rt

@@ -8,56 +8,19 @@
 #include <set>
 
 #include "server/store/batch_log.h"
+#include "server/store/kc_records.h"
 
 namespace rt {
 namespace {
 
 namespace kc = kyotocabinet;
-
-// Record keys. One-byte prefixes keep the kinds apart; slices are big-endian so
-// a key's bytes read like the number.
-constexpr char kMarkerPrefix = 'u';   // u be64(slice) key[16] -> ""
-constexpr char kCounterPrefix = 's';  // s be64(slice) -> unique, clicks, impressions (u64 LE)
-constexpr char kMarkPrefix = 'm';     // m stream -> u64 LE high-water mark
-constexpr std::string_view kKeyIdKey = "k";      // -> key id text
-constexpr std::string_view kDirectoryKey = "d";  // -> be64 of every slice held
-constexpr size_t kMarkerSize = 1 + 8 + UserKey::kSize;
-constexpr size_t kCounterKeySize = 1 + 8;
-constexpr size_t kCounterValueSize = 24;
-
-void PutBe64(char* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v);
-}
-uint64_t GetBe64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = v << 8 | static_cast<uint8_t>(p[i]);
-  return v;
-}
-void PutLe64(char* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i, v >>= 8) out[i] = static_cast<char>(v);
-}
-uint64_t GetLe64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = v << 8 | static_cast<uint8_t>(p[i]);
-  return v;
-}
-
-void MarkerKey(const BatchEvent& event, char (&key)[kMarkerSize]) {
-  key[0] = kMarkerPrefix;
-  PutBe64(key + 1, static_cast<uint64_t>(event.slice));
-  std::memcpy(key + 9, event.key.bytes.data(), UserKey::kSize);
-}
+using namespace kc_records;  // NOLINT(google-build-using-namespace): this file is their user
 
 // How many events ahead the read-ahead loads a marker's bucket, and then (reading
 // the bucket) its record: far enough to overlap several misses, near enough that
 // the lines are still cached when Kyoto gets there.
 constexpr size_t kBucketAhead = 12;
 constexpr size_t kRecordAhead = 6;
-
-void CounterKey(int64_t slice, char (&key)[kCounterKeySize]) {
-  key[0] = kCounterPrefix;
-  PutBe64(key + 1, static_cast<uint64_t>(slice));
-}
 
 // Kyoto's file lock is an fcntl lock, which a second open in the same process
 // would silently share; this registry makes that case fail too.
@@ -73,15 +36,10 @@ void ReleaseDir(const std::string& dir) {
   open_dirs.erase(dir);
 }
 
-// Per-slice changes of one batch. Batches touch very few slices (the current hour
-// and a few late ones), so a linear scan beats a map.
-struct SliceDelta {
-  int64_t slice;
-  SliceStats delta;
-};
-
-SliceStats& DeltaFor(std::vector<SliceDelta>& deltas, int64_t slice) {
-  for (SliceDelta& d : deltas) {
+// The delta of `slice` in `deltas`, appended if new. Batches touch very few slices
+// (the current hour and a few late ones), so a linear scan beats a map.
+SliceStats& DeltaFor(std::vector<KcStore::SliceDelta>& deltas, int64_t slice) {
+  for (KcStore::SliceDelta& d : deltas) {
     if (d.slice == slice) return d.delta;
   }
   return deltas.push_back({slice, {}}), deltas.back().delta;
@@ -154,7 +112,7 @@ Status KcStore::LoadState() {
       if (db_->get(key, sizeof key, value, sizeof value) != static_cast<int32_t>(sizeof value)) {
         return DbError("missing counter record of slice " + std::to_string(slice) + " in");
       }
-      slices_[slice] = {GetLe64(value), GetLe64(value + 8), GetLe64(value + 16)};
+      slices_[slice] = ParseCounterValue(value);
     }
   }
   std::string key_id;
@@ -175,6 +133,14 @@ Status KcStore::ReplayLog() {
     auto outcome = ApplyInternal(b.stream, b.first_seq, b.key_id, b.events);
     if (!outcome.ok()) {
       return outcome.status().WithContext("replaying " + path + " record " + std::to_string(i + 1));
+    }
+    // Only applied batches are logged, in order: a refusal means the log and the
+    // database disagree.
+    if (outcome->refused()) {
+      return Status::Internal("replaying " + path + " record " + std::to_string(i + 1) +
+                              ": refused (" +
+                              (outcome->verdict == BatchVerdict::kGap ? "gap" : "key mismatch") +
+                              ") although it was applied before");
     }
   }
   // In fsync mode Kyoto may also hold batches a killed process applied but never
@@ -213,127 +179,181 @@ Result<BatchOutcome> KcStore::ApplyBatch(std::string_view stream, uint64_t first
   return ApplyInternal(stream, first_seq, key_id, events);
 }
 
+// The steps of applying a batch: check it against the stream's mark and the key id
+// (CheckBatch), write the fresh events, counters, directory, mark and key id in one
+// transaction (CommitBatch), publish the new state to readers (Publish), and report
+// the touched slices (ReportTouched).
 Result<BatchOutcome> KcStore::ApplyInternal(std::string_view stream, uint64_t first_seq,
                                             std::string_view key_id,
                                             std::span<const BatchEvent> events) {
-  if (first_seq == 0) return Status::InvalidArgument("seqs start at 1");
-  auto mark_or = MarkOf(stream);
-  if (!mark_or.ok()) return mark_or.status();
-  const uint64_t mark = *mark_or;
-  if (first_seq > mark + 1) return Status::Conflict("expected seq " + std::to_string(mark + 1));
+  Result<BatchOutcome> outcome = CheckBatch(stream, first_seq, key_id, events.size());
+  if (!outcome.ok() || outcome->refused()) return outcome;
   // key_id_ is written only by this (the writer) thread: reading it unlocked is safe.
-  const bool store_key_id = !key_id.empty() && key_id_.empty();
-  if (!key_id.empty() && !store_key_id && key_id != key_id_) {
-    return Status::Conflict("key id mismatch: this worker holds data keyed with key id \"" +
-                            key_id_ + "\", the batch uses \"" + std::string(key_id) +
-                            "\" (every API node must use the same secret)");
+  const std::string_view new_key_id = !key_id.empty() && key_id_.empty() ? key_id : "";
+  const std::span<const BatchEvent> fresh = events.subspan(outcome->duplicates);
+  if (!fresh.empty() || !new_key_id.empty()) {
+    if (Status s = CommitBatch(stream, fresh, outcome->acked_seq, new_key_id); !s.ok()) return s;
+    Publish(stream, outcome->acked_seq, new_key_id);
   }
+  ReportTouched(events, outcome->touched);
+  return outcome;
+}
 
-  const uint64_t skip = std::min<uint64_t>(mark - first_seq + 1, events.size());
-  const std::span<const BatchEvent> fresh = events.subspan(skip);
+Result<BatchOutcome> KcStore::CheckBatch(std::string_view stream, uint64_t first_seq,
+                                         std::string_view key_id, size_t count) {
+  if (first_seq == 0) return Status::InvalidArgument("seqs start at 1");
+  Result<uint64_t> mark = MarkOf(stream);
+  if (!mark.ok()) return mark.status();
   BatchOutcome outcome;
-  outcome.duplicates = skip;
-  outcome.applied = fresh.size();
-  outcome.acked_seq = fresh.empty() ? mark : first_seq + events.size() - 1;
-
-  if (!fresh.empty() || store_key_id) {
-    std::vector<SliceDelta> deltas;
-    std::vector<int64_t> new_slices;
-    if (!db_->begin_transaction(false)) return DbError("cannot begin transaction on");
-    auto abort = [&](std::string_view what) {
-      Status s = DbError(what);
-      db_->end_transaction(false);
-      return s;
-    };
-    const size_t count = fresh.size();
-    if (read_ahead_.enabled()) {
-      marker_hashes_.resize(count);
-      char marker[kMarkerSize];
-      for (size_t i = 0; i < count; ++i) {
-        MarkerKey(fresh[i], marker);
-        marker_hashes_[i] = KcReadAhead::Hash(marker, sizeof marker);
-      }
-      for (size_t i = 0; i < std::min(count, kBucketAhead); ++i) {
-        read_ahead_.PrefetchBucket(marker_hashes_[i]);
-      }
-    }
-    for (size_t i = 0; i < count; ++i) {
-      if (read_ahead_.enabled()) {
-        if (i + kBucketAhead < count) read_ahead_.PrefetchBucket(marker_hashes_[i + kBucketAhead]);
-        if (i + kRecordAhead < count) read_ahead_.PrefetchRecord(marker_hashes_[i + kRecordAhead]);
-      }
-      const BatchEvent& event = fresh[i];
-      SliceStats& delta = DeltaFor(deltas, event.slice);
-      char marker[kMarkerSize];
-      MarkerKey(event, marker);
-      // add() fails with DUPREC when the marker exists: a known user.
-      if (db_->add(marker, sizeof marker, "", 0)) {
-        ++delta.unique_users;
-      } else if (db_->error().code() != kc::BasicDB::Error::DUPREC) {
-        return abort("cannot add user marker to");
-      }
-      ++(event.action == Action::kClick ? delta.clicks : delta.impressions);
-    }
-    for (SliceDelta& d : deltas) {
-      auto it = slices_.find(d.slice);
-      if (it == slices_.end()) {
-        new_slices.push_back(d.slice);
-      } else {
-        d.delta += it->second;  // now the slice's new totals
-      }
-      char key[kCounterKeySize];
-      CounterKey(d.slice, key);
-      char value[kCounterValueSize];
-      PutLe64(value, d.delta.unique_users);
-      PutLe64(value + 8, d.delta.clicks);
-      PutLe64(value + 16, d.delta.impressions);
-      if (!db_->set(key, sizeof key, value, sizeof value)) {
-        return abort("cannot write slice counter to");
-      }
-    }
-    if (!new_slices.empty()) {
-      std::string appended(8 * new_slices.size(), '\0');
-      for (size_t i = 0; i < new_slices.size(); ++i) {
-        PutBe64(appended.data() + 8 * i, static_cast<uint64_t>(new_slices[i]));
-      }
-      if (!db_->append(kDirectoryKey.data(), kDirectoryKey.size(), appended.data(),
-                       appended.size())) {
-        return abort("cannot extend slice directory in");
-      }
-    }
-    std::string mark_key(1, kMarkPrefix);
-    mark_key.append(stream);
-    char mark_value[8];
-    PutLe64(mark_value, outcome.acked_seq);
-    if (!db_->set(mark_key.data(), mark_key.size(), mark_value, sizeof mark_value)) {
-      return abort("cannot write stream mark to");
-    }
-    if (store_key_id &&
-        !db_->set(kKeyIdKey.data(), kKeyIdKey.size(), key_id.data(), key_id.size())) {
-      return abort("cannot write key id to");
-    }
-    if (!db_->end_transaction(true)) return DbError("cannot commit transaction on");
-
-    {
-      std::unique_lock lock(mu_);
-      for (const SliceDelta& d : deltas) slices_[d.slice] = d.delta;
-      if (store_key_id) key_id_ = key_id;
-    }
-    marks_[std::string(stream)] = outcome.acked_seq;
-    size_bytes_.store(static_cast<uint64_t>(db_->size()), std::memory_order_relaxed);
+  if (first_seq > *mark + 1) {
+    outcome.verdict = BatchVerdict::kGap;
+    outcome.acked_seq = *mark;
+    outcome.expected_seq = *mark + 1;
+    return outcome;
   }
+  if (!key_id.empty() && !key_id_.empty() && key_id != key_id_) {
+    outcome.verdict = BatchVerdict::kKeyMismatch;
+    outcome.acked_seq = *mark;
+    outcome.stored_key_id = key_id_;
+    outcome.offered_key_id = key_id;
+    return outcome;
+  }
+  outcome.duplicates = std::min<uint64_t>(*mark - first_seq + 1, count);
+  outcome.applied = count - outcome.duplicates;
+  outcome.acked_seq = outcome.applied == 0 ? *mark : first_seq + count - 1;
+  return outcome;
+}
 
-  // Readers only: slices_ is mutated on this thread alone.
+// One Kyoto transaction: either all of the batch, its counters and its mark are
+// on disk, or none is (that is what makes a retry safe).
+Status KcStore::CommitBatch(std::string_view stream, std::span<const BatchEvent> fresh,
+                            uint64_t acked_seq, std::string_view new_key_id) {
+  deltas_.clear();
+  new_slices_.clear();
+  if (!db_->begin_transaction(false)) return DbError("cannot begin transaction on");
+  Status s = AddMarkers(fresh);
+  if (s.ok()) s = WriteCounters();
+  if (s.ok()) s = WriteMark(stream, acked_seq);
+  if (s.ok() && !new_key_id.empty() &&
+      !db_->set(kKeyIdKey.data(), kKeyIdKey.size(), new_key_id.data(), new_key_id.size())) {
+    s = DbError("cannot write key id to");
+  }
+  if (!s.ok()) {
+    db_->end_transaction(false);  // after DbError read the cause
+    return s;
+  }
+  if (!db_->end_transaction(true)) return DbError("cannot commit transaction on");
+  return Status::Ok();
+}
+
+// The prefetch pipeline: every marker's hash is computed first, then, while event
+// i is added, the bucket of event i + kBucketAhead and the record of event
+// i + kRecordAhead are loaded, so that the cache misses overlap.
+void KcStore::StartPrefetch(std::span<const BatchEvent> fresh) {
+  if (!read_ahead_.enabled()) return;
+  marker_hashes_.resize(fresh.size());
+  char marker[kMarkerSize];
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    MarkerKey(fresh[i], marker);
+    marker_hashes_[i] = KcReadAhead::Hash(marker, sizeof marker);
+  }
+  for (size_t i = 0; i < std::min(fresh.size(), kBucketAhead); ++i) {
+    read_ahead_.PrefetchBucket(marker_hashes_[i]);
+  }
+}
+
+void KcStore::AdvancePrefetch(size_t i) {
+  if (!read_ahead_.enabled()) return;
+  const size_t count = marker_hashes_.size();
+  if (i + kBucketAhead < count) read_ahead_.PrefetchBucket(marker_hashes_[i + kBucketAhead]);
+  if (i + kRecordAhead < count) read_ahead_.PrefetchRecord(marker_hashes_[i + kRecordAhead]);
+}
+
+// Adds a marker per fresh event and sums the batch's per-slice deltas: the first
+// insertion of a (slice, user) marker is a new unique user.
+Status KcStore::AddMarkers(std::span<const BatchEvent> fresh) {
+  StartPrefetch(fresh);
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    AdvancePrefetch(i);
+    const BatchEvent& event = fresh[i];
+    SliceStats& delta = DeltaFor(deltas_, event.slice);
+    char marker[kMarkerSize];
+    MarkerKey(event, marker);
+    // add() fails with DUPREC when the marker exists: a known user.
+    if (db_->add(marker, sizeof marker, "", 0)) {
+      ++delta.unique_users;
+    } else if (db_->error().code() != kc::BasicDB::Error::DUPREC) {
+      return DbError("cannot add user marker to");
+    }
+    ++(event.action == Action::kClick ? delta.clicks : delta.impressions);
+  }
+  return Status::Ok();
+}
+
+// Turns deltas_ into the touched slices' new totals and writes their counters;
+// slices seen for the first time are appended to the directory.
+Status KcStore::WriteCounters() {
+  for (SliceDelta& d : deltas_) {
+    const auto it = slices_.find(d.slice);  // this thread is the only writer of slices_
+    if (it == slices_.end()) {
+      new_slices_.push_back(d.slice);
+    } else {
+      d.delta += it->second;
+    }
+    char key[kCounterKeySize];
+    CounterKey(d.slice, key);
+    char value[kCounterValueSize];
+    CounterValue(d.delta, value);
+    if (!db_->set(key, sizeof key, value, sizeof value)) {
+      return DbError("cannot write slice counter to");
+    }
+  }
+  if (new_slices_.empty()) return Status::Ok();
+  std::string appended(8 * new_slices_.size(), '\0');
+  for (size_t i = 0; i < new_slices_.size(); ++i) {
+    PutBe64(appended.data() + 8 * i, static_cast<uint64_t>(new_slices_[i]));
+  }
+  if (!db_->append(kDirectoryKey.data(), kDirectoryKey.size(), appended.data(), appended.size())) {
+    return DbError("cannot extend slice directory in");
+  }
+  return Status::Ok();
+}
+
+Status KcStore::WriteMark(std::string_view stream, uint64_t acked_seq) {
+  std::string key(1, kMarkPrefix);
+  key.append(stream);
+  char value[kMarkValueSize];
+  PutLe64(value, acked_seq);
+  if (!db_->set(key.data(), key.size(), value, sizeof value)) {
+    return DbError("cannot write stream mark to");
+  }
+  return Status::Ok();
+}
+
+// After the commit: readers see the new totals, the mark cache follows the disk.
+void KcStore::Publish(std::string_view stream, uint64_t acked_seq, std::string_view new_key_id) {
+  {
+    std::unique_lock lock(mu_);
+    for (const SliceDelta& d : deltas_) slices_[d.slice] = d.delta;
+    if (!new_key_id.empty()) key_id_ = new_key_id;
+  }
+  marks_[std::string(stream)] = acked_seq;
+  size_bytes_.store(static_cast<uint64_t>(db_->size()), std::memory_order_relaxed);
+}
+
+// The stats of every slice `events` names (duplicates included), ascending: the
+// API node refreshes its cache from them.
+void KcStore::ReportTouched(std::span<const BatchEvent> events,
+                            std::vector<std::pair<int64_t, SliceStats>>& touched) const {
+  // Unlocked: slices_ is mutated on this (the writer) thread alone.
   for (const BatchEvent& event : events) {
     auto it = std::lower_bound(
-        outcome.touched.begin(), outcome.touched.end(), event.slice,
+        touched.begin(), touched.end(), event.slice,
         [](const std::pair<int64_t, SliceStats>& p, int64_t s) { return p.first < s; });
-    if (it != outcome.touched.end() && it->first == event.slice) continue;
-    auto found = slices_.find(event.slice);
-    outcome.touched.insert(it,
-                           {event.slice, found == slices_.end() ? SliceStats{} : found->second});
+    if (it != touched.end() && it->first == event.slice) continue;
+    const auto found = slices_.find(event.slice);
+    touched.insert(it, {event.slice, found == slices_.end() ? SliceStats{} : found->second});
   }
-  return outcome;
 }
 
 Result<SliceStats> KcStore::ApplySingle(int64_t slice, const UserKey& key, Action action,
@@ -343,6 +363,8 @@ Result<SliceStats> KcStore::ApplySingle(int64_t slice, const UserKey& key, Actio
   const BatchEvent event{slice, key, action};
   auto outcome = ApplyInternal(kSingleStream, *mark + 1, "", std::span(&event, 1));
   if (!outcome.ok()) return outcome.status();
+  // Cannot happen: the seq continues the mark and no key id is checked.
+  if (outcome->refused()) return Status::Internal("single event refused by its own stream");
   if (seq != nullptr) *seq = *mark + 1;
   return outcome->touched.front().second;
 }

@@ -73,10 +73,12 @@ class KcStore {
   KcStore& operator=(const KcStore&) = delete;
 
   // Applies events first_seq.. of `stream` (see the class comment). Refuses,
-  // applying nothing: first_seq 0 (InvalidArgument), a gap after the mark
-  // (Conflict "expected seq N"), a key id other than the stored one (Conflict
-  // naming both). The first non-empty key id seen is stored; an empty `key_id`
-  // skips the check (internal use only; the HTTP layer requires the header).
+  // applying nothing, with a typed outcome (ok, `refused()`): a gap after the mark
+  // (verdict kGap, expected_seq = mark + 1), a key id other than the stored one
+  // (kKeyMismatch, stored_key_id). Fails with InvalidArgument for first_seq 0 or a
+  // bad stream name, IoError when Kyoto fails. The first non-empty key id seen is
+  // stored; an empty `key_id` skips the check (internal use only; the HTTP layer
+  // requires the header).
   [[nodiscard]] Result<BatchOutcome> ApplyBatch(std::string_view stream, uint64_t first_seq,
                                                 std::string_view key_id,
                                                 std::span<const BatchEvent> events);
@@ -111,6 +113,12 @@ class KcStore {
   // The stream name ApplySingle uses; refused from outside.
   static constexpr std::string_view kSingleStream = "\x01single";
 
+  // A batch's change to one slice; after WriteCounters the slice's new totals.
+  struct SliceDelta {
+    int64_t slice;
+    SliceStats delta;
+  };
+
  private:
   KcStore(std::string data_dir, const KcStoreOptions& options);
   Status OpenDb();
@@ -119,6 +127,19 @@ class KcStore {
   Result<uint64_t> MarkOf(std::string_view stream);
   Result<BatchOutcome> ApplyInternal(std::string_view stream, uint64_t first_seq,
                                      std::string_view key_id, std::span<const BatchEvent> events);
+  // The steps of ApplyInternal, in order.
+  Result<BatchOutcome> CheckBatch(std::string_view stream, uint64_t first_seq,
+                                  std::string_view key_id, size_t count);
+  Status CommitBatch(std::string_view stream, std::span<const BatchEvent> fresh, uint64_t acked_seq,
+                     std::string_view new_key_id);
+  void StartPrefetch(std::span<const BatchEvent> fresh);
+  void AdvancePrefetch(size_t i);
+  Status AddMarkers(std::span<const BatchEvent> fresh);
+  Status WriteCounters();
+  Status WriteMark(std::string_view stream, uint64_t acked_seq);
+  void Publish(std::string_view stream, uint64_t acked_seq, std::string_view new_key_id);
+  void ReportTouched(std::span<const BatchEvent> events,
+                     std::vector<std::pair<int64_t, SliceStats>>& touched) const;
   Status DbError(std::string_view what) const;
 
   const std::string data_dir_;
@@ -130,6 +151,8 @@ class KcStore {
   std::unordered_map<std::string, uint64_t> marks_;  // cache of the streams' marks
   KcReadAhead read_ahead_;
   std::vector<uint64_t> marker_hashes_;  // of the batch being applied, reused
+  std::vector<SliceDelta> deltas_;       // of the batch being applied, reused
+  std::vector<int64_t> new_slices_;      // of the batch being applied, reused
 
   // Shared with readers.
   mutable std::shared_mutex mu_;

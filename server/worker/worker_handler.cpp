@@ -12,6 +12,7 @@
 #include "server/model/event_query.h"
 #include "server/model/slice_stats.h"
 #include "server/model/user_key.h"
+#include "server/model/worker_protocol.h"
 #include "server/store/batch_writer.h"
 #include "server/store/kc_store.h"
 
@@ -83,9 +84,6 @@ http::Response WorkerHandler::Refusal(const Status& status) {
     case Status::Code::kInvalidArgument:
       metrics_.rejected_bad_request.Inc();
       return http::MakeErrorResponse(StatusCode::bad_request, status.message());
-    case Status::Code::kConflict:
-      metrics_.rejected_conflict.Inc();
-      return http::MakeErrorResponse(StatusCode::conflict, status.message());
     case Status::Code::kUnavailable:
       metrics_.rejected_unavailable.Inc();
       return http::MakeErrorResponse(StatusCode::service_unavailable, status.message());
@@ -93,6 +91,34 @@ http::Response WorkerHandler::Refusal(const Status& status) {
       return http::MakeErrorResponse(StatusCode::internal_server_error,
                                      "storage error: " + status.message());
   }
+}
+
+// A gap: 409 + X-Rt-Expected-Seq, the sender resends from there. Another key id:
+// 409 + X-Rt-Error: key-mismatch. Both stay 409 (the batch conflicts with the
+// worker's state, and a sender treats any other 4xx as a request that can never
+// succeed); the headers, not the reason line, say which conflict it is
+// (docs/design.md §3 "Exactly-once streams and the worker protocol").
+http::Response WorkerHandler::Conflict(const BatchOutcome& outcome) {
+  if (outcome.verdict == BatchVerdict::kGap) {
+    metrics_.rejected_gap.Inc();
+    const std::string expected = std::to_string(outcome.expected_seq);
+    http::Response response =
+        http::MakeErrorResponse(StatusCode::conflict, "expected seq " + expected +
+                                                          ": the batch would leave a gap in "
+                                                          "its stream; resend from there");
+    response.set(kErrorHeader, kErrorSeqGap);
+    response.set(kExpectedSeqHeader, expected);
+    return response;
+  }
+  metrics_.rejected_key_mismatch.Inc();
+  http::Response response = http::MakeErrorResponse(
+      StatusCode::conflict, "key id mismatch: this worker holds data keyed with key id \"" +
+                                http::QuoteForReason(outcome.stored_key_id) +
+                                "\", the batch uses \"" +
+                                http::QuoteForReason(outcome.offered_key_id) +
+                                "\" (every API node must use the same secret)");
+  response.set(kErrorHeader, kErrorKeyMismatch);
+  return response;
 }
 
 void WorkerHandler::PostEvent(http::Request& request, http::Responder respond) {
@@ -135,9 +161,9 @@ void WorkerHandler::GetSlices(http::Request&, http::Responder respond) {
 
 void WorkerHandler::PostBatch(http::Request& request, http::Responder respond) {
   const auto received = std::chrono::steady_clock::now();
-  Result<std::string_view> stream = RequiredHeader(request, "X-Rt-Stream", kMaxStreamBytes);
+  Result<std::string_view> stream = RequiredHeader(request, kStreamHeader, kMaxStreamBytes);
   if (!stream.ok()) return respond(Refusal(stream.status()));
-  Result<std::string_view> seq_text = RequiredHeader(request, "X-Rt-Seq", 20);
+  Result<std::string_view> seq_text = RequiredHeader(request, kSeqHeader, 20);
   if (!seq_text.ok()) return respond(Refusal(seq_text.status()));
   uint64_t seq = 0;
   const auto [end, ec] =
@@ -147,7 +173,7 @@ void WorkerHandler::PostBatch(http::Request& request, http::Responder respond) {
         Refusal(Status::InvalidArgument("header X-Rt-Seq: not a sequence number >= 1: \"" +
                                         http::QuoteForReason(*seq_text) + "\"")));
   }
-  Result<std::string_view> key_id = RequiredHeader(request, "X-Rt-Key-Id", kMaxKeyIdBytes);
+  Result<std::string_view> key_id = RequiredHeader(request, kKeyIdHeader, kMaxKeyIdBytes);
   if (!key_id.ok()) return respond(Refusal(key_id.status()));
 
   BatchRequest batch;
@@ -160,6 +186,7 @@ void WorkerHandler::PostBatch(http::Request& request, http::Responder respond) {
   writer_.Submit(std::move(batch), [this, received,
                                     respond = std::move(respond)](Result<BatchOutcome> outcome) {
     if (!outcome.ok()) return respond(Refusal(outcome.status()));
+    if (outcome->refused()) return respond(Conflict(*outcome));
     metrics_.batches.Inc();
     metrics_.events_applied.Inc(outcome->applied);
     metrics_.duplicates_skipped.Inc(outcome->duplicates);

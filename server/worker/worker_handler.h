@@ -6,6 +6,7 @@
 #include "server/http/router.h"
 #include "server/http/types.h"
 #include "server/metrics/metrics.h"
+#include "server/store/batch_request.h"
 #include "server/worker/worker_metrics.h"
 
 namespace rt {
@@ -42,8 +43,10 @@ class WorkerHandler {
   void GetMetrics(http::Request& request, http::Responder respond);
 
  private:
-  // The error response for a refused write, counted by reason.
+  // The error response for a failed write, counted by reason.
   http::Response Refusal(const Status& status);
+  // The typed 409 for a batch the store refused (a gap or another key id), counted.
+  http::Response Conflict(const BatchOutcome& outcome);
 
   KcStore& store_;
   BatchWriter& writer_;

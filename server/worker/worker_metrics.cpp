@@ -24,8 +24,10 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry& registry, const KcStore& store,
           "Time from receiving a batch to its commit (and fsync with --fsync)")),
       rejected_bad_request(
           registry.AddCounter("rt_worker_rejected_total", kRejectedHelp, "reason=\"bad_request\"")),
-      rejected_conflict(
-          registry.AddCounter("rt_worker_rejected_total", kRejectedHelp, "reason=\"conflict\"")),
+      rejected_gap(
+          registry.AddCounter("rt_worker_rejected_total", kRejectedHelp, "reason=\"seq_gap\"")),
+      rejected_key_mismatch(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
+                                                "reason=\"key_mismatch\"")),
       rejected_unavailable(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
                                                "reason=\"unavailable\"")) {
   registry.AddCallbackGauge("rt_worker_slices_held", "Slices this worker holds data for",

@@ -19,7 +19,8 @@ struct WorkerMetrics {
   Counter& single_events;
   Histogram& batch_apply_seconds;
   Counter& rejected_bad_request;
-  Counter& rejected_conflict;
+  Counter& rejected_gap;           // 409 X-Rt-Error: seq-gap
+  Counter& rejected_key_mismatch;  // 409 X-Rt-Error: key-mismatch
   Counter& rejected_unavailable;
 };
 

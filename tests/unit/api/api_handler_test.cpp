@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -21,15 +22,20 @@ class FixedClock final : public Clock {
 
 class RecordingSink final : public EventSink {
  public:
-  bool Enqueue(const std::string& worker, const BatchEvent& event) override {
-    if (full) return false;
+  EnqueueResult Enqueue(const std::string& worker, const BatchEvent& event) override {
+    if (full) return EnqueueResult::kQueueFull;
+    if (undeliverable.count(worker) != 0) return EnqueueResult::kUndeliverable;
     events.emplace_back(worker, event);
-    return true;
+    return EnqueueResult::kQueued;
   }
   std::optional<std::string> Unhealthy() const override { return unhealthy; }
+  std::string UndeliverableReason(const std::string& worker) const override {
+    return undeliverable.at(worker);
+  }
 
   bool full = false;
   std::optional<std::string> unhealthy;
+  std::map<std::string, std::string> undeliverable;  // worker → reason
   std::vector<std::pair<std::string, BatchEvent>> events;
 };
 
@@ -134,6 +140,38 @@ TEST_CASE("a full worker queue is a 503 with Retry-After naming the worker", "[a
   CHECK(f.handler.Rejected(RejectReason::kQueueFull) == 1);
 }
 
+TEST_CASE("a POST for a worker this node cannot deliver to is a 503 with the reason, not a 202",
+          "[api][handler]") {
+  Fixture f;
+  f.sink.undeliverable["1"] = "key mismatch with worker 1";
+  int accepted = 0;
+  int refused = 0;
+  for (int i = 0; i < 40; ++i) {
+    const std::string user = "user" + std::to_string(i);
+    INFO(user);
+    const std::string worker = f.keyer.KeyFor(10, user).RoutingHash() % 2 == 0 ? "0" : "1";
+    const http::Response response =
+        f.Post("/analytics?timestamp=" + Ts(kNowMs) + "&user=" + user + "&click");
+    if (worker == "1") {
+      ++refused;
+      CHECK(response.result() == http::StatusCode::service_unavailable);
+      CHECK(response.body() == "cannot deliver to worker 1: key mismatch with worker 1\n");
+      // No Retry-After: the node cannot promise when an operator fixes the worker.
+      CHECK(response.find(http::beast_http::field::retry_after) == response.end());
+    } else {
+      ++accepted;
+      CHECK(response.result() == http::StatusCode::accepted);
+    }
+  }
+  REQUIRE(accepted > 0);
+  REQUIRE(refused > 0);
+  CHECK(f.sink.events.size() == static_cast<size_t>(accepted));
+  for (const auto& [worker, event] : f.sink.events) CHECK(worker == "0");
+  CHECK(f.handler.Rejected(RejectReason::kUndeliverable) == static_cast<uint64_t>(refused));
+  CHECK(f.metrics.Render().find("rt_api_rejected_total{reason=\"undeliverable\"} " +
+                                std::to_string(refused)) != std::string::npos);
+}
+
 TEST_CASE("GET /analytics with a bad timestamp is a 400 naming it", "[api][handler]") {
   Fixture f;
   for (const std::string target : {"/analytics", "/analytics?timestamp=",
@@ -153,6 +191,15 @@ TEST_CASE("a cached GET sums the workers' cached parts without asking them", "[a
       f.Call(&ApiHandler::HandleGetStats, http::Verb::get, "/analytics?timestamp=" + Ts(kNowMs));
   CHECK(response.result() == http::StatusCode::ok);
   CHECK(response.body() == "unique_users,4\nclicks,5\nimpressions,6\n");
+}
+
+TEST_CASE("healthz reports a stopped stream as 503 naming the worker and the status",
+          "[api][handler]") {
+  Fixture f;
+  f.sink.unhealthy = "stream to worker 1 stopped: it answered 400 Bad Request: line 3: bad";
+  const http::Response response = f.Call(&ApiHandler::HandleHealth, http::Verb::get, "/healthz");
+  CHECK(response.result() == http::StatusCode::service_unavailable);
+  CHECK(response.body() == *f.sink.unhealthy + "\n");
 }
 
 TEST_CASE("healthz reports a key mismatch as 503", "[api][handler]") {

@@ -12,6 +12,8 @@
 #include "server/api/forwarder_set.h"
 #include "server/model/batch_ack.h"
 #include "server/model/batch_codec.h"
+#include "server/model/worker_protocol.h"
+#include "tests/unit/api/fake_worker.h"
 #include "tests/unit/http/client_test_server.h"
 
 namespace rt {
@@ -19,165 +21,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::ClientTestServer;
+using testing::FakeWorker;
 using testing::WaitFor;
-
-// An in-memory worker implementing the /worker/batch semantics (one mark per
-// stream, duplicates skipped, 409 on a gap or a different key id), with knobs to
-// inject failures. Survives Stop()/Start() on the same port like a restarted worker.
-class FakeWorker {
- public:
-  struct Received {
-    std::string stream;
-    uint64_t seq = 0;
-    std::string body;
-    size_t lines = 0;
-  };
-
-  FakeWorker() { Start(0); }
-  ~FakeWorker() { Stop(); }
-
-  void Start(uint16_t port) {
-    server_ = std::make_unique<ClientTestServer>(
-        [this](const http::Request& r) { return Handle(r); }, port);
-    port_ = server_->port();
-  }
-  void Stop() { server_.reset(); }
-  uint16_t port() const { return port_; }
-
-  // The next `n` requests get a 503 without being applied.
-  void FailNext(int n) {
-    std::lock_guard lock(mutex_);
-    fail_next_ = n;
-  }
-  // The next `n` requests are applied, then the connection closes without an answer.
-  void LoseAnswerOfNext(int n) {
-    std::lock_guard lock(mutex_);
-    lose_answer_next_ = n;
-  }
-  // The next request has only its first `k` events applied and gets 409 expected seq.
-  void ApplyPrefixOfNext(size_t k) {
-    std::lock_guard lock(mutex_);
-    apply_prefix_ = k;
-  }
-  // Forgets every stream's mark, as a worker whose data was wiped.
-  void ForgetMarks() {
-    std::lock_guard lock(mutex_);
-    marks_.clear();
-  }
-  void SetKeyId(std::string key_id) {
-    std::lock_guard lock(mutex_);
-    key_id_ = std::move(key_id);
-  }
-
-  std::vector<BatchEvent> applied() const {
-    std::lock_guard lock(mutex_);
-    return applied_;
-  }
-  size_t applied_count() const {
-    std::lock_guard lock(mutex_);
-    return applied_.size();
-  }
-  std::vector<Received> received() const {
-    std::lock_guard lock(mutex_);
-    return received_;
-  }
-  uint64_t duplicates() const {
-    std::lock_guard lock(mutex_);
-    return duplicates_;
-  }
-  uint64_t bad_bodies() const {
-    std::lock_guard lock(mutex_);
-    return bad_bodies_;
-  }
-
- private:
-  ClientTestServer::Reply Answer(http::StatusCode code, std::string body) {
-    ClientTestServer::Reply reply;
-    reply.response.result(code);
-    reply.response.body() = std::move(body);
-    return reply;
-  }
-
-  ClientTestServer::Reply Handle(const http::Request& req) {
-    std::lock_guard lock(mutex_);
-    if (req.method() != http::Verb::post || req.target() != "/worker/batch") {
-      return Answer(http::StatusCode::not_found, "not found\n");
-    }
-    Received got;
-    got.stream = std::string(req["X-Rt-Stream"]);
-    got.seq = std::stoull(std::string(req["X-Rt-Seq"]));
-    got.body = req.body();
-    Result<std::vector<BatchEvent>> events = DecodeBatch(req.body());
-    if (!events.ok()) {  // Catch assertions are not thread-safe: answer, let the test see it
-      bad_bodies_++;
-      return Answer(http::StatusCode::bad_request, events.status().message() + "\n");
-    }
-    got.lines = events->size();
-    received_.push_back(got);
-
-    if (fail_next_ > 0) {
-      --fail_next_;
-      return Answer(http::StatusCode::service_unavailable, "injected failure\n");
-    }
-    const std::string key_id(req["X-Rt-Key-Id"]);
-    if (!key_id_) key_id_ = key_id;
-    if (*key_id_ != key_id) {
-      return Answer(
-          http::StatusCode::conflict,
-          "key id mismatch: this worker holds data keyed with key id \"" + *key_id_ + "\"\n");
-    }
-    uint64_t& mark = marks_[got.stream];
-    if (got.seq > mark + 1) {
-      return Answer(http::StatusCode::conflict, "expected seq " + std::to_string(mark + 1) + "\n");
-    }
-    size_t limit = events->size();
-    if (apply_prefix_) limit = std::min(limit, *apply_prefix_);
-    BatchAck ack;
-    std::map<int64_t, SliceStats> touched;
-    for (size_t i = 0; i < limit; ++i) {
-      const BatchEvent& e = (*events)[i];
-      const uint64_t seq = got.seq + i;
-      if (seq <= mark) {
-        ++ack.duplicates;
-        ++duplicates_;
-        continue;
-      }
-      mark = seq;
-      applied_.push_back(e);
-      SliceStats& s = stats_[e.slice];
-      if (users_[e.slice].insert(e.key).second) ++s.unique_users;
-      (e.action == Action::kClick ? s.clicks : s.impressions) += 1;
-      touched[e.slice] = s;
-    }
-    if (apply_prefix_) {
-      apply_prefix_.reset();
-      return Answer(http::StatusCode::conflict, "expected seq " + std::to_string(mark + 1) + "\n");
-    }
-    ack.acked_seq = mark;
-    for (const auto& [slice, s] : touched) ack.slices.emplace_back(slice, s);
-    ClientTestServer::Reply reply = Answer(http::StatusCode::ok, FormatBatchAck(ack));
-    if (lose_answer_next_ > 0) {
-      --lose_answer_next_;
-      reply.answer = false;
-    }
-    return reply;
-  }
-
-  std::unique_ptr<ClientTestServer> server_;
-  uint16_t port_ = 0;
-  mutable std::mutex mutex_;
-  int fail_next_ = 0;
-  int lose_answer_next_ = 0;
-  std::optional<size_t> apply_prefix_;
-  std::optional<std::string> key_id_;
-  std::map<std::string, uint64_t> marks_;
-  std::vector<BatchEvent> applied_;
-  std::vector<Received> received_;
-  std::map<int64_t, SliceStats> stats_;
-  std::map<int64_t, std::set<UserKey>> users_;
-  uint64_t duplicates_ = 0;
-  uint64_t bad_bodies_ = 0;
-};
 
 BatchEvent MakeEvent(uint64_t i) {
   BatchEvent e;
@@ -222,7 +67,7 @@ std::vector<BatchEvent> EnqueueRange(Forwarder& f, uint64_t from, uint64_t to) {
   std::vector<BatchEvent> sent;
   for (uint64_t i = from; i < to; ++i) {
     sent.push_back(MakeEvent(i));
-    REQUIRE(f.Enqueue(sent.back()));
+    REQUIRE(f.Enqueue(sent.back()) == EnqueueResult::kQueued);
   }
   return sent;
 }
@@ -321,14 +166,14 @@ TEST_CASE("a forwarder refuses events once its queue is full", "[api][forwarder]
   auto options = Options(port);
   options.queue_limit = 10;
   Harness h(options);
-  for (int i = 0; i < 10; ++i) CHECK(h.forwarder->Enqueue(MakeEvent(i)));
-  CHECK_FALSE(h.forwarder->Enqueue(MakeEvent(10)));
+  for (int i = 0; i < 10; ++i) CHECK(h.forwarder->Enqueue(MakeEvent(i)) == EnqueueResult::kQueued);
+  CHECK(h.forwarder->Enqueue(MakeEvent(10)) == EnqueueResult::kQueueFull);
   CHECK(h.forwarder->queued() == 10);
   CHECK(h.registry.Render().find("rt_api_forward_queue_full_total{worker=\"w1\"} 1") !=
         std::string::npos);
   worker.Start(port);
   REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 10; }));
-  CHECK(h.forwarder->Enqueue(MakeEvent(11)));
+  CHECK(h.forwarder->Enqueue(MakeEvent(11)) == EnqueueResult::kQueued);
 }
 
 TEST_CASE("a forwarder flushes a partial batch after the linger", "[api][forwarder]") {
@@ -383,8 +228,9 @@ TEST_CASE("draining a forwarder whose worker is down reports the undelivered eve
   CHECK(h.forwarder->Drain(std::chrono::steady_clock::now() + 100ms) == 7);
 }
 
-TEST_CASE("a forwarder flags a key id mismatch and keeps its events", "[api][forwarder]") {
-  FakeWorker worker;
+TEST_CASE("a forwarder flags a key id mismatch from the typed answer and keeps its events",
+          "[api][forwarder]") {
+  FakeWorker worker;  // its refusal text does not mention "key id": only the header does
   worker.SetKeyId("ffff0000");
   Harness h(Options(worker.port()));
   (void)EnqueueRange(*h.forwarder, 0, 5);
@@ -392,6 +238,150 @@ TEST_CASE("a forwarder flags a key id mismatch and keeps its events", "[api][for
   CHECK(h.forwarder->acked_seq() == 0);
   CHECK(h.forwarder->queued() == 5);
   CHECK(worker.applied_count() == 0);
+  CHECK(h.forwarder->Undeliverable() == std::optional<std::string>("key mismatch with worker w1"));
+  // Events for a worker that refuses our key are not accepted (the POST gets a 503).
+  CHECK(h.forwarder->Enqueue(MakeEvent(5)) == EnqueueResult::kUndeliverable);
+  CHECK(h.forwarder->queued() == 5);
+  const std::string metrics = h.registry.Render();
+  CHECK(metrics.find("rt_api_forward_state{worker=\"w1\"} 1") != std::string::npos);
+  CHECK(metrics.find("rt_api_forward_undeliverable_total{worker=\"w1\"} 1") != std::string::npos);
+}
+
+TEST_CASE("a forwarder recovers from a key mismatch once the worker accepts the key",
+          "[api][forwarder]") {
+  FakeWorker worker;
+  worker.SetKeyId("ffff0000");
+  Harness h(Options(worker.port()));
+  auto sent = EnqueueRange(*h.forwarder, 0, 5);
+  REQUIRE(WaitFor([&] { return h.forwarder->KeyMismatch(); }));
+  worker.SetKeyId("abcd1234");  // an operator fixed the secret
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 5; }));
+  CHECK_FALSE(h.forwarder->KeyMismatch());
+  CHECK_FALSE(h.forwarder->Undeliverable().has_value());
+  auto more = EnqueueRange(*h.forwarder, 5, 8);
+  sent.insert(sent.end(), more.begin(), more.end());
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 8; }));
+  CHECK(worker.applied() == sent);
+}
+
+TEST_CASE("a forwarder resumes from the header's seq whatever the 409's reason says",
+          "[api][forwarder]") {
+  FakeWorker worker;
+  worker.ApplyPrefixOfNext(4);
+  // A reworded reason that even names another number: only X-Rt-Expected-Seq counts.
+  worker.SetGapReason("Lücke im Strom; bitte ab Nummer 9 erneut senden");
+  auto options = Options(worker.port());
+  options.linger = 600s;
+  Harness h(options);
+  const auto sent = EnqueueRange(*h.forwarder, 0, 10);
+  CHECK(h.forwarder->Drain(std::chrono::steady_clock::now() + 20s) == 0);
+  CHECK(worker.applied() == sent);
+  CHECK(worker.duplicates() == 0);
+  const auto received = worker.received();
+  REQUIRE(received.size() == 2);
+  CHECK(received[1].seq == 5);
+  CHECK(received[1].lines == 6);
+  CHECK(h.forwarder->retries() == 0);
+}
+
+TEST_CASE("a forwarder does not read the expected seq from the text of an untyped 409",
+          "[api][forwarder]") {
+  FakeWorker worker;
+  worker.ApplyPrefixOfNext(4);
+  worker.OmitTypedHeadersOfNext(1);  // "expected seq 5" in the text, no header
+  auto options = Options(worker.port());
+  options.linger = 600s;
+  Harness h(options);
+  const auto sent = EnqueueRange(*h.forwarder, 0, 10);
+  CHECK(h.forwarder->Drain(std::chrono::steady_clock::now() + 20s) == 0);
+  CHECK(worker.applied() == sent);
+  // The untyped answer was a failure resent whole (seq 1), not a resume from seq 5.
+  const auto received = worker.received();
+  REQUIRE(received.size() == 2);
+  CHECK(received[1].seq == 1);
+  CHECK(received[1].lines == 10);
+  CHECK(worker.duplicates() == 4);
+  CHECK(h.forwarder->retries() == 1);
+}
+
+TEST_CASE("an ack beyond the seqs sent raises an alarm and resends on a new stream",
+          "[api][forwarder]") {
+  FakeWorker worker;
+  Harness h(Options(worker.port()));
+  auto sent = EnqueueRange(*h.forwarder, 0, 10);
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 10; }));
+  const std::string old_stream = h.forwarder->stream_id();
+  // Another sender moved this stream's mark: the next batch is skipped as duplicates
+  // and acked beyond its last seq.
+  worker.AdvanceMarkBeforeNext(7);
+  auto more = EnqueueRange(*h.forwarder, 10, 20);
+  sent.insert(sent.end(), more.begin(), more.end());
+  REQUIRE(WaitFor([&] { return worker.applied_count() == 20; }));
+  REQUIRE(WaitFor([&] { return h.forwarder->queued() == 0; }));
+  // Exact totals: every event counted once, none lost to the moved mark.
+  CHECK(worker.applied() == sent);
+  CHECK(h.forwarder->stream_id() != old_stream);
+  CHECK(h.forwarder->acked_seq() == 10);  // the ten events, on the new stream
+  const auto received = worker.received();
+  CHECK(received.back().stream == h.forwarder->stream_id());
+  CHECK(received.back().seq == 1);
+  const std::string metrics = h.registry.Render();
+  CHECK(metrics.find("rt_api_forward_alarms_total{worker=\"w1\",reason=\"ack_beyond_sent\"} 1") !=
+        std::string::npos);
+  CHECK(metrics.find("rt_api_forwarded_events_total{worker=\"w1\"} 20") != std::string::npos);
+}
+
+TEST_CASE("a batch refused with a 400 stops the stream instead of retrying forever",
+          "[api][forwarder]") {
+  FakeWorker worker;
+  worker.RefuseWith(http::StatusCode::bad_request);
+  Harness h(Options(worker.port()));  // backoff 5..50 ms: a retrying forwarder would be busy
+  (void)EnqueueRange(*h.forwarder, 0, 7);
+  REQUIRE(WaitFor([&] { return h.forwarder->Stopped(); }));
+  const std::optional<std::string> why = h.forwarder->Undeliverable();
+  REQUIRE(why.has_value());
+  CHECK_THAT(*why, Catch::StartsWith("stream to worker w1 stopped: it answered 400") &&
+                       Catch::Contains("injected refusal"));
+  CHECK(why->find('\n') == std::string::npos);
+  // The events stay counted as undelivered, and Drain says so at once.
+  CHECK(h.forwarder->queued() == 7);
+  CHECK(h.forwarder->Drain(std::chrono::steady_clock::now() + 20s) == 7);
+  CHECK(h.forwarder->Enqueue(MakeEvent(7)) == EnqueueResult::kUndeliverable);
+  // No endless retries: within many backoff periods the worker sees no second request.
+  CHECK_FALSE(WaitFor([&] { return worker.received().size() > 1; }, 500ms));
+  CHECK(worker.received().size() == 1);
+  CHECK(h.forwarder->retries() == 0);
+  const std::string metrics = h.registry.Render();
+  CHECK(metrics.find("rt_api_forward_stopped_total{worker=\"w1\"} 1") != std::string::npos);
+  CHECK(metrics.find("rt_api_forward_state{worker=\"w1\"} 2") != std::string::npos);
+  CHECK(metrics.find("rt_api_forward_queue_depth{worker=\"w1\"} 7") != std::string::npos);
+}
+
+TEST_CASE("a stopped stream resumes when the worker moves to a new address", "[api][forwarder]") {
+  FakeWorker wrong;  // e.g. a config pointing at something that is not this worker
+  wrong.RefuseWith(http::StatusCode::not_found);
+  FakeWorker right;
+  Harness h(Options(wrong.port()));
+  const auto sent = EnqueueRange(*h.forwarder, 0, 6);
+  REQUIRE(WaitFor([&] { return h.forwarder->Stopped(); }));
+  h.forwarder->SetAddress("127.0.0.1", right.port());
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 6; }));
+  CHECK_FALSE(h.forwarder->Stopped());
+  CHECK(right.applied() == sent);
+  CHECK(h.forwarder->Enqueue(MakeEvent(6)) == EnqueueResult::kQueued);
+}
+
+TEST_CASE("a forwarder retries 408 and 429 answers like a 5xx", "[api][forwarder]") {
+  const auto code =
+      GENERATE(http::StatusCode::request_timeout, http::StatusCode::too_many_requests);
+  FakeWorker worker;
+  worker.AnswerNext(3, code);
+  Harness h(Options(worker.port()));
+  const auto sent = EnqueueRange(*h.forwarder, 0, 12);
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 12; }));
+  CHECK(worker.applied() == sent);
+  CHECK(h.forwarder->retries() == 3);
+  CHECK_FALSE(h.forwarder->Stopped());
 }
 
 TEST_CASE("a forwarder resends from the seq a 409 names", "[api][forwarder]") {
@@ -473,19 +463,51 @@ TEST_CASE("a forwarder set routes events to their worker and reports a key misma
   ForwarderSet set(io.ioc(), options, registry, {});
   REQUIRE(set.SetWorkers({{"1", WorkerUrl(one.port())}, {"2", WorkerUrl(two.port())}}).ok());
   CHECK_FALSE(set.SetWorkers({{"3", "https://x/worker"}}).ok());
-  CHECK_FALSE(set.Enqueue("3", MakeEvent(0)));
+  CHECK(set.Enqueue("3", MakeEvent(0)) == EnqueueResult::kQueueFull);
   CHECK_FALSE(set.Unhealthy().has_value());
   std::vector<BatchEvent> sent;
   for (uint64_t i = 0; i < 20; ++i) {
     sent.push_back(MakeEvent(i));
-    REQUIRE(set.Enqueue("1", sent.back()));
+    REQUIRE(set.Enqueue("1", sent.back()) == EnqueueResult::kQueued);
   }
-  REQUIRE(set.Enqueue("2", MakeEvent(99)));
+  REQUIRE(set.Enqueue("2", MakeEvent(99)) == EnqueueResult::kQueued);
   REQUIRE(WaitFor([&] { return set.Unhealthy().has_value(); }));
   CHECK(*set.Unhealthy() == "key mismatch with worker 2");
+  CHECK(set.Undeliverable("2") == std::optional<std::string>("key mismatch with worker 2"));
+  CHECK_FALSE(set.Undeliverable("1").has_value());
+  CHECK(set.Enqueue("2", MakeEvent(98)) == EnqueueResult::kUndeliverable);
   CHECK(set.Drain(std::chrono::steady_clock::now() + 200ms) == 1);  // worker 2's event
   CHECK(one.applied() == sent);
   CHECK(registry.Render().find("rt_api_forwarded_events_total{worker=\"1\"} 20") !=
+        std::string::npos);
+}
+
+TEST_CASE("a forwarder set reports a stopped stream and keeps serving the other workers",
+          "[api][forwarder]") {
+  FakeWorker good;
+  FakeWorker bad;
+  bad.RefuseWith(http::StatusCode::bad_request);
+  MetricsRegistry registry;
+  testing::TestIoThread io;
+  ForwarderSetOptions options;
+  options.node_id = "0";
+  options.key_id = "abcd1234";
+  ForwarderSet set(io.ioc(), options, registry, {});
+  REQUIRE(set.SetWorkers({{"1", WorkerUrl(good.port())}, {"2", WorkerUrl(bad.port())}}).ok());
+  REQUIRE(set.Enqueue("2", MakeEvent(0)) == EnqueueResult::kQueued);
+  REQUIRE(WaitFor([&] { return set.Unhealthy().has_value(); }));
+  CHECK_THAT(*set.Unhealthy(), Catch::StartsWith("stream to worker 2 stopped: it answered 400"));
+  CHECK(set.Enqueue("2", MakeEvent(1)) == EnqueueResult::kUndeliverable);
+  std::vector<BatchEvent> sent;
+  for (uint64_t i = 0; i < 5; ++i) {
+    sent.push_back(MakeEvent(i));
+    REQUIRE(set.Enqueue("1", sent.back()) == EnqueueResult::kQueued);
+  }
+  // The stopped worker's event is reported undelivered without waiting for the deadline.
+  CHECK(set.Drain(std::chrono::steady_clock::now() + 20s) == 1);
+  CHECK(good.applied() == sent);
+  CHECK(bad.received().size() == 1);
+  CHECK(registry.Render().find("rt_api_forward_stopped_total{worker=\"2\"} 1") !=
         std::string::npos);
 }
 
@@ -501,7 +523,7 @@ TEST_CASE("a forwarder set keeps a moved worker's stream and seqs", "[api][forwa
   std::vector<BatchEvent> sent;
   for (uint64_t i = 0; i < 5; ++i) {
     sent.push_back(MakeEvent(i));
-    REQUIRE(set.Enqueue("1", sent.back()));
+    REQUIRE(set.Enqueue("1", sent.back()) == EnqueueResult::kQueued);
   }
   REQUIRE(set.Drain(std::chrono::steady_clock::now() + 20s) == 0);
   const std::string stream = set.Find("1")->stream_id();
@@ -511,7 +533,7 @@ TEST_CASE("a forwarder set keeps a moved worker's stream and seqs", "[api][forwa
   REQUIRE(set.SetWorkers({{"1", WorkerUrl(worker.port())}}).ok());
   for (uint64_t i = 5; i < 10; ++i) {
     sent.push_back(MakeEvent(i));
-    REQUIRE(set.Enqueue("1", sent.back()));
+    REQUIRE(set.Enqueue("1", sent.back()) == EnqueueResult::kQueued);
   }
   CHECK(set.Drain(std::chrono::steady_clock::now() + 20s) == 0);
   CHECK(worker.applied() == sent);

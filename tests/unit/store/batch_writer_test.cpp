@@ -47,10 +47,16 @@ TEST_CASE("the batch writer groups queued batches and answers every one", "[stor
         }
       });
     }
-    // A gap is answered with its error, the others still apply.
+    // A gap is answered with its typed refusal, the others still apply.
     writer.Submit({"s", 99, "kid", {{1, KeyOf(0), Action::kClick}}}, [&](Result<BatchOutcome> r) {
       std::lock_guard lock(mu);
-      errors.push_back(r.ok() ? "ok" : r.status().message());
+      if (!r.ok()) {
+        errors.push_back(r.status().message());
+      } else if (r->verdict == BatchVerdict::kGap) {
+        errors.push_back("gap, expected " + std::to_string(r->expected_seq));
+      } else {
+        errors.push_back("applied");
+      }
     });
     writer.SubmitSingle(1, KeyOf(0), Action::kImpression, [&](Result<SliceStats> r) {
       std::lock_guard lock(mu);
@@ -69,7 +75,7 @@ TEST_CASE("the batch writer groups queued batches and answers every one", "[stor
     CHECK(late_answer == Status::Code::kUnavailable);
   }
   CHECK(acked == std::vector<uint64_t>{3, 6, 9, 12, 15, 18, 21, 24, 27, 30});
-  CHECK(errors == std::vector<std::string>{"expected seq 31"});
+  CHECK(errors == std::vector<std::string>{"gap, expected 31"});
   CHECK(single_stats == SliceStats{30, 30, 1});
   CHECK(store->StatsFor(1) == SliceStats{30, 30, 1});
 

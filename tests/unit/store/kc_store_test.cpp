@@ -81,38 +81,52 @@ TEST_CASE("a batch overlapping the mark applies only its new tail", "[store]") {
   CHECK(store->StatsFor(1) == SliceStats{4, 2, 2});
 }
 
-TEST_CASE("a batch leaving a gap is refused with the expected seq", "[store]") {
+TEST_CASE("a batch leaving a gap is refused with the expected seq as a number", "[store]") {
   TempDir dir;
   auto store = OpenOrDie(dir.path());
   std::vector<BatchEvent> events = {Click(1, 1), Click(1, 2)};
   REQUIRE(store->ApplyBatch("s", 1, "kid", events).ok());
   auto gap = store->ApplyBatch("s", 4, "kid", events);
-  REQUIRE_FALSE(gap.ok());
-  CHECK(gap.status().code() == Status::Code::kConflict);
-  CHECK(gap.status().message() == "expected seq 3");
+  REQUIRE(gap.ok());
+  CHECK(gap->verdict == BatchVerdict::kGap);
+  CHECK(gap->refused());
+  CHECK(gap->expected_seq == 3);
+  CHECK(gap->applied == 0);
+  CHECK(gap->touched.empty());
   CHECK(store->StatsFor(1) == SliceStats{2, 2, 0});
   // Streams are independent; a new stream must start at 1.
   auto fresh = store->ApplyBatch("other", 2, "kid", events);
-  REQUIRE_FALSE(fresh.ok());
-  CHECK(fresh.status().message() == "expected seq 1");
+  REQUIRE(fresh.ok());
+  CHECK(fresh->verdict == BatchVerdict::kGap);
+  CHECK(fresh->expected_seq == 1);
   CHECK(store->ApplyBatch("other", 0, "kid", events).status().code() ==
         Status::Code::kInvalidArgument);
+  // The refusals moved no mark: the stream continues where it was.
+  const std::vector<BatchEvent> third = {Click(1, 3)};
+  auto next = store->ApplyBatch("s", 3, "kid", third);
+  REQUIRE(next.ok());
+  CHECK(next->verdict == BatchVerdict::kApplied);
+  CHECK(next->acked_seq == 3);
 }
 
-TEST_CASE("a different key id is refused naming both ids", "[store]") {
+TEST_CASE("a different key id is refused as a key mismatch carrying both ids", "[store]") {
   TempDir dir;
   auto store = OpenOrDie(dir.path());
   std::vector<BatchEvent> events = {Click(1, 1)};
   REQUIRE(store->ApplyBatch("s", 1, "aaaa1111", events).ok());
   CHECK(store->StoredKeyId() == "aaaa1111");
   auto other = store->ApplyBatch("t", 1, "bbbb2222", events);
-  REQUIRE_FALSE(other.ok());
-  CHECK(other.status().code() == Status::Code::kConflict);
-  CHECK_THAT(other.status().message(),
-             Catch::Contains("\"aaaa1111\"") && Catch::Contains("\"bbbb2222\""));
+  REQUIRE(other.ok());
+  CHECK(other->verdict == BatchVerdict::kKeyMismatch);
+  CHECK(other->stored_key_id == "aaaa1111");
+  CHECK(other->offered_key_id == "bbbb2222");
+  CHECK(other->applied == 0);
   CHECK(store->StatsFor(1) == SliceStats{1, 1, 0});
   // The refused batch did not advance its stream either.
-  CHECK(store->ApplyBatch("t", 1, "aaaa1111", events).ok());
+  auto same = store->ApplyBatch("t", 1, "aaaa1111", events);
+  REQUIRE(same.ok());
+  CHECK(same->verdict == BatchVerdict::kApplied);
+  CHECK(same->acked_seq == 1);
 }
 
 TEST_CASE("state survives close and reopen", "[store]") {
@@ -132,7 +146,10 @@ TEST_CASE("state survives close and reopen", "[store]") {
   auto retry = store->ApplyBatch("s", 1, "kid", events);
   REQUIRE(retry.ok());
   CHECK(retry->duplicates == 3);
-  CHECK(store->ApplyBatch("s", 5, "kid", events).status().message() == "expected seq 4");
+  auto gap = store->ApplyBatch("s", 5, "kid", events);
+  REQUIRE(gap.ok());
+  CHECK(gap->verdict == BatchVerdict::kGap);
+  CHECK(gap->expected_seq == 4);
   // Markers were persisted: a known user is not new again.
   std::vector<BatchEvent> known = {Click(1, 1)};
   REQUIRE(store->ApplyBatch("s", 4, "kid", known).ok());

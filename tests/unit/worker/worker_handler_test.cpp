@@ -1,5 +1,6 @@
 #include "server/worker/worker_handler.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
@@ -12,6 +13,7 @@
 #include "server/model/batch_ack.h"
 #include "server/model/slice_stats.h"
 #include "server/model/user_key.h"
+#include "server/model/worker_protocol.h"
 #include "server/store/batch_writer.h"
 #include "server/store/kc_store.h"
 #include "server/worker/worker_metrics.h"
@@ -217,25 +219,36 @@ TEST_CASE("a batch with a bad header value is refused naming it", "[worker][hand
   CHECK(f.Batch(body, std::string(128, 's'), "1").result() == StatusCode::ok);
 }
 
-TEST_CASE("a batch that would leave a gap is refused with the expected seq", "[worker][handler]") {
+TEST_CASE("a batch that would leave a gap is a 409 carrying the expected seq in a header",
+          "[worker][handler]") {
   Fixture f;
   const std::string two = "1 " + Key(1) + " c\n1 " + Key(2) + " c\n";
   REQUIRE(f.Batch(two, "s", "1").result() == StatusCode::ok);
   const http::Response gap = f.Batch("1 " + Key(3) + " c\n", "s", "5");
   CHECK(gap.result() == StatusCode::conflict);
+  CHECK(gap[kExpectedSeqHeader] == "3");
+  CHECK(gap[kErrorHeader] == kErrorSeqGap);
+  // The reason line stays for people.
   CHECK(gap.body().find("expected seq 3") != std::string::npos);
+  CHECK(std::count(gap.body().begin(), gap.body().end(), '\n') == 1);
   CHECK(f.store->StatsFor(1) == SliceStats{2, 2, 0});
-  CHECK(f.metrics->rejected_conflict.Value() == 1);
+  CHECK(f.metrics->rejected_gap.Value() == 1);
+  CHECK(f.metrics->rejected_key_mismatch.Value() == 0);
 }
 
-TEST_CASE("a batch with another key id is refused naming both ids", "[worker][handler]") {
+TEST_CASE("a batch with another key id is a typed key-mismatch 409 naming both ids",
+          "[worker][handler]") {
   Fixture f;
   REQUIRE(f.Batch("1 " + Key(1) + " c\n", "s", "1", "aaaa1111").result() == StatusCode::ok);
   const http::Response other = f.Batch("1 " + Key(2) + " c\n", "s", "2", "bbbb2222");
   CHECK(other.result() == StatusCode::conflict);
+  CHECK(other[kErrorHeader] == kErrorKeyMismatch);
+  CHECK(other.find(kExpectedSeqHeader) == other.end());
   CHECK(other.body().find("aaaa1111") != std::string::npos);
   CHECK(other.body().find("bbbb2222") != std::string::npos);
   CHECK(f.store->StatsFor(1) == SliceStats{1, 1, 0});
+  CHECK(f.metrics->rejected_key_mismatch.Value() == 1);
+  CHECK(f.metrics->rejected_gap.Value() == 0);
 }
 
 TEST_CASE("health and metrics endpoints answer", "[worker][handler]") {

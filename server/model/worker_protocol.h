@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string_view>
+
+namespace rt {
+
+// The names the batch write path puts on the wire (docs/design.md §3 "Exactly-once
+// streams and the worker protocol"), in one place that both ends include: the API
+// node's forwarder writes the request headers and reads the answer headers; the
+// worker does the opposite.
+//
+// Every outcome the forwarder acts on is typed: the status code and these headers.
+// The one-line body of a refusal is for people and may be reworded freely; no code
+// reads it.
+
+// Request headers of POST /worker/batch.
+inline constexpr std::string_view kStreamHeader = "X-Rt-Stream";  // opaque stream id
+inline constexpr std::string_view kSeqHeader = "X-Rt-Seq";        // seq of the first event
+inline constexpr std::string_view kKeyIdHeader = "X-Rt-Key-Id";   // key id of the secret
+
+// On a 409 refusing a batch that would leave a gap: the seq the worker expects next
+// (its mark + 1), decimal. The sender resends from there.
+inline constexpr std::string_view kExpectedSeqHeader = "X-Rt-Expected-Seq";
+
+// On a 409: which conflict it is, one of the values below. A 409 carrying neither
+// this header nor X-Rt-Expected-Seq is not understood (the sender does not guess
+// from the text).
+inline constexpr std::string_view kErrorHeader = "X-Rt-Error";
+// The stream's seqs do not continue the worker's mark (with X-Rt-Expected-Seq).
+inline constexpr std::string_view kErrorSeqGap = "seq-gap";
+// The worker holds data keyed with another secret: nothing of the batch is applied,
+// and nothing will be until the secrets agree (an operator must act).
+inline constexpr std::string_view kErrorKeyMismatch = "key-mismatch";
+
+}  // namespace rt

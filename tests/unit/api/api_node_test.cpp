@@ -1,0 +1,163 @@
+#include "server/api/api_node.h"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+
+#include "base/clock.h"
+#include "server/model/user_keyer.h"
+#include "tests/support/http_test_client.h"
+#include "tests/unit/api/fake_worker.h"
+
+namespace rt {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeWorker;
+using testing::HttpFetch;
+using testing::WaitFor;
+namespace bhttp = boost::beast::http;
+
+constexpr int64_t kSliceSeconds = 3600;
+
+std::string WorkerUrl(uint16_t port) {
+  return "http://127.0.0.1:" + std::to_string(port) + "/worker";
+}
+
+// An API node on a loopback ephemeral port routing every slice to workers "0" and
+// "1", with "now" mid-slice 10 (first-slice is ten and a half slices ago).
+struct NodeFixture {
+  NodeFixture(uint16_t worker0, uint16_t worker1) {
+    ClusterConfig config;
+    config.api_nodes = {{"a", "http://127.0.0.1:1/analytics"}};
+    config.worker_nodes = {{"0", WorkerUrl(worker0)}, {"1", WorkerUrl(worker1)}};
+    config.slice_length_s = kSliceSeconds;
+    config.first_slice_s = clock.NowMillis() / 1000 - 10 * kSliceSeconds - kSliceSeconds / 2;
+    config.routing = {{0, {"0", "1"}}};
+    ApiNodeOptions options;
+    options.node_id = "a";
+    options.secret = "a secret of enough bytes";
+    options.listen_host = "127.0.0.1";
+    options.listen_port = 0;
+    options.threads = 1;
+    options.linger = 1ms;
+    Result<std::unique_ptr<ApiNode>> created = ApiNode::Create(config, options, clock);
+    REQUIRE(created.ok());
+    node = std::move(created).value();
+    REQUIRE(node->Start().ok());
+    port = node->LocalEndpoint().port();
+    keyer = std::make_unique<UserKeyer>(options.secret);
+  }
+  ~NodeFixture() {
+    if (node) (void)node->Stop(0ms);
+  }
+
+  // The worker a user's events go to (slice 10).
+  std::string WorkerOf(const std::string& user) const {
+    return keyer->KeyFor(10, user).RoutingHash() % 2 == 0 ? "0" : "1";
+  }
+  testing::TestResponse Post(const std::string& user) {
+    auto response = HttpFetch(
+        port, bhttp::verb::post,
+        "/analytics?timestamp=" + std::to_string(clock.NowMillis()) + "&user=" + user + "&click");
+    REQUIRE(response.has_value());
+    return *response;
+  }
+  testing::TestResponse Get(const std::string& target) {
+    auto response = HttpFetch(port, bhttp::verb::get, target);
+    REQUIRE(response.has_value());
+    return *response;
+  }
+
+  SystemClock clock;
+  std::unique_ptr<ApiNode> node;
+  std::unique_ptr<UserKeyer> keyer;
+  uint16_t port = 0;
+};
+
+// A user whose events go to `worker`, found by trying names (bounded).
+std::string UserFor(const NodeFixture& f, const std::string& worker) {
+  for (int i = 0; i < 1000; ++i) {
+    const std::string user = "user" + std::to_string(i);
+    if (f.WorkerOf(user) == worker) return user;
+  }
+  FAIL("no user routes to worker " << worker);
+  return "";
+}
+
+TEST_CASE("an API node answers 503 for a worker that refused its key and 202 for the others",
+          "[api][node]") {
+  FakeWorker good;
+  FakeWorker refusing;
+  refusing.SetKeyId("ffff0000");  // keyed with another secret
+  NodeFixture f(good.port(), refusing.port());
+  CHECK(f.Get("/healthz").result() == bhttp::status::ok);
+
+  // The first event for the refusing worker is accepted: the node does not know yet.
+  uint64_t accepted_for_refusing = 0;
+  REQUIRE(f.Post(UserFor(f, "1")).result() == bhttp::status::accepted);
+  ++accepted_for_refusing;
+  REQUIRE(WaitFor([&] { return f.Get("/healthz").result() != bhttp::status::ok; }));
+  const auto health = f.Get("/healthz");
+  CHECK(health.result() == bhttp::status::service_unavailable);
+  CHECK(health.body() == "key mismatch with worker 1\n");
+
+  uint64_t accepted_for_good = 0;
+  uint64_t refused = 0;
+  for (int i = 0; i < 30; ++i) {
+    const std::string user = "user" + std::to_string(i);
+    INFO(user);
+    const auto response = f.Post(user);
+    if (f.WorkerOf(user) == "1") {
+      ++refused;
+      CHECK(response.result() == bhttp::status::service_unavailable);
+      CHECK(response.body() == "cannot deliver to worker 1: key mismatch with worker 1\n");
+      CHECK(response.find(bhttp::field::retry_after) == response.end());
+    } else {
+      ++accepted_for_good;
+      CHECK(response.result() == bhttp::status::accepted);
+    }
+  }
+  REQUIRE(refused > 0);
+  REQUIRE(accepted_for_good > 0);
+  const std::string metrics = f.Get("/metrics").body();
+  CHECK(metrics.find("rt_api_rejected_total{reason=\"undeliverable\"} " +
+                     std::to_string(refused)) != std::string::npos);
+
+  // Every 202 is accounted for: delivered to the good worker, or reported undelivered.
+  REQUIRE(WaitFor([&] { return good.applied_count() == accepted_for_good; }));
+  const uint64_t undelivered = f.node->Stop(200ms);
+  f.node.reset();
+  CHECK(good.applied_count() == accepted_for_good);
+  CHECK(refusing.applied_count() == 0);
+  CHECK(undelivered == accepted_for_refusing);
+}
+
+TEST_CASE("an API node whose stream to a worker was stopped says so on healthz and in metrics",
+          "[api][node]") {
+  FakeWorker good;
+  FakeWorker broken;
+  broken.RefuseWith(http::StatusCode::bad_request);
+  NodeFixture f(good.port(), broken.port());
+  REQUIRE(f.Post(UserFor(f, "1")).result() == bhttp::status::accepted);
+  REQUIRE(WaitFor([&] { return f.Get("/healthz").result() != bhttp::status::ok; }));
+  const auto health = f.Get("/healthz");
+  CHECK(health.result() == bhttp::status::service_unavailable);
+  CHECK_THAT(health.body(), Catch::StartsWith("stream to worker 1 stopped: it answered 400"));
+  CHECK(health.body().find('\n') == health.body().size() - 1);
+  const auto refused = f.Post(UserFor(f, "1"));
+  CHECK(refused.result() == bhttp::status::service_unavailable);
+  CHECK_THAT(refused.body(), Catch::StartsWith("cannot deliver to worker 1: stream to worker 1 "
+                                               "stopped: it answered 400"));
+  CHECK(f.Post(UserFor(f, "0")).result() == bhttp::status::accepted);
+  const std::string metrics = f.Get("/metrics").body();
+  CHECK(metrics.find("rt_api_forward_stopped_total{worker=\"1\"} 1") != std::string::npos);
+  CHECK(metrics.find("rt_api_forward_queue_depth{worker=\"1\"} 1") != std::string::npos);
+  CHECK(f.node->Stop(20s) == 1);  // returns without waiting for the deadline
+  f.node.reset();
+  CHECK(broken.received().size() == 1);
+  CHECK(good.applied_count() == 1);
+}
+
+}  // namespace
+}  // namespace rt
