@@ -74,7 +74,7 @@ class LocalCluster {
   enum class ReloadOutcome { kApplied, kRefused, kNoOutcome };
   // WriteConfig, then SIGHUP to the API node; waits until its /metrics counter
   // rt_api_config_reloads_total{outcome=...} shows the outcome, or `timeout`
-  // (kNoOutcome: neither counter moved, e.g. the file did not parse).
+  // (kNoOutcome: neither counter moved in time, e.g. the config was unchanged).
   // REQUIRES: the config file held an applied config (else the node's periodic
   // reload may count a refusal of the old file meanwhile).
   ReloadOutcome WriteConfigAndReload(const std::string& routing_json,
