@@ -7,7 +7,6 @@
 
 #include "cli/commands.h"
 #include "cli/stats_text.h"
-#include "cli/stats_text.h"
 
 namespace rt::cli {
 

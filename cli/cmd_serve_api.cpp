@@ -37,34 +37,53 @@ void Log(const ServeApiOptions& options, const std::string& line) {
   std::cerr << "rt-api[" << options.node_id << "]: " << line << std::endl;
 }
 
+// What the reload loop has logged, so that a reload every few seconds does not
+// repeat itself: the config warnings last logged, and the last refusal.
+struct ReloadLog {
+  std::vector<ConfigProblem> warnings;
+  std::string refusal;
+};
+
 // Logs each warning of the config file as one line, unless they are the ones logged
-// last time (a reload every few seconds must not repeat them).
+// last time.
 void LogWarnings(const ServeApiOptions& options, const std::vector<ConfigProblem>& warnings,
-                 std::vector<ConfigProblem>& logged) {
-  if (warnings == logged) return;
+                 ReloadLog& logged) {
+  if (warnings == logged.warnings) return;
   for (const ConfigProblem& warning : warnings) {
     Log(options, FormatConfigWarning(options.config_path, warning));
   }
-  logged = warnings;
+  logged.warnings = warnings;
+}
+
+// One line per refusal, and not again while the same file is refused for the same
+// reason (each attempt is still counted in rt_api_config_reloads_total).
+void LogRefusal(const ServeApiOptions& options, const std::string& why, ReloadLog& logged) {
+  if (why == logged.refusal) return;
+  Log(options, "config reload refused, keeping the running config: " + why);
+  logged.refusal = why;
 }
 
 // Re-reads the config file and hands it to the node, which applies it only if it
 // validates and is a safe change; one log line either way (none when unchanged).
 void Reload(const ServeApiOptions& options, ApiNode& node, int64_t process_start_ms,
-            std::vector<ConfigProblem>& logged_warnings) {
+            ReloadLog& logged) {
   NodeConfig loaded = LoadNodeConfig(options.config_path, process_start_ms, options.strict);
-  LogWarnings(options, loaded.warnings, logged_warnings);
+  LogWarnings(options, loaded.warnings, logged);
   Result<ClusterConfig>& next = loaded.config;
   if (!next.ok()) {
     node.CountRefusedReload();
-    Log(options, "config reload refused, keeping the running config: " + next.status().message());
+    LogRefusal(options, next.status().message(), logged);
     return;
   }
-  if (*next == *node.config()) return;
+  if (*next == *node.config()) {
+    logged.refusal.clear();
+    return;
+  }
   if (Status status = node.ReplaceConfig(std::move(*next)); !status.ok()) {
-    Log(options, "config reload refused, keeping the running config: " + status.message());
+    LogRefusal(options, status.message(), logged);
     return;
   }
+  logged.refusal.clear();
   Log(options, "config reloaded from " + options.config_path);
 }
 
@@ -72,8 +91,8 @@ int RunServeApi(const ServeApiOptions& options) {
   SystemClock clock;
   const int64_t process_start_ms = clock.NowMillis();
   NodeConfig loaded = LoadNodeConfig(options.config_path, process_start_ms, options.strict);
-  std::vector<ConfigProblem> logged_warnings;
-  LogWarnings(options, loaded.warnings, logged_warnings);
+  ReloadLog logged;
+  LogWarnings(options, loaded.warnings, logged);
   Result<ClusterConfig>& config = loaded.config;
   if (!config.ok()) {
     std::cerr << "rtctl serve-api: " << config.status().message() << "\n";
@@ -124,22 +143,25 @@ int RunServeApi(const ServeApiOptions& options) {
   boost::asio::signal_set reload_signal(control, SIGHUP);
   boost::asio::steady_timer reload_timer(control);
   stop_signals.async_wait([&](const boost::system::error_code&, int) { control.stop(); });
+  // The periodic reload waits the running config's interval: the safe-change horizon
+  // assumes every node reloads within it, so a reload that shortens it re-arms the
+  // timer at once (docs/design.md §5 "Config and the safe-change rule").
+  int64_t armed_interval_s = 0;
+  std::function<void()> arm_timer = [&] {
+    armed_interval_s = (*node)->config()->reload_interval_s;
+    reload_timer.expires_after(std::chrono::seconds(armed_interval_s));  // cancels a wait
+    reload_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      Reload(options, **node, process_start_ms, logged);
+      arm_timer();
+    });
+  };
   std::function<void()> wait_hup = [&] {
     reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      Reload(options, **node, process_start_ms, logged_warnings);
+      Reload(options, **node, process_start_ms, logged);
+      if ((*node)->config()->reload_interval_s != armed_interval_s) arm_timer();
       wait_hup();
-    });
-  };
-  std::function<void()> arm_timer = [&] {
-    // The running config's interval, read again each time: the safe-change horizon
-    // assumes every node reloads within it, so a reload that shortens it takes
-    // effect at once (docs/design.md §5 "Config and the safe-change rule").
-    reload_timer.expires_after(std::chrono::seconds((*node)->config()->reload_interval_s));
-    reload_timer.async_wait([&](const boost::system::error_code& ec) {
-      if (ec) return;
-      Reload(options, **node, process_start_ms, logged_warnings);
-      arm_timer();
     });
   };
   wait_hup();

@@ -15,10 +15,11 @@ NodeConfig LoadNodeConfig(const std::string& path, int64_t process_start_ms, boo
     return loaded;
   }
   if (strict) {
-    for (const ConfigProblem& warning : loaded.warnings) {
-      if (warning.kind != ConfigProblem::Kind::kUnknownKey) continue;
-      loaded.config = Status::InvalidArgument(FormatProblem("config " + path, warning) +
-                                              " (refused: --strict)");
+    for (auto it = loaded.warnings.begin(); it != loaded.warnings.end(); ++it) {
+      if (it->kind != ConfigProblem::Kind::kUnknownKey) continue;
+      loaded.config =
+          Status::InvalidArgument(FormatProblem("config " + path, *it) + " (refused: --strict)");
+      loaded.warnings.erase(it);  // reported once, as the error
       return loaded;
     }
   }

@@ -9,12 +9,13 @@
 #include <fstream>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "config/utc_time.h"
 #include "server/model/slice_stats.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/local_cluster.h"
+#include "tests/support/metrics_scrape.h"
+#include "tests/support/wait_for.h"
 
 namespace rt {
 namespace {
@@ -32,28 +33,18 @@ int64_t NowMs() {
       .count();
 }
 
-// The value of the metric line starting with `series` ("name{labels}") on the
-// API node's /metrics; nullopt if it cannot be read.
 std::optional<double> Metric(uint16_t port, const std::string& series) {
-  const auto response = testing::HttpFetch(port, bhttp::verb::get, "/metrics");
-  if (!response || response->result_int() != 200) return std::nullopt;
-  const std::string& body = response->body();
-  for (size_t at = body.find(series + " "); at != std::string::npos;
-       at = body.find(series + " ", at + 1)) {
-    if (at == 0 || body[at - 1] == '\n') return std::stod(body.substr(at + series.size() + 1));
-  }
-  return std::nullopt;
+  return testing::FetchMetric(port, series);
 }
 
 // Waits (bounded) until `series` exceeds `before`; true if it did.
 bool WaitForMetricAbove(uint16_t port, const std::string& series, double before) {
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const std::optional<double> value = Metric(port, series);
-    if (value && *value > before) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
+  return testing::WaitFor(
+      [&] {
+        const std::optional<double> value = Metric(port, series);
+        return value && *value > before;
+      },
+      30s, 20ms);
 }
 
 const std::string kApplied = "rt_api_config_reloads_total{outcome=\"applied\"}";
@@ -114,11 +105,7 @@ TEST_CASE(
     INFO(sent.err);
     REQUIRE(sent.code == 0);
   }
-  const auto counted_deadline = std::chrono::steady_clock::now() + 30s;
-  while (FreshStats(api, future_ts).unique_users != 8 &&
-         std::chrono::steady_clock::now() < counted_deadline) {
-    std::this_thread::sleep_for(20ms);
-  }
+  CHECK(testing::WaitFor([&] { return FreshStats(api, future_ts).unique_users == 8; }, 30s, 20ms));
   REQUIRE(FreshStats(api, future_ts) == SliceStats{8, 8, 0});
 
   // 2. Lowering max-future-s to 5 is applied.
@@ -174,6 +161,19 @@ TEST_CASE(
 
 namespace {
 
+// How many lines of `text` contain `needle`.
+int CountLines(const std::string& text, const std::string& needle) {
+  int count = 0;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (text.substr(start, end - start).find(needle) != std::string::npos) ++count;
+    start = end + 1;
+  }
+  return count;
+}
+
 std::string TypoConfig(const testing::TempDir& dir, const std::string& extra = "") {
   const std::string path = dir.Sub("typo.json");
   WriteFile(path, R"({
@@ -219,11 +219,13 @@ TEST_CASE("nodes log an unknown config key with its hint, and refuse it with --s
   CHECK(strict_worker.code == 1);
   CHECK_THAT(strict_worker.err, Catch::Contains(hint));
   CHECK_THAT(strict_worker.err, Catch::Contains("--strict"));
+  CHECK(CountLines(strict_worker.err, hint) == 1);  // one problem, one line
   const RtctlRun strict_api = testing::RunRtctl(
       {"serve-api", "--config", config, "--node", "0", "--listen", "127.0.0.1:0", "--strict"},
       {"RT_SECRET=integration-test-secret"});
   CHECK(strict_api.code == 1);
   CHECK_THAT(strict_api.err, Catch::Contains(hint));
+  CHECK(CountLines(strict_api.err, hint) == 1);
 }
 
 TEST_CASE("rtctl slice prints a time's slice as key value lines, and --json",

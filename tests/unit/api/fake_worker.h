@@ -11,10 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "server/http/types.h"
 #include "server/model/batch_ack.h"
 #include "server/model/batch_codec.h"
 #include "server/model/worker_protocol.h"
-#include "tests/unit/http/client_test_server.h"
+#include "tests/support/fake_http_server.h"
+#include "tests/support/io_thread.h"
+#include "tests/support/wait_for.h"
 
 namespace rt::testing {
 
@@ -34,8 +37,8 @@ class FakeWorker {
   ~FakeWorker() { Stop(); }
 
   void Start(uint16_t port) {
-    server_ = std::make_unique<ClientTestServer>(
-        [this](const http::Request& r) { return Handle(r); }, port);
+    server_ = std::make_unique<FakeHttpServer>([this](const http::Request& r) { return Handle(r); },
+                                               port);
     port_ = server_->port();
   }
   void Stop() { server_.reset(); }
@@ -121,21 +124,21 @@ class FakeWorker {
   }
 
  private:
-  ClientTestServer::Reply Answer(http::StatusCode code, std::string body) {
-    ClientTestServer::Reply reply;
+  FakeHttpServer::Reply Answer(http::StatusCode code, std::string body) {
+    FakeHttpServer::Reply reply;
     reply.response.result(code);
     reply.response.body() = std::move(body);
     return reply;
   }
 
   // A 409 gap refusal: typed headers (unless omitted) and a reason for people.
-  ClientTestServer::Reply Gap(uint64_t expected) {
+  FakeHttpServer::Reply Gap(uint64_t expected) {
     const std::string n = std::to_string(expected);
     if (untyped_next_ > 0) {
       --untyped_next_;
       return Answer(http::StatusCode::conflict, "expected seq " + n + "\n");
     }
-    ClientTestServer::Reply reply =
+    FakeHttpServer::Reply reply =
         Answer(http::StatusCode::conflict,
                (gap_reason_.empty() ? "expected seq " + n : gap_reason_) + "\n");
     reply.response.set(kErrorHeader, kErrorSeqGap);
@@ -143,7 +146,7 @@ class FakeWorker {
     return reply;
   }
 
-  ClientTestServer::Reply Handle(const http::Request& req) {
+  FakeHttpServer::Reply Handle(const http::Request& req) {
     std::lock_guard lock(mutex_);
     if (req.method() != http::Verb::post || req.target() != "/worker/batch") {
       return Answer(http::StatusCode::not_found, "not found\n");
@@ -173,7 +176,7 @@ class FakeWorker {
     if (!key_id_) key_id_ = key_id;
     if (*key_id_ != key_id) {
       // Worded so that no "key id" text is there to find: only the header says it.
-      ClientTestServer::Reply reply =
+      FakeHttpServer::Reply reply =
           Answer(http::StatusCode::conflict, "secret differs from the one of my data\n");
       reply.response.set(kErrorHeader, kErrorKeyMismatch);
       return reply;
@@ -209,7 +212,7 @@ class FakeWorker {
     }
     ack.acked_seq = mark;
     for (const auto& [slice, s] : touched) ack.slices.emplace_back(slice, s);
-    ClientTestServer::Reply reply = Answer(http::StatusCode::ok, FormatBatchAck(ack));
+    FakeHttpServer::Reply reply = Answer(http::StatusCode::ok, FormatBatchAck(ack));
     if (lose_answer_next_ > 0) {
       --lose_answer_next_;
       reply.answer = false;
@@ -217,7 +220,7 @@ class FakeWorker {
     return reply;
   }
 
-  std::unique_ptr<ClientTestServer> server_;
+  std::unique_ptr<FakeHttpServer> server_;
   uint16_t port_ = 0;
   mutable std::mutex mutex_;
   int fail_next_ = 0;

@@ -13,14 +13,16 @@
 #include "server/model/batch_ack.h"
 #include "server/model/batch_codec.h"
 #include "server/model/worker_protocol.h"
+#include "tests/support/fake_http_server.h"
+#include "tests/support/io_thread.h"
+#include "tests/support/wait_for.h"
 #include "tests/unit/api/fake_worker.h"
-#include "tests/unit/http/client_test_server.h"
 
 namespace rt {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::ClientTestServer;
+using testing::FakeHttpServer;
 using testing::FakeWorker;
 using testing::WaitFor;
 
