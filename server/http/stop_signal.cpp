@@ -9,8 +9,15 @@ namespace rt::http {
 
 std::string FormatEndpoint(const boost::asio::ip::tcp::endpoint& endpoint) {
   const auto address = endpoint.address();
-  const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-  return host + ":" + std::to_string(endpoint.port());
+  // Appended piecewise: `"[" + address.to_string() + "]"` trips GCC 12's false
+  // -Wrestrict at -O3 (GCC PR 105329), as in config/config_problem.cpp.
+  std::string text;
+  if (address.is_v6()) text += '[';
+  text += address.to_string();
+  if (address.is_v6()) text += ']';
+  text += ':';
+  text += std::to_string(endpoint.port());
+  return text;
 }
 
 void AnnounceAndWaitForStopSignal(const boost::asio::ip::tcp::endpoint& endpoint) {
