@@ -18,7 +18,7 @@ struct SendOptions {
   std::string user;  // one event, or every event of a --count stream
   bool click = false;
   bool impression = false;
-  std::optional<int64_t> timestamp;
+  std::optional<std::string> timestamp;  // --timestamp as given (see AddTimestampOption)
   bool seconds = false;
   std::optional<uint64_t> count;  // a stream of this many events
   double rate = 0;                // events per second; 0: as fast as possible
@@ -29,7 +29,7 @@ int RunSend(const SendOptions& options, const ClientIo& io);
 
 struct QueryOptions {
   ClientOptions client;
-  std::optional<int64_t> timestamp;
+  std::optional<std::string> timestamp;  // --timestamp as given (see AddTimestampOption)
   bool seconds = false;
   bool fresh = false;
   bool json = false;
@@ -38,7 +38,7 @@ int RunQuery(const QueryOptions& options, const ClientIo& io);
 
 struct PerWorkerOptions {
   ClientOptions client;
-  std::optional<int64_t> timestamp;
+  std::optional<std::string> timestamp;  // --timestamp as given (see AddTimestampOption)
   bool seconds = false;
   bool fresh = false;
   bool json = false;

@@ -7,6 +7,8 @@
 
 #include "cli/commands.h"
 #include "cli/stats_text.h"
+#include "config/slice_math.h"
+#include "config/utc_time.h"
 
 namespace rt::cli {
 
@@ -19,10 +21,40 @@ void AddClientOptions(CLI::App& sub, ClientOptions& options) {
       ->default_val(options.timeout_s);
 }
 
-void AddTimestampOption(CLI::App& sub, std::optional<int64_t>& timestamp) {
-  sub.add_option_function<int64_t>(
-      "--timestamp", [&timestamp](const int64_t& value) { timestamp = value; },
-      "Event time in the cluster's timestamp-unit (default: now)");
+namespace {
+
+// The --timestamp value in epoch seconds (utc) or as the number given.
+struct ParsedTimestamp {
+  int64_t value = 0;
+  bool utc = false;
+};
+
+Result<ParsedTimestamp> ParseTimestampArg(std::string_view text) {
+  if (text.find('T') != std::string_view::npos) {
+    const Result<int64_t> seconds = ParseUtcTime(text);
+    if (!seconds.ok()) return seconds.status();
+    return ParsedTimestamp{*seconds, true};
+  }
+  const Result<int64_t> value = ParseTimestamp(text);
+  if (!value.ok()) return value.status();
+  return ParsedTimestamp{*value, false};
+}
+
+}  // namespace
+
+void AddTimestampOption(CLI::App& sub, std::optional<std::string>& timestamp) {
+  sub.add_option_function<std::string>(
+         "--timestamp", [&timestamp](const std::string& value) { timestamp = value; },
+         "Event time: epoch in the cluster's timestamp-unit, or YYYY-MM-DDTHH:MM:SS UTC "
+         "(default: now)")
+      ->check(
+          [](const std::string& value) -> std::string {
+            const Result<ParsedTimestamp> parsed = ParseTimestampArg(value);
+            return parsed.ok() ? std::string()
+                               : "must be an epoch number or YYYY-MM-DDTHH:MM:SS: " +
+                                     parsed.status().message();
+          },
+          "TIME");
 }
 
 ClientIo StandardIo() {
@@ -45,8 +77,14 @@ HttpClientOptions ToHttpClientOptions(const ClientOptions& options) {
   return http;
 }
 
-int64_t TimestampOrNow(const std::optional<int64_t>& timestamp, bool seconds, const Clock& clock) {
-  if (timestamp) return *timestamp;
+int64_t TimestampOrNow(const std::optional<std::string>& timestamp, bool seconds,
+                       const Clock& clock) {
+  if (timestamp) {
+    const Result<ParsedTimestamp> parsed = ParseTimestampArg(*timestamp);
+    if (!parsed.ok()) return 0;  // excluded by the option's check
+    if (!parsed->utc) return parsed->value;
+    return seconds ? parsed->value : parsed->value * 1000;
+  }
   const int64_t now_ms = clock.NowMillis();
   return seconds ? now_ms / 1000 : now_ms;
 }

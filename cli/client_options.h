@@ -22,8 +22,10 @@ struct ClientOptions {
 // Adds --api and --timeout to a client subcommand.
 void AddClientOptions(CLI::App& sub, ClientOptions& options);
 
-// Adds --timestamp (stored in `timestamp`) to a client subcommand.
-void AddTimestampOption(CLI::App& sub, std::optional<int64_t>& timestamp);
+// Adds --timestamp (stored as given in `timestamp`) to a client subcommand: an epoch
+// number in the cluster's timestamp-unit, or `YYYY-MM-DDTHH:MM:SS` UTC. Anything
+// else is a usage error when the command line is parsed.
+void AddTimestampOption(CLI::App& sub, std::optional<std::string>& timestamp);
 
 // Where a client subcommand writes and reads the time: the real process streams
 // and clock in rtctl, string streams and a fixed clock in tests.
@@ -45,7 +47,10 @@ HttpClientOptions ToHttpClientOptions(const ClientOptions& options);
 
 // `timestamp` if given, else now in milliseconds (or seconds when `seconds`),
 // matching the cluster's timestamp-unit.
-int64_t TimestampOrNow(const std::optional<int64_t>& timestamp, bool seconds, const Clock& clock);
+// A UTC time becomes epoch milliseconds (seconds when `seconds`); a number is sent
+// as it is. REQUIRES: `timestamp` passed AddTimestampOption's check.
+int64_t TimestampOrNow(const std::optional<std::string>& timestamp, bool seconds,
+                       const Clock& clock);
 
 // Prints the one-line usage error for a missing API URL; returns kExitUsage.
 int ReportMissingApi(const std::string& command, std::ostream& err);

@@ -65,10 +65,39 @@ TEST_CASE("query --timestamp asks for that timestamp", "[cli][query]") {
   Capture capture;
   QueryOptions options;
   options.client.api = server.url();
-  options.timestamp = 42;
+  options.timestamp = "42";
   CHECK(RunQuery(options, capture.io) == kExitOk);
   REQUIRE(server.seen().size() == 1);
   CHECK(server.seen()[0].target == "/analytics?timestamp=42");
+}
+
+TEST_CASE("query --timestamp takes a UTC time and sends it in the cluster's unit", "[cli][query]") {
+  FakeHttpServer server(Answer(200, kStats));
+  Capture capture;
+  QueryOptions options;
+  options.client.api = server.url();
+  options.timestamp = "2025-11-28T00:40:00";  // 1764290400 s
+  CHECK(RunQuery(options, capture.io) == kExitOk);
+  options.seconds = true;
+  CHECK(RunQuery(options, capture.io) == kExitOk);
+  REQUIRE(server.seen().size() == 2);
+  CHECK(server.seen()[0].target == "/analytics?timestamp=1764290400000");
+  CHECK(server.seen()[1].target == "/analytics?timestamp=1764290400");
+}
+
+TEST_CASE("a --timestamp that is neither a number nor a UTC time is a usage error",
+          "[cli][query]") {
+  for (const char* bad : {"yesterday", "2025-13-01T00:00:00", "12x"}) {
+    CLI::App app;
+    CommandRunner run = SetupQuery(app);
+    const char* argv[] = {"rtctl", "query", "--api", "http://127.0.0.1:1", "--timestamp", bad};
+    INFO(bad);
+    CHECK_THROWS_AS(app.parse(6, argv), CLI::ValidationError);
+  }
+  CLI::App app;
+  CommandRunner run = SetupQuery(app);
+  const char* argv[] = {"rtctl", "query", "--timestamp", "2025-11-28T00:40:00"};
+  CHECK_NOTHROW(app.parse(4, argv));
 }
 
 TEST_CASE("query prints the server's one-line reason for a 400 and fails", "[cli][query]") {
@@ -142,7 +171,7 @@ TEST_CASE("send --impression --timestamp posts that event", "[cli][send]") {
   options.client.api = server.url();
   options.user = "u";
   options.impression = true;
-  options.timestamp = 7;
+  options.timestamp = "7";
   CHECK(RunSend(options, capture.io) == kExitOk);
   REQUIRE(server.seen().size() == 1);
   CHECK(server.seen()[0].target == "/analytics?timestamp=7&user=u&impression");
@@ -244,7 +273,7 @@ TEST_CASE("send --count --user --impression sends only that user's impressions",
   options.count = 5;
   options.user = "bob";
   options.impression = true;
-  options.timestamp = 99;
+  options.timestamp = "99";
   CHECK(RunSend(options, capture.io) == kExitOk);
   const std::vector<SeenRequest> seen = server.seen();
   REQUIRE(seen.size() == 5);
@@ -285,7 +314,7 @@ TEST_CASE("perworker prints the server's answer as is", "[cli][perworker]") {
   Capture capture;
   PerWorkerOptions options;
   options.client.api = server.url();
-  options.timestamp = 25200000;
+  options.timestamp = "25200000";
   CHECK(RunPerWorker(options, capture.io) == kExitOk);
   CHECK(capture.out.str() == kPerWorker);
   REQUIRE(server.seen().size() == 1);
