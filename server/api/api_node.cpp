@@ -122,8 +122,10 @@ void ApiNode::CountRefusedReload() { reloads_refused_->Inc(); }
 
 int64_t ApiNode::ProtectedSliceNow() const {
   const auto running = config_.load();
-  return std::max({remembered_horizon_slice_.load(), last_held_slice_.load(),
-                   ProtectedHorizonSlice(*running, *running, clock_.NowMillis())});
+  SafeChangeContext context;
+  context.held_through_slice = last_held_slice_.load();
+  context.remembered_horizon_slice = remembered_horizon_slice_.load();
+  return ProtectedSlice(*running, *running, clock_.NowMillis(), context);
 }
 
 namespace {
