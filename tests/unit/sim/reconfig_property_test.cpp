@@ -52,6 +52,21 @@ uint64_t EightUsers(LoadDriver& driver, const std::vector<uint16_t>& ports, int6
   return driver.Send(events, ports).accepted;
 }
 
+// Mid-slice, 3.5 s into slice 1000.
+constexpr int64_t kMidSlice1000Ms = (kFirstSliceS + 1000 * kSliceS) * 1000 + 3500;
+
+// One API node and two workers on 10-second slices, data under `dir`.
+Result<std::unique_ptr<InProcessCluster>> StartTwoWorkers(const testing::TempDir& dir,
+                                                          const FakeClock& clock) {
+  InProcessClusterOptions options;
+  options.api_nodes = 1;
+  options.workers = 2;
+  options.first_slice_s = kFirstSliceS;
+  options.slice_length_s = kSliceS;
+  options.data_root = dir.path();
+  return InProcessCluster::Start(options, clock);
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -59,16 +74,8 @@ TEST_CASE(
     "already holds data safe",
     "[sim][safe]") {
   testing::TempDir dir;
-  // Mid-slice, 3.5 s into slice 1000.
-  FakeClock clock((kFirstSliceS + 1000 * kSliceS) * 1000 + 3500);
-  InProcessClusterOptions cluster_options;
-  cluster_options.api_nodes = 1;
-  cluster_options.workers = 2;
-  cluster_options.first_slice_s = kFirstSliceS;
-  cluster_options.slice_length_s = kSliceS;
-  cluster_options.data_root = dir.path();
-  Result<std::unique_ptr<InProcessCluster>> started =
-      InProcessCluster::Start(cluster_options, clock);
+  FakeClock clock(kMidSlice1000Ms);
+  Result<std::unique_ptr<InProcessCluster>> started = StartTwoWorkers(dir, clock);
   REQUIRE(started.ok());
   InProcessCluster& cluster = **started;
   Oracle oracle;
@@ -128,15 +135,8 @@ TEST_CASE(
 TEST_CASE("a reload is refused while a routed worker cannot say which slices it holds",
           "[sim][safe]") {
   testing::TempDir dir;
-  FakeClock clock((kFirstSliceS + 1000 * kSliceS) * 1000 + 3500);
-  InProcessClusterOptions cluster_options;
-  cluster_options.api_nodes = 1;
-  cluster_options.workers = 2;
-  cluster_options.first_slice_s = kFirstSliceS;
-  cluster_options.slice_length_s = kSliceS;
-  cluster_options.data_root = dir.path();
-  Result<std::unique_ptr<InProcessCluster>> started =
-      InProcessCluster::Start(cluster_options, clock);
+  FakeClock clock(kMidSlice1000Ms);
+  Result<std::unique_ptr<InProcessCluster>> started = StartTwoWorkers(dir, clock);
   REQUIRE(started.ok());
   InProcessCluster& cluster = **started;
 
