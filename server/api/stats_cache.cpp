@@ -1,5 +1,7 @@
 #include "server/api/stats_cache.h"
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 namespace rt {
@@ -64,6 +66,7 @@ std::optional<SliceStats> StatsCache::GetSum(int64_t slice,
 
 void StatsCache::Put(const std::string& worker, int64_t slice, const SliceStats& stats) {
   const auto now = Now();
+  MaybeSweep(now);
   Shard& shard = ShardOf(slice);
   std::lock_guard lock(shard.mutex);
   SliceEntries& entries = shard.slices[slice];
@@ -75,6 +78,35 @@ void StatsCache::Put(const std::string& worker, int64_t slice, const SliceStats&
     }
   }
   entries.push_back(WorkerEntry{worker, stats, now});
+  ++shard.entries;
+}
+
+void StatsCache::MaybeSweep(std::chrono::steady_clock::time_point now) {
+  const std::chrono::milliseconds ttl(ttl_ms_.load(std::memory_order_relaxed));
+  auto due = next_sweep_.load(std::memory_order_relaxed);
+  if (now.time_since_epoch().count() < due) return;
+  // At least a millisecond apart, so that a zero TTL does not sweep on every Put.
+  const auto next = now + std::max(ttl, std::chrono::milliseconds(1));
+  if (!next_sweep_.compare_exchange_strong(due, next.time_since_epoch().count())) return;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    for (auto it = shard.slices.begin(); it != shard.slices.end();) {
+      SliceEntries& entries = it->second;
+      const size_t before = entries.size();
+      std::erase_if(entries, [&](const WorkerEntry& e) { return now - e.learnt >= ttl; });
+      shard.entries -= before - entries.size();
+      it = entries.empty() ? shard.slices.erase(it) : std::next(it);
+    }
+  }
+}
+
+size_t StatsCache::size() const {
+  size_t n = 0;
+  for (const Shard& s : shards_) {
+    std::lock_guard lock(s.mutex);
+    n += s.entries;
+  }
+  return n;
 }
 
 void StatsCache::SetTtl(std::chrono::milliseconds ttl) {

@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -24,6 +25,13 @@ namespace rt {
 // The cached GET is a hot path: a lookup takes one shard mutex (shards by slice),
 // finds the slice without allocating, and scans its few workers; GetSum answers a
 // whole slice under that one lock.
+//
+// Eviction: a client that asks for many distinct timestamps (a sweep over past
+// hours) would otherwise grow the cache forever. A Put sweeps every shard for
+// entries past the TTL when a TTL has passed since the last sweep (amortised: each
+// entry is dropped once; one shard lock at a time), so the cache holds at most the
+// entries put within about two TTLs. An entry past its TTL is never answered, so
+// evicting it changes no answer.
 // Thread-safety: all methods.
 class StatsCache {
  public:
@@ -40,6 +48,8 @@ class StatsCache {
   void Put(const std::string& worker, int64_t slice, const SliceStats& stats);
   void SetTtl(std::chrono::milliseconds ttl);
 
+  // (worker, slice) entries held now, fresh or not yet swept.
+  size_t size() const;
   uint64_t hits() const;
   uint64_t misses() const;
 
@@ -55,6 +65,7 @@ class StatsCache {
   struct alignas(64) Shard {
     mutable std::mutex mutex;
     std::unordered_map<int64_t, SliceEntries> slices;
+    size_t entries = 0;  // WorkerEntry count over `slices`
     mutable std::atomic<uint64_t> hits{0};
     mutable std::atomic<uint64_t> misses{0};
   };
@@ -65,8 +76,13 @@ class StatsCache {
   // REQUIRES: the shard's mutex held.
   const WorkerEntry* FindFresh(const Shard& shard, int64_t slice, const std::string& worker,
                                std::chrono::steady_clock::time_point now) const;
+  // Drops every entry past the TTL if a sweep is due; one caller sweeps at a time.
+  // REQUIRES: no shard mutex held.
+  void MaybeSweep(std::chrono::steady_clock::time_point now);
 
   std::atomic<int64_t> ttl_ms_;
+  // steady_clock ticks of the next sweep; Put claims a due sweep by moving it.
+  std::atomic<std::chrono::steady_clock::rep> next_sweep_{0};
   TimeSource now_;
   mutable std::array<Shard, kShards> shards_;
 };

@@ -1,5 +1,6 @@
 #include "server/http/client_connection.h"
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -7,6 +8,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <string>
 #include <utility>
 
 namespace rt::http {
@@ -48,11 +50,13 @@ void ClientConnection::Send(Request request, Callback callback, std::chrono::mil
   request.keep_alive(true);
   request.prepare_payload();
   if (timeout.count() <= 0) timeout = options_.request_timeout;
+  const TimePoint now = std::chrono::steady_clock::now();
+  outstanding_.fetch_add(1, std::memory_order_relaxed);
   asio::post(stream_.get_executor(),
-             [self = shared_from_this(),
-              pending = Pending{std::move(request), std::move(callback), timeout}]() mutable {
+             [self = shared_from_this(), pending = Pending{std::move(request), std::move(callback),
+                                                           now, now + timeout}]() mutable {
                if (self->closed_) {
-                 pending.callback(Status::Unavailable(self->peer_ + ": closed"), Response{});
+                 self->Complete(pending, Status::Unavailable(self->peer_ + ": closed"), Response{});
                  return;
                }
                self->queue_.push_back(std::move(pending));
@@ -67,12 +71,27 @@ void ClientConnection::Close() {
     self->CloseSocket();
     std::deque<Pending> queued;
     queued.swap(self->queue_);
-    for (Pending& p : queued) p.callback(Status::Unavailable(self->peer_ + ": closed"), Response{});
+    for (Pending& p : queued) {
+      self->Complete(p, Status::Unavailable(self->peer_ + ": closed"), Response{});
+    }
     // current_, if any, fails through its aborted operation.
   });
 }
 
 void ClientConnection::StartNext() {
+  // A request that used up its time behind others is not sent: its caller has given
+  // up on it, and sending it would only delay the requests behind it.
+  const TimePoint now = std::chrono::steady_clock::now();
+  while (!queue_.empty() && queue_.front().deadline <= now) {
+    Pending expired = std::move(queue_.front());
+    queue_.pop_front();
+    const auto waited =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - expired.queued).count();
+    Complete(expired,
+             Status::Unavailable(peer_ + ": timed out waiting for the connection (queued " +
+                                 std::to_string(waited) + " ms behind earlier requests)"),
+             Response{});
+  }
   if (queue_.empty()) return;
   current_.emplace(std::move(queue_.front()));
   queue_.pop_front();
@@ -111,8 +130,13 @@ void ClientConnection::DoConnect() {
     DoResolve();
     return;
   }
+  const TimePoint now = std::chrono::steady_clock::now();
+  if (now >= current_->deadline) {
+    Finish(Status::Unavailable(peer_ + ": connect: timed out"), Response{});
+    return;
+  }
   buffer_.clear();
-  stream_.expires_after(options_.connect_timeout);
+  stream_.expires_at(std::min(now + options_.connect_timeout, current_->deadline));
   stream_.async_connect(*endpoints_,
                         [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
                           self->OnConnect(ec);
@@ -134,7 +158,8 @@ void ClientConnection::OnConnect(beast::error_code ec) {
 }
 
 void ClientConnection::DoWrite() {
-  stream_.expires_after(current_->timeout);
+  // Covers the write and the read of the response.
+  stream_.expires_at(current_->deadline);
   beast_http::async_write(
       stream_, current_->request,
       [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWrite(ec); });
@@ -188,14 +213,19 @@ void ClientConnection::OnIoError(beast::error_code ec, const char* what) {
 void ClientConnection::Finish(Status status, Response response) {
   Pending done = std::move(*current_);
   current_.reset();
-  done.callback(std::move(status), std::move(response));
+  Complete(done, std::move(status), std::move(response));
   if (!closed_) {
     StartNext();
   } else {
     std::deque<Pending> queued;
     queued.swap(queue_);
-    for (Pending& p : queued) p.callback(Status::Unavailable(peer_ + ": closed"), Response{});
+    for (Pending& p : queued) Complete(p, Status::Unavailable(peer_ + ": closed"), Response{});
   }
+}
+
+void ClientConnection::Complete(Pending& pending, Status status, Response response) {
+  outstanding_.fetch_sub(1, std::memory_order_relaxed);
+  pending.callback(std::move(status), std::move(response));
 }
 
 void ClientConnection::CloseSocket() {

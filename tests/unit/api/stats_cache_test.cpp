@@ -83,6 +83,43 @@ TEST_CASE("changing the ttl applies to entries already cached", "[api][cache]") 
   CHECK_FALSE(cache.Get("1", 1).has_value());
 }
 
+TEST_CASE("a put evicts entries past the ttl so a sweep over many slices stays bounded",
+          "[api][cache]") {
+  FakeTime time;
+  StatsCache cache(1000ms, time.Source());
+  // A client sweeping 100k distinct timestamps within one TTL, through two workers.
+  constexpr int64_t kSlices = 100'000;
+  for (int64_t slice = 0; slice < kSlices; ++slice) {
+    cache.Put("0", slice, Stats(1, 1, 0));
+    cache.Put("1", slice, Stats(1, 0, 1));
+  }
+  CHECK(cache.size() == 2 * kSlices);
+  time.ms += 999;
+  cache.Put("0", kSlices, Stats(1, 1, 1));
+  CHECK(cache.size() == 2 * kSlices + 1);  // still fresh: nothing to evict
+  CHECK(cache.Get("1", kSlices - 1).has_value());
+
+  time.ms += 1;  // every entry but the last one is a TTL old
+  cache.Put("0", kSlices + 1, Stats(2, 2, 2));
+  CHECK(cache.size() == 2);
+  CHECK_FALSE(cache.Get("0", 0).has_value());
+  CHECK(cache.Get("0", kSlices).has_value());
+  CHECK(cache.GetSum(kSlices + 1, {"0"}) == Stats(2, 2, 2));
+}
+
+TEST_CASE("a busy slice refreshed by puts survives every sweep", "[api][cache]") {
+  FakeTime time;
+  StatsCache cache(100ms, time.Source());
+  for (int round = 0; round < 50; ++round) {
+    cache.Put("0", 7, Stats(1, static_cast<uint64_t>(round), 0));
+    cache.Put("1", 1000 + round, Stats(1, 0, 0));  // a past slice, read once
+    time.ms += 60;
+    REQUIRE(cache.Get("0", 7).has_value());
+  }
+  // Only what was put in the last two TTLs is left.
+  CHECK(cache.size() <= 1 + 4);
+}
+
 TEST_CASE("the stats cache stays consistent under concurrent puts and gets", "[api][cache]") {
   StatsCache cache(60'000ms);
   constexpr int kThreads = 4;

@@ -3,8 +3,10 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/support/fake_http_server.h"
 #include "tests/support/io_thread.h"
@@ -130,6 +132,99 @@ TEST_CASE("a client connection times out on a server that never answers", "[http
   CHECK(server.request_count() == 1);  // a timeout is not resent
   // The timer starts after `start`: a client that gives up at once fails here.
   CHECK(elapsed >= kTimeout * 8 / 10);
+}
+
+// A server that reads requests and never answers: a worker that hangs.
+FakeHttpServer::Reply NeverAnswer(const http::Request&) {
+  FakeHttpServer::Reply reply;
+  reply.answer = false;
+  return reply;
+}
+
+// What a test records of one request sent at `sent`: when its callback ran and how.
+struct Timed {
+  std::chrono::steady_clock::time_point sent;
+  std::chrono::steady_clock::time_point done;
+  Status status;
+};
+
+TEST_CASE("a request whose deadline passed while queued fails without being sent",
+          "[http][client]") {
+  FakeHttpServer server(NeverAnswer);
+  IoThread io;
+  auto conn = ClientConnection::Create(io.ioc(), "127.0.0.1", server.port());
+  constexpr auto kTimeout = std::chrono::milliseconds(300);
+  constexpr size_t kCount = 5;
+  std::mutex mutex;
+  std::vector<Timed> results(kCount);
+  std::promise<void> all_done;
+  size_t finished = 0;
+  for (size_t i = 0; i < kCount; ++i) {
+    results[i].sent = std::chrono::steady_clock::now();
+    conn->Send(
+        http::Request{http::Verb::get, "/hang/" + std::to_string(i), 11},
+        [&, i](Status s, http::Response) {
+          std::lock_guard lock(mutex);
+          results[i].done = std::chrono::steady_clock::now();
+          results[i].status = std::move(s);
+          if (++finished == kCount) all_done.set_value();
+        },
+        kTimeout);
+  }
+  REQUIRE(all_done.get_future().wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  std::lock_guard lock(mutex);
+  CHECK(results[0].status.message().find("read: timed out") != std::string::npos);
+  for (size_t i = 1; i < kCount; ++i) {
+    CHECK(results[i].status.code() == Status::Code::kUnavailable);
+    CHECK(results[i].status.message().find("timed out waiting for the connection") !=
+          std::string::npos);
+  }
+  // The same deadline for all: the first one's timeout ended every wait.
+  CHECK(server.request_count() == 1);
+  CHECK(conn->outstanding() == 0);
+}
+
+TEST_CASE("queued requests each complete by their own deadline while the one ahead hangs",
+          "[http][client]") {
+  FakeHttpServer server(NeverAnswer);
+  IoThread io;
+  auto conn = ClientConnection::Create(io.ioc(), "127.0.0.1", server.port());
+  // Issue #19: six reads 0.2 s apart answered after 1, 2, ... 6 timeouts when each
+  // request's timer started only at the head of the queue.
+  constexpr auto kTimeout = std::chrono::milliseconds(500);
+  constexpr size_t kCount = 6;
+  std::mutex mutex;
+  std::vector<Timed> results(kCount);
+  std::promise<void> all_done;
+  size_t finished = 0;
+  for (size_t i = 0; i < kCount; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    {
+      std::lock_guard lock(mutex);
+      results[i].sent = std::chrono::steady_clock::now();
+    }
+    conn->Send(
+        http::Request{http::Verb::get, "/hang/" + std::to_string(i), 11},
+        [&, i](Status s, http::Response) {
+          std::lock_guard lock(mutex);
+          results[i].done = std::chrono::steady_clock::now();
+          results[i].status = std::move(s);
+          if (++finished == kCount) all_done.set_value();
+        },
+        kTimeout);
+  }
+  REQUIRE(all_done.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  std::lock_guard lock(mutex);
+  for (size_t i = 0; i < kCount; ++i) {
+    INFO("request " << i << ": " << results[i].status.message());
+    const auto took = results[i].done - results[i].sent;
+    CHECK(results[i].status.code() == Status::Code::kUnavailable);
+    // Not given up early, and not a timeout per request ahead of it: a generous
+    // bound that the old behaviour (the last one took about 5 timeouts) fails.
+    CHECK(took >= kTimeout * 8 / 10);
+    CHECK(took < 3 * kTimeout);
+  }
+  CHECK(conn->outstanding() == 0);
 }
 
 TEST_CASE("a client connection reports a refused connection and recovers when the server starts",
