@@ -64,27 +64,30 @@ void LogRefusal(const ServeApiOptions& options, const std::string& why, ReloadLo
 }
 
 // Re-reads the config file and hands it to the node, which applies it only if it
-// validates and is a safe change; one log line either way (none when unchanged).
+// validates and is a safe change; one log line either way (none when unchanged). A
+// refused file leaves the node unhealthy until the file is accepted or holds the
+// running config again (ApiNode::ConfigRefusal).
 void Reload(const ServeApiOptions& options, ApiNode& node, int64_t process_start_ms,
             ReloadLog& logged) {
   NodeConfig loaded = LoadNodeConfig(options.config_path, process_start_ms, options.strict);
   LogWarnings(options, loaded.warnings, logged);
   Result<ClusterConfig>& next = loaded.config;
   if (!next.ok()) {
-    node.CountRefusedReload();
+    node.RefuseConfigSource(loaded.hash, next.status().message());
     LogRefusal(options, next.status().message(), logged);
     return;
   }
   if (*next == *node.config()) {
+    node.ConfirmConfigSource(loaded.hash);
     logged.refusal.clear();
     return;
   }
-  if (Status status = node.ReplaceConfig(std::move(*next)); !status.ok()) {
+  if (Status status = node.ReplaceConfig(std::move(*next), loaded.hash); !status.ok()) {
     LogRefusal(options, status.message(), logged);
     return;
   }
   logged.refusal.clear();
-  Log(options, "config reloaded from " + options.config_path);
+  Log(options, "config reloaded from " + options.config_path + " (hash " + loaded.hash + ")");
 }
 
 int RunServeApi(const ServeApiOptions& options) {
@@ -112,6 +115,7 @@ int RunServeApi(const ServeApiOptions& options) {
   ApiNodeOptions node_options;
   node_options.node_id = options.node_id;
   node_options.secret = std::move(*secret);
+  node_options.config_hash = loaded.hash;
   node_options.threads = options.threads;
   node_options.queue_limit = options.queue_limit;
   node_options.batch_max = options.batch_max;

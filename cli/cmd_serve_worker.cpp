@@ -33,10 +33,12 @@ int Fail(const std::string& message) {
   return kExitFailure;
 }
 
-// The listen address: --listen, or host and port of the node's URL in the config.
-Result<ListenAddress> ListenAddressOf(const ServeWorkerOptions& options) {
+// The listen address: --listen, or host and port of the node's URL in the config;
+// `config_hash` gets the config file's ConfigSourceHash.
+Result<ListenAddress> ListenAddressOf(const ServeWorkerOptions& options, std::string& config_hash) {
   const NodeConfig loaded =
       LoadNodeConfig(options.config, SystemClock().NowMillis(), options.strict);
+  config_hash = loaded.hash;
   for (const ConfigProblem& warning : loaded.warnings) {
     std::cerr << "rt-worker[" << options.node
               << "]: " << FormatConfigWarning(options.config, warning) << std::endl;
@@ -55,7 +57,8 @@ Result<ListenAddress> ListenAddressOf(const ServeWorkerOptions& options) {
 }
 
 int RunServeWorker(const ServeWorkerOptions& options) {
-  const Result<ListenAddress> listen = ListenAddressOf(options);
+  std::string config_hash;
+  const Result<ListenAddress> listen = ListenAddressOf(options, config_hash);
   if (!listen.ok()) return Fail(listen.status().message());
 
   WorkerNodeOptions node_options;
@@ -66,6 +69,15 @@ int RunServeWorker(const ServeWorkerOptions& options) {
   node_options.server.threads = options.threads;
   Result<std::unique_ptr<WorkerNode>> node = WorkerNode::Start(node_options);
   if (!node.ok()) return Fail(node.status().message());
+  // The worker reads its config once, at start: generation 1, so that every node's
+  // config can be compared on /metrics (docs/design.md §5 "Config and the
+  // safe-change rule").
+  (*node)
+      ->metrics()
+      .AddLabeledGauge("rt_config_generation",
+                       "Configs applied since start (1: the start config), labelled with the "
+                       "running config's source hash")
+      .Set("hash=\"" + config_hash + "\"", 1);
 
   http::AnnounceAndWaitForStopSignal((*node)->endpoint());
   (*node)->Stop();

@@ -1,12 +1,23 @@
 #include "cli/node_config.h"
 
 #include "config/config_loader.h"
+#include "server/model/user_keyer.h"
 
 namespace rt::cli {
 
+std::string ConfigSourceHash(std::string_view bytes) { return Sha256Hex(bytes).substr(0, 12); }
+
 NodeConfig LoadNodeConfig(const std::string& path, int64_t process_start_ms, bool strict) {
-  ConfigReport report = CheckClusterConfigFile(path, process_start_ms);
   NodeConfig loaded;
+  // One read for both the report and the hash: a file replaced in between would
+  // otherwise get another file's hash.
+  ConfigReport report;
+  if (Result<std::string> text = ReadConfigFile(path); text.ok()) {
+    loaded.hash = ConfigSourceHash(*text);
+    report = CheckClusterConfigText(*text, process_start_ms);
+  } else {
+    report.problems.push_back({ConfigProblem::Severity::kError, "", 0, text.status().message()});
+  }
   for (const ConfigProblem& problem : report.problems) {
     if (!problem.is_error()) loaded.warnings.push_back(problem);
   }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -19,7 +20,15 @@ namespace rt::cli {
 struct NodeConfig {
   Result<ClusterConfig> config = Status::Internal("not loaded");
   std::vector<ConfigProblem> warnings;
+  // ConfigSourceHash of the bytes read (also when they did not load); empty when
+  // the file could not be read.
+  std::string hash;
 };
+
+// A config text's identity in metrics and /healthz (rt_config_generation{hash}):
+// the first 12 hex digits of SHA-256 of its bytes, so that an operator can compare
+// a node with a file by `sha256sum FILE | cut -c1-12`.
+std::string ConfigSourceHash(std::string_view bytes);
 
 NodeConfig LoadNodeConfig(const std::string& path, int64_t process_start_ms, bool strict);
 

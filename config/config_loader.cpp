@@ -289,6 +289,8 @@ ConfigReport CheckClusterConfigText(std::string_view text, int64_t process_start
   return report;
 }
 
+Result<std::string> ReadConfigFile(const std::string& path) { return ReadFile(path); }
+
 ConfigReport CheckClusterConfigFile(const std::string& path, int64_t process_start_ms) {
   Result<std::string> text = ReadFile(path);
   if (!text.ok()) {

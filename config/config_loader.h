@@ -35,6 +35,11 @@ struct ConfigReport {
 // is reported once.
 ConfigReport CheckClusterConfigText(std::string_view text, int64_t process_start_ms);
 
+// A config file's bytes; IoError when it cannot be read or is over 16 MiB. For a
+// caller that needs the text as well as the report (e.g. to hash it), so that both
+// come from one read.
+[[nodiscard]] Result<std::string> ReadConfigFile(const std::string& path);
+
 // As CheckClusterConfigText on a file's content; an unreadable file is one error.
 ConfigReport CheckClusterConfigFile(const std::string& path, int64_t process_start_ms);
 

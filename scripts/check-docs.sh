@@ -2,7 +2,7 @@
 # Checks that the docs and the code agree:
 #
 #  1. Every flag of every rtctl subcommand, every HTTP endpoint (router.Add), every
-#     metric (Add…Counter/Gauge/Histogram) and every top-level config key has exactly
+#     metric (Add…Counter/Gauge/Histogram, AddLabeledGauge) and every top-level config key has exactly
 #     one reference entry in README.md or docs/*.md, and every entry names something
 #     that exists.
 #  2. Every design reference in a code comment (`docs/design.md §N "Title"`) names a
@@ -129,7 +129,7 @@ for my $file (files_under(["server"], qr/\.cpp$/)) {
 
 for my $file (files_under(["base", "config", "server", "sim", "cli"], qr/\.(cpp|h)$/)) {
   my $text = slurp($file);
-  while ($text =~ /\bAdd(?:Callback)?(?:Counter|Gauge|Histogram)\(\s*"([A-Za-z_:][A-Za-z0-9_:]*)"/g) {
+  while ($text =~ /\bAdd(?:Callback|Labeled)?(?:Counter|Gauge|Histogram)\(\s*"([A-Za-z_:][A-Za-z0-9_:]*)"/g) {
     $defined{"metric\t-\t$1"} = 1;
   }
 }

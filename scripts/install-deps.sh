@@ -10,7 +10,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev
   libcli11-dev libcurl4-openssl-dev nlohmann-json3-dev
   libkyotocabinet-dev kyotocabinet-utils catch2 libssl-dev
-  libbenchmark-dev curl procps
+  libbenchmark-dev curl procps nginx-light openssl
 )
 
 missing=()

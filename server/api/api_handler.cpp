@@ -29,13 +29,15 @@ http::Response Accepted() {
 }  // namespace
 
 ApiHandler::ApiHandler(ConfigSource config, const UserKeyer& keyer, const Clock& clock,
-                       EventSink& sink, SliceFetcher& fetcher, MetricsRegistry& metrics)
+                       EventSink& sink, SliceFetcher& fetcher, MetricsRegistry& metrics,
+                       HealthCheck health)
     : config_(std::move(config)),
       keyer_(keyer),
       clock_(clock),
       sink_(sink),
       fetcher_(fetcher),
       metrics_(metrics),
+      health_(std::move(health)),
       received_clicks_(metrics.AddCounter("rt_api_received_total",
                                           "Events accepted (202) by action", "action=\"click\"")),
       received_impressions_(metrics.AddCounter(
@@ -181,7 +183,11 @@ void ApiHandler::HandleGetAllSlices(http::Request&, http::Responder respond) {
 }
 
 void ApiHandler::HandleHealth(http::Request&, http::Responder respond) {
-  if (std::optional<std::string> why = sink_.Unhealthy()) {
+  std::optional<std::string> why = sink_.Unhealthy();
+  if (std::optional<std::string> config = health_ ? health_() : std::nullopt) {
+    why = why ? *why + "; " + *config : *config;
+  }
+  if (why) {
     respond(http::MakeErrorResponse(http::StatusCode::service_unavailable, *why));
     return;
   }

@@ -42,9 +42,12 @@ class EventSink {
 class ApiHandler {
  public:
   using ConfigSource = std::function<std::shared_ptr<const ClusterConfig>()>;
+  // A one-line reason for /healthz to answer 503 beside the sink's (the node's
+  // config refusal), nullopt when there is none.
+  using HealthCheck = std::function<std::optional<std::string>()>;
 
   ApiHandler(ConfigSource config, const UserKeyer& keyer, const Clock& clock, EventSink& sink,
-             SliceFetcher& fetcher, MetricsRegistry& metrics);
+             SliceFetcher& fetcher, MetricsRegistry& metrics, HealthCheck health = {});
 
   void Register(http::Router& router);
 
@@ -75,6 +78,7 @@ class ApiHandler {
   EventSink& sink_;
   SliceFetcher& fetcher_;
   MetricsRegistry& metrics_;
+  HealthCheck health_;
 
   Counter& received_clicks_;
   Counter& received_impressions_;

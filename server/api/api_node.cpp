@@ -51,6 +51,18 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
                                           "Config reloads by outcome", "outcome=\"applied\"");
   reloads_refused_ = &metrics_.AddCounter("rt_api_config_reloads_total",
                                           "Config reloads by outcome", "outcome=\"refused\"");
+  generation_gauge_ = &metrics_.AddLabeledGauge(
+      "rt_config_generation",
+      "Configs applied since start (1: the start config), labelled with the running "
+      "config's source hash");
+  refused_gauge_ = &metrics_.AddLabeledGauge(
+      "rt_config_refused",
+      "1 while the last config offered was refused (labelled with its source hash), else 0");
+  running_hash_ = options_.config_hash;
+  {
+    std::lock_guard lock(identity_mutex_);
+    PublishIdentity();
+  }
   metrics_.AddCallbackGauge(
       "rt_api_protected_slice",
       "The last slice whose routing this node treats as fixed (data may be there)",
@@ -86,9 +98,12 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
   metrics_.AddCallbackCounter(
       "rt_api_cache_misses_total", "Stats cache lookups that had to ask the worker",
       [cache = cache_.get()] { return static_cast<double>(cache->misses()); });
+  metrics_.AddCallbackGauge("rt_api_cache_entries", "(worker, slice) entries in the stats cache",
+                            [cache = cache_.get()] { return static_cast<double>(cache->size()); });
 
-  handler_ = std::make_unique<ApiHandler>([this] { return config_.load(); }, *keyer_, clock_,
-                                          *sink_, *fetcher_, metrics_);
+  handler_ =
+      std::make_unique<ApiHandler>([this] { return config_.load(); }, *keyer_, clock_, *sink_,
+                                   *fetcher_, metrics_, [this] { return ConfigRefusal(); });
   http::Router router;
   handler_->Register(router);
   http::ServerOptions server_options = options_.server;
@@ -119,6 +134,42 @@ boost::asio::ip::tcp::endpoint ApiNode::LocalEndpoint() const { return server_->
 std::shared_ptr<const ClusterConfig> ApiNode::config() const { return config_.load(); }
 
 void ApiNode::CountRefusedReload() { reloads_refused_->Inc(); }
+
+void ApiNode::RefuseConfigSource(std::string source_hash, const std::string& why) {
+  reloads_refused_->Inc();
+  SetRefusal(std::move(source_hash), why);
+}
+
+void ApiNode::ConfirmConfigSource(std::string source_hash) {
+  std::lock_guard lock(identity_mutex_);
+  running_hash_ = std::move(source_hash);
+  refused_hash_.reset();
+  refusal_.clear();
+  PublishIdentity();
+}
+
+std::optional<std::string> ApiNode::ConfigRefusal() const {
+  std::lock_guard lock(identity_mutex_);
+  if (!refused_hash_) return std::nullopt;
+  return "config refused: " + refusal_ + "; running config " +
+         (running_hash_.empty() ? std::string("(no hash)") : running_hash_);
+}
+
+void ApiNode::SetRefusal(std::optional<std::string> hash, const std::string& why) {
+  std::lock_guard lock(identity_mutex_);
+  refused_hash_ = std::move(hash);
+  refusal_ = why.substr(0, why.find('\n'));
+  PublishIdentity();
+}
+
+void ApiNode::PublishIdentity() {
+  generation_gauge_->Set("hash=\"" + running_hash_ + "\"", generation_);
+  if (refused_hash_) {
+    refused_gauge_->Set("hash=\"" + *refused_hash_ + "\"", 1);
+  } else {
+    refused_gauge_->Set("hash=\"" + running_hash_ + "\"", 0);
+  }
+}
 
 int64_t ApiNode::ProtectedSliceNow() const {
   const auto running = config_.load();
@@ -163,10 +214,11 @@ Result<std::optional<int64_t>> AskHeldThrough(SliceFetcher& fetcher, const Clust
 
 }  // namespace
 
-Status ApiNode::ReplaceConfig(ClusterConfig next) {
+Status ApiNode::ReplaceConfig(ClusterConfig next, std::string source_hash) {
   std::lock_guard lock(reload_mutex_);
-  auto refuse = [this](std::string why) {
+  auto refuse = [this, &source_hash](std::string why) {
     reloads_refused_->Inc();
+    SetRefusal(source_hash, why);
     return Status::InvalidArgument(std::move(why));
   };
   const std::vector<ConfigProblem> problems = ValidateClusterConfig(next);
@@ -205,6 +257,14 @@ Status ApiNode::ReplaceConfig(ClusterConfig next) {
       std::max(remembered_horizon_slice_.load(), ProtectedHorizonSlice(*running, *running, now_ms));
   config_.store(std::move(snapshot));
   reloads_applied_->Inc();
+  {
+    std::lock_guard identity_lock(identity_mutex_);
+    running_hash_ = std::move(source_hash);
+    ++generation_;
+    refused_hash_.reset();
+    refusal_.clear();
+    PublishIdentity();
+  }
   return Status::Ok();
 }
 

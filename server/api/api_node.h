@@ -39,8 +39,11 @@ struct ApiNodeOptions {
   size_t queue_limit = 1'000'000;                // events per worker
   size_t batch_max = 4096;                       // events per batch
   std::chrono::milliseconds linger{2};           // flush a partial batch after this
-  std::chrono::milliseconds read_timeout{2000};  // a worker's answer to a GET
-  http::ServerOptions server;                    // threads are taken from `threads`
+  std::chrono::milliseconds read_timeout{2000};  // a worker's answer to a GET, from queueing
+  // The start config's source hash (ConfigSourceHash of the bytes it was read from);
+  // empty for a config that was never text (the simulator's).
+  std::string config_hash;
+  http::ServerOptions server;  // threads are taken from `threads`
 };
 
 // An API node (docs/design.md §2 "Write path", §4 "Read path and cache"): HTTP
@@ -61,6 +64,15 @@ struct ApiNodeOptions {
 // be asked makes the reload refused: without its answer the check could re-route a
 // slice that holds data. The memory lives in the process: after a restart, the
 // workers' answers (and the running config's own horizon) are what protects.
+//
+// Divergence is visible (docs/design.md §5 "Config and the safe-change rule"): the
+// node remembers the source hash of the running config and how many configs it
+// applied (rt_config_generation{hash} G, G = 1 after start), and whether the last
+// config offered was refused (rt_config_refused{hash} 1 with the refused source's
+// hash, else 0 with the running hash). While a refusal stands, /healthz answers 503
+// "config refused: WHY; running config HASH": the node keeps serving with the
+// running config, but an operator (or a load balancer) sees that it no longer runs
+// what its source says. An applied config, or ConfirmConfigSource, ends it.
 // Thread-safety: Start/Stop from one controlling thread; ReplaceConfig and the
 // accessors from any thread.
 class ApiNode {
@@ -80,7 +92,9 @@ class ApiNode {
   // protected slices; applies it when both pass. The error says why it was refused
   // (one line). Blocks up to about twice the read timeout while asking the workers.
   // REQUIRES: not called on the node's I/O threads.
-  [[nodiscard]] Status ReplaceConfig(ClusterConfig next);
+  // `source_hash` identifies the text `next` was read from (ConfigSourceHash), for
+  // the metrics and the refusal above.
+  [[nodiscard]] Status ReplaceConfig(ClusterConfig next, std::string source_hash = {});
 
   // The last slice whose routing this node treats as fixed now (without asking the
   // workers): the largest of the remembered horizon, the greatest slice the workers
@@ -91,6 +105,15 @@ class ApiNode {
   // Counts a reload refused before it reached ReplaceConfig (the file did not load),
   // so that rt_api_config_reloads_total{outcome="refused"} counts every refusal.
   void CountRefusedReload();
+  // A config source that could not be used (the file did not load: unreadable,
+  // invalid, an unknown key under --strict): counts the refusal and reports it as
+  // above. `why` may be several lines; the first is shown.
+  void RefuseConfigSource(std::string source_hash, const std::string& why);
+  // The source holds the running config again (parsed equal to it, maybe other
+  // bytes): ends a refusal and takes `source_hash` as the running config's hash.
+  void ConfirmConfigSource(std::string source_hash);
+  // The one-line /healthz reason while a refusal stands; nullopt otherwise.
+  std::optional<std::string> ConfigRefusal() const;
 
   // Stops accepting, flushes every forwarding queue (up to `drain_timeout`), stops
   // the server. Returns how many accepted events could not be delivered.
@@ -108,6 +131,16 @@ class ApiNode {
   std::mutex reload_mutex_;  // one ReplaceConfig at a time
   Counter* reloads_applied_ = nullptr;
   Counter* reloads_refused_ = nullptr;
+  // The config identity shown in metrics and /healthz (see the class comment).
+  void SetRefusal(std::optional<std::string> hash, const std::string& why);
+  void PublishIdentity();  // REQUIRES: identity_mutex_ held
+  mutable std::mutex identity_mutex_;
+  std::string running_hash_;
+  int64_t generation_ = 1;
+  std::optional<std::string> refused_hash_;
+  std::string refusal_;  // one line
+  LabeledGauge* generation_gauge_ = nullptr;
+  LabeledGauge* refused_gauge_ = nullptr;
   // See the class comment; -1: none. Written under reload_mutex_, read by the gauge.
   std::atomic<int64_t> remembered_horizon_slice_{-1};
   std::atomic<int64_t> last_held_slice_{-1};

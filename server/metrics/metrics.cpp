@@ -27,10 +27,26 @@ double Histogram::QuantileUpperBound(double q) const {
   return kBounds.back();
 }
 
+void LabeledGauge::Set(std::string labels, int64_t value) {
+  std::lock_guard lock(mutex_);
+  labels_ = std::move(labels);
+  value_ = value;
+}
+
+std::string LabeledGauge::Labels() const {
+  std::lock_guard lock(mutex_);
+  return labels_;
+}
+
+int64_t LabeledGauge::Value() const {
+  std::lock_guard lock(mutex_);
+  return value_;
+}
+
 MetricsRegistry::Entry& MetricsRegistry::AddEntry(Kind kind, const std::string& name,
                                                   const std::string& help,
                                                   const std::string& labels) {
-  entries_.push_back(Entry{kind, name, help, labels, nullptr, nullptr, nullptr, {}});
+  entries_.push_back(Entry{kind, name, help, labels, nullptr, nullptr, nullptr, nullptr, {}});
   return entries_.back();
 }
 
@@ -56,6 +72,13 @@ Histogram& MetricsRegistry::AddHistogram(const std::string& name, const std::str
   Histogram& h = histograms_.emplace_back();
   AddEntry(Kind::kHistogram, name, help, labels).histogram = &h;
   return h;
+}
+
+LabeledGauge& MetricsRegistry::AddLabeledGauge(const std::string& name, const std::string& help) {
+  std::lock_guard lock(mutex_);
+  LabeledGauge& g = labeled_gauges_.emplace_back();
+  AddEntry(Kind::kLabeledGauge, name, help, "").labeled = &g;
+  return g;
 }
 
 void MetricsRegistry::AddCallbackGauge(const std::string& name, const std::string& help,
@@ -106,7 +129,8 @@ std::string MetricsRegistry::Render() const {
   for (const Entry* entry : ordered) {
     const Entry& e = *entry;
     if (e.name != last_name) {
-      static constexpr const char* kTypes[] = {"counter", "gauge", "histogram", "gauge", "counter"};
+      static constexpr const char* kTypes[] = {"counter", "gauge",   "histogram",
+                                               "gauge",   "counter", "gauge"};
       out += "# HELP " + e.name + " " + e.help + "\n";
       out += "# TYPE " + e.name + " " + kTypes[static_cast<int>(e.kind)] + "\n";
       last_name = e.name;
@@ -118,6 +142,11 @@ std::string MetricsRegistry::Render() const {
       case Kind::kGauge:
         out += e.name + Braced(e.labels) + " " + std::to_string(e.gauge->Value()) + "\n";
         break;
+      case Kind::kLabeledGauge: {
+        std::lock_guard sample_lock(e.labeled->mutex_);
+        out += e.name + Braced(e.labeled->labels_) + " " + std::to_string(e.labeled->value_) + "\n";
+        break;
+      }
       case Kind::kCallback:
       case Kind::kCallbackCounter:
         out += e.name + Braced(e.labels) + " " + FormatNumber(e.read()) + "\n";

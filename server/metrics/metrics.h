@@ -7,6 +7,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rt {
@@ -31,6 +32,24 @@ class Gauge {
 
  private:
   std::atomic<int64_t> value_{0};
+};
+
+// One sample whose label set changes at runtime together with its value, for
+// info-style metrics such as rt_config_generation{hash="…"}: Prometheus treats each
+// label set as its own series, so the old series simply stops. Thread-safe; takes a
+// mutex, so not for hot paths.
+class LabeledGauge {
+ public:
+  // `labels` is rendered as given, without braces (e.g. `hash="3f2a…"`).
+  void Set(std::string labels, int64_t value);
+  std::string Labels() const;
+  int64_t Value() const;
+
+ private:
+  friend class MetricsRegistry;
+  mutable std::mutex mutex_;
+  std::string labels_;
+  int64_t value_ = 0;
 };
 
 // Latency histogram in seconds with fixed buckets from 50 µs to 10 s (Prometheus
@@ -66,6 +85,9 @@ class MetricsRegistry {
   Gauge& AddGauge(const std::string& name, const std::string& help, const std::string& labels = "");
   Histogram& AddHistogram(const std::string& name, const std::string& help,
                           const std::string& labels = "");
+  // A gauge whose labels are replaced with its value (LabeledGauge); starts with no
+  // labels and 0.
+  LabeledGauge& AddLabeledGauge(const std::string& name, const std::string& help);
   // A gauge whose value is read when rendering (queue depths, store size).
   void AddCallbackGauge(const std::string& name, const std::string& help,
                         std::function<double()> read, const std::string& labels = "");
@@ -77,7 +99,7 @@ class MetricsRegistry {
   std::string Render() const;
 
  private:
-  enum class Kind { kCounter, kGauge, kHistogram, kCallback, kCallbackCounter };
+  enum class Kind { kCounter, kGauge, kHistogram, kCallback, kCallbackCounter, kLabeledGauge };
   struct Entry {
     Kind kind;
     std::string name;
@@ -86,6 +108,7 @@ class MetricsRegistry {
     Counter* counter = nullptr;
     Gauge* gauge = nullptr;
     Histogram* histogram = nullptr;
+    LabeledGauge* labeled = nullptr;
     std::function<double()> read;
   };
 
@@ -98,6 +121,7 @@ class MetricsRegistry {
   std::deque<Counter> counters_;
   std::deque<Gauge> gauges_;
   std::deque<Histogram> histograms_;
+  std::deque<LabeledGauge> labeled_gauges_;
 };
 
 }  // namespace rt

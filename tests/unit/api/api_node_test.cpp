@@ -2,7 +2,10 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "base/clock.h"
 #include "server/model/user_keyer.h"
@@ -27,7 +30,8 @@ std::string WorkerUrl(uint16_t port) {
 // An API node on a loopback ephemeral port routing every slice to workers "0" and
 // "1", with "now" mid-slice 10 (first-slice is ten and a half slices ago).
 struct NodeFixture {
-  NodeFixture(uint16_t worker0, uint16_t worker1) {
+  NodeFixture(uint16_t worker0, uint16_t worker1,
+              std::chrono::milliseconds read_timeout = ApiNodeOptions{}.read_timeout) {
     ClusterConfig config;
     config.api_nodes = {{"a", "http://127.0.0.1:1/analytics"}};
     config.worker_nodes = {{"0", WorkerUrl(worker0)}, {"1", WorkerUrl(worker1)}};
@@ -41,6 +45,7 @@ struct NodeFixture {
     options.listen_port = 0;
     options.threads = 1;
     options.linger = 1ms;
+    options.read_timeout = read_timeout;
     Result<std::unique_ptr<ApiNode>> created = ApiNode::Create(config, options, clock);
     REQUIRE(created.ok());
     node = std::move(created).value();
@@ -157,6 +162,55 @@ TEST_CASE("an API node whose stream to a worker was stopped says so on healthz a
   f.node.reset();
   CHECK(broken.received().size() == 1);
   CHECK(good.applied_count() == 1);
+}
+
+TEST_CASE("reads to a hung worker each answer 503 within their own timeout", "[api][node][read]") {
+  // Worker 1 accepts and never answers (a blackholed worker); worker 0 answers.
+  testing::FakeHttpServer good(
+      testing::FakeHttpServer::Always(200, "unique_users,1\nclicks,1\nimpressions,0\n"));
+  testing::FakeHttpServer hung([](const http::Request&) {
+    testing::FakeHttpServer::Reply reply;
+    reply.answer = false;
+    return reply;
+  });
+  constexpr auto kTimeout = 500ms;
+  NodeFixture f(good.port(), hung.port(), kTimeout);
+  const std::string target = "/analytics?timestamp=" + std::to_string(f.clock.NowMillis());
+
+  // Issue #19: six no-cache reads 0.2 s apart answered after 1, 2, ... 6 timeouts when
+  // they queued behind one connection whose timer started at the head of the queue.
+  struct Outcome {
+    std::chrono::steady_clock::time_point sent, done;
+    std::optional<testing::TestResponse> response;
+  };
+  constexpr size_t kReads = 6;
+  std::vector<Outcome> outcomes(kReads);
+  std::vector<std::thread> readers;
+  for (size_t i = 0; i < kReads; ++i) {
+    if (i > 0) std::this_thread::sleep_for(100ms);
+    readers.emplace_back([&, i] {
+      Outcome& out = outcomes[i];  // each thread owns its slot
+      out.sent = std::chrono::steady_clock::now();
+      out.response =
+          HttpFetch(f.port, bhttp::verb::get, target, "", {{"Cache-Control", "no-cache"}});
+      out.done = std::chrono::steady_clock::now();
+    });
+  }
+  for (auto& reader : readers) reader.join();
+  for (size_t i = 0; i < kReads; ++i) {
+    INFO("read " << i);
+    const Outcome& out = outcomes[i];
+    REQUIRE(out.response.has_value());
+    CHECK(out.response->result() == bhttp::status::service_unavailable);
+    CHECK_THAT(out.response->body(), Catch::StartsWith("worker 1 (" + WorkerUrl(hung.port())));
+    // A contract, not a benchmark: not given up early, and far from the six
+    // timeouts of the queue that did not count waiting time.
+    const auto took = out.done - out.sent;
+    CHECK(took >= kTimeout * 8 / 10);
+    CHECK(took < 3 * kTimeout);
+  }
+  // The answering worker was asked too: the 503 is not a shortcut.
+  CHECK(good.request_count() >= kReads);
 }
 
 }  // namespace

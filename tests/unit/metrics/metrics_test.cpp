@@ -28,6 +28,20 @@ TEST_CASE("counters and gauges render in the Prometheus text format", "[metrics]
   CHECK(text.find("rt_size_bytes 1.5\n") != std::string::npos);
 }
 
+TEST_CASE("a labeled gauge renders its current label set only", "[metrics]") {
+  MetricsRegistry registry;
+  LabeledGauge& generation = registry.AddLabeledGauge("rt_config_generation", "Config");
+  CHECK(registry.Render().find("rt_config_generation 0\n") != std::string::npos);
+  generation.Set("hash=\"aaaaaaaaaaaa\"", 1);
+  generation.Set("hash=\"bbbbbbbbbbbb\"", 2);
+  const std::string text = registry.Render();
+  CHECK(Count(text, "# TYPE rt_config_generation gauge\n") == 1);
+  CHECK(text.find("rt_config_generation{hash=\"bbbbbbbbbbbb\"} 2\n") != std::string::npos);
+  CHECK(text.find("aaaaaaaaaaaa") == std::string::npos);
+  CHECK(generation.Labels() == "hash=\"bbbbbbbbbbbb\"");
+  CHECK(generation.Value() == 2);
+}
+
 TEST_CASE("samples of one name registered apart share one header", "[metrics]") {
   MetricsRegistry registry;
   registry.AddCounter("rt_a_total", "A", "worker=\"0\"").Inc();
