@@ -28,6 +28,7 @@ struct ServeWorkerOptions {
   std::string listen;
   bool strict = false;
   size_t max_queued_events = BatchWriter::kDefaultMaxQueuedEvents;
+  size_t max_connections = 0;  // 0: from the descriptor limit
 };
 
 int Fail(const std::string& message) {
@@ -90,6 +91,7 @@ int RunServeWorker(const ServeWorkerOptions& options) {
   node_options.listen_port = setup->listen.port;
   node_options.server.threads = options.threads;
   node_options.max_queued_events = options.max_queued_events;
+  node_options.server.max_connections = options.max_connections;
   node_options.slice_geometry = setup->geometry;
   Result<std::unique_ptr<WorkerNode>> node = WorkerNode::Start(node_options);
   if (!node.ok()) return Fail(node.status().message());
@@ -117,6 +119,11 @@ CommandRunner SetupServeWorker(CLI::App& app) {
   sub->add_option("--max-queued-events", options->max_queued_events,
                   "Events waiting for the store before writes get 503 + Retry-After "
                   "(~75 bytes each)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--max-connections", options->max_connections,
+                  "Open client connections at most; beyond, a new one gets 503 and is closed "
+                  "(default: the soft descriptor limit less 128 + 10%, for Kyoto, worker "
+                  "connections and logs)")
       ->check(CLI::PositiveNumber);
   sub->add_flag("--strict", options->strict,
                 "Refuse to start on a config with an unknown key (without it, each unknown "

@@ -26,6 +26,14 @@ Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& o
   http::Router router;
   node->handler_->Register(router);
   node->server_ = std::make_unique<http::HttpServer>(std::move(router), options.server);
+  const http::HttpServer* server = node->server_.get();
+  node->registry_.AddCallbackGauge(
+      "rt_http_connections_open", "Client connections open now",
+      [server] { return static_cast<double>(server->OpenConnections()); });
+  node->registry_.AddCallbackCounter(
+      "rt_http_connections_refused_total",
+      "Connections closed at accept because --max-connections were open",
+      [server] { return static_cast<double>(server->RefusedConnections()); });
   if (Status listening = node->server_->Listen(options.listen_host, options.listen_port);
       !listening.ok()) {
     return listening;
