@@ -31,6 +31,7 @@ struct ServeApiOptions {
   int linger_ms = 2;
   int drain_timeout_s = 10;
   bool strict = false;
+  size_t max_connections = 0;  // 0: from the descriptor limit
 };
 
 void Log(const ServeApiOptions& options, const std::string& line) {
@@ -120,6 +121,7 @@ int RunServeApi(const ServeApiOptions& options) {
   node_options.queue_limit = options.queue_limit;
   node_options.batch_max = options.batch_max;
   node_options.linger = std::chrono::milliseconds(options.linger_ms);
+  node_options.server.max_connections = options.max_connections;
   if (!options.listen.empty()) {
     Result<ListenAddress> listen = ParseListenAddress(options.listen);
     if (!listen.ok()) {
@@ -210,6 +212,11 @@ CommandRunner SetupServeApi(CLI::App& app) {
   sub->add_option("--drain-timeout-s", options->drain_timeout_s,
                   "On SIGTERM, how long to wait for queued events to be delivered")
       ->check(CLI::NonNegativeNumber);
+  sub->add_option("--max-connections", options->max_connections,
+                  "Open client connections at most; beyond, a new one gets 503 and is closed "
+                  "(default: the soft descriptor limit less 128 + 10%, for Kyoto, worker "
+                  "connections and logs)")
+      ->check(CLI::PositiveNumber);
   sub->add_flag("--strict", options->strict,
                 "Refuse a config with an unknown key: exit 1 at start, keep the running "
                 "config on reload (without it, each unknown key is logged as a warning)");

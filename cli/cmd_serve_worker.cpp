@@ -1,5 +1,6 @@
 // rtctl serve-worker --config FILE --node ID --data-dir DIR [--fsync] [--threads N]
-// [--listen HOST:PORT] [--strict]: runs one worker node until SIGINT/SIGTERM
+// [--listen HOST:PORT] [--strict] [--max-queued-events N] [--max-connections N]:
+// runs one worker node until SIGINT/SIGTERM
 // (docs/design.md §3 "Exactly-once streams and the worker protocol", §7 "Store
 // records"). Config warnings are logged one line each at start; --strict refuses a
 // config with an unknown key.
@@ -26,6 +27,8 @@ struct ServeWorkerOptions {
   int threads = 0;
   std::string listen;
   bool strict = false;
+  size_t max_queued_events = BatchWriter::kDefaultMaxQueuedEvents;
+  size_t max_connections = 0;  // 0: from the descriptor limit
 };
 
 int Fail(const std::string& message) {
@@ -33,9 +36,27 @@ int Fail(const std::string& message) {
   return kExitFailure;
 }
 
-// The listen address: --listen, or host and port of the node's URL in the config;
-// `config_hash` gets the config file's ConfigSourceHash.
-Result<ListenAddress> ListenAddressOf(const ServeWorkerOptions& options, std::string& config_hash) {
+// What serve-worker takes from the cluster config.
+struct WorkerSetup {
+  ListenAddress listen;
+  SliceGeometry geometry;
+};
+
+// The slice geometry the worker judges slice numbers with (SliceRange). With
+// "first-slice": "system" the API nodes' first slice is their own process start,
+// which the worker cannot know; it is not before the epoch, so the range is taken
+// from there: loose, but still a bound.
+SliceGeometry GeometryOf(const ClusterConfig& config) {
+  SliceGeometry geometry;
+  geometry.first_slice_s = config.first_slice_is_system ? 0 : config.first_slice_s;
+  geometry.slice_length_s = config.slice_length_s;
+  geometry.max_future_s = config.max_future_s;
+  return geometry;
+}
+
+// The listen address (--listen, or host and port of the node's URL in the config)
+// and the slice geometry; `config_hash` gets the config file's ConfigSourceHash.
+Result<WorkerSetup> SetupOf(const ServeWorkerOptions& options, std::string& config_hash) {
   const NodeConfig loaded =
       LoadNodeConfig(options.config, SystemClock().NowMillis(), options.strict);
   config_hash = loaded.hash;
@@ -50,23 +71,30 @@ Result<ListenAddress> ListenAddressOf(const ServeWorkerOptions& options, std::st
     return Status::InvalidArgument("node \"" + options.node + "\" is not in worker-nodes of " +
                                    options.config);
   }
-  if (!options.listen.empty()) return ParseListenAddress(options.listen);
+  if (!options.listen.empty()) {
+    Result<ListenAddress> listen = ParseListenAddress(options.listen);
+    if (!listen.ok()) return listen.status();
+    return WorkerSetup{*listen, GeometryOf(*config)};
+  }
   const Result<NodeUrl> url = ParseNodeUrl(it->second);
   if (!url.ok()) return url.status().WithContext("worker-nodes." + options.node);
-  return ListenAddress{url->host, url->port};
+  return WorkerSetup{ListenAddress{url->host, url->port}, GeometryOf(*config)};
 }
 
 int RunServeWorker(const ServeWorkerOptions& options) {
   std::string config_hash;
-  const Result<ListenAddress> listen = ListenAddressOf(options, config_hash);
-  if (!listen.ok()) return Fail(listen.status().message());
+  const Result<WorkerSetup> setup = SetupOf(options, config_hash);
+  if (!setup.ok()) return Fail(setup.status().message());
 
   WorkerNodeOptions node_options;
   node_options.data_dir = options.data_dir;
   node_options.fsync = options.fsync;
-  node_options.listen_host = listen->host;
-  node_options.listen_port = listen->port;
+  node_options.listen_host = setup->listen.host;
+  node_options.listen_port = setup->listen.port;
   node_options.server.threads = options.threads;
+  node_options.max_queued_events = options.max_queued_events;
+  node_options.server.max_connections = options.max_connections;
+  node_options.slice_geometry = setup->geometry;
   Result<std::unique_ptr<WorkerNode>> node = WorkerNode::Start(node_options);
   if (!node.ok()) return Fail(node.status().message());
   // The worker reads its config once, at start: generation 1, so that every node's
@@ -99,6 +127,15 @@ CommandRunner SetupServeWorker(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--listen", options->listen,
                   "HOST:PORT to listen on instead of the node's URL (port 0: any free port)");
+  sub->add_option("--max-queued-events", options->max_queued_events,
+                  "Events waiting for the store before writes get 503 + Retry-After "
+                  "(~75 bytes each)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--max-connections", options->max_connections,
+                  "Open client connections at most; beyond, a new one gets 503 and is closed "
+                  "(default: the soft descriptor limit less 128 + 10%, for Kyoto, worker "
+                  "connections and logs)")
+      ->check(CLI::PositiveNumber);
   sub->add_flag("--strict", options->strict,
                 "Refuse to start on a config with an unknown key (without it, each unknown "
                 "key is logged as a warning)");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "config/config_validation.h"
+#include "config/json_depth.h"
 #include "config/json_lines.h"
 #include "config/utc_time.h"
 
@@ -18,7 +20,14 @@ namespace {
 
 using nlohmann::json;
 
-constexpr size_t kMaxConfigBytes = 16 << 20;
+// A real config is a few KiB (a routing entry per change, a URL per node); the caps
+// are far above that and keep a wrong path (a log, /dev/zero) or a hostile file from
+// taking the node's memory or, through the recursive steps after the parse, its stack.
+// The file's size is checked before it is read, and the read stops past the cap.
+constexpr size_t kMaxConfigBytes = 4 << 20;
+constexpr const char* kMaxConfigSize = "4 MiB";
+// Arrays and objects inside each other; a cluster config needs 4.
+constexpr size_t kMaxJsonDepth = 64;
 
 const std::vector<std::string_view> kTopLevelKeys = {
     "api-nodes",      "worker-nodes", "length-of-time-slice", "first-slice",  "routing",
@@ -235,14 +244,26 @@ Result<ClusterConfig> FirstError(const std::string& where, const ConfigReport& r
   return Status::InvalidArgument(std::move(message));
 }
 
+Status TooLarge(uint64_t size) {
+  return Status::IoError("file of " + std::to_string(size) + " bytes is larger than the " +
+                         kMaxConfigSize + " a config may have");
+}
+
 Result<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::IoError("cannot read: " + std::string(std::strerror(errno)));
-  std::ostringstream content;
-  content << in.rdbuf();
+  // A regular file's size is known before reading; a pipe or device is read up to
+  // one byte past the cap.
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxConfigBytes) return TooLarge(size);
+  std::string text;
+  char chunk[64 * 1024];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxConfigBytes) return TooLarge(text.size());
+  }
   if (in.bad()) return Status::IoError("cannot read: " + std::string(std::strerror(errno)));
-  std::string text = std::move(content).str();
-  if (text.size() > kMaxConfigBytes) return Status::IoError("file is larger than 16 MiB");
   return text;
 }
 
@@ -250,6 +271,18 @@ Result<std::string> ReadFile(const std::string& path) {
 
 ConfigReport CheckClusterConfigText(std::string_view text, int64_t process_start_ms) {
   ConfigReport report;
+  if (text.size() > kMaxConfigBytes) {
+    report.problems.push_back(
+        {ConfigProblem::Severity::kError, "", 0, TooLarge(text.size()).message()});
+    return report;
+  }
+  if (const std::optional<int> line = LineDeeperThan(text, kMaxJsonDepth)) {
+    report.problems.push_back({ConfigProblem::Severity::kError, "", *line,
+                               "arrays and objects nested deeper than " +
+                                   std::to_string(kMaxJsonDepth) +
+                                   " levels (a cluster config needs 4)"});
+    return report;
+  }
   json root;
   try {
     root = json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/true,

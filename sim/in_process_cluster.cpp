@@ -93,6 +93,11 @@ Status InProcessCluster::StartWorker(const std::string& id, uint16_t port) {
   worker_options.listen_host = "127.0.0.1";
   worker_options.listen_port = port;
   worker_options.server.threads = options_.node_threads;
+  // The simulated workers judge slices by the fake clock, as serve-worker does by
+  // the system clock.
+  worker_options.slice_geometry = SliceGeometry{options_.first_slice_s, options_.slice_length_s,
+                                                ClusterConfig::kDefaultMaxFutureS};
+  worker_options.clock = &clock_;
   Result<std::unique_ptr<WorkerNode>> worker = WorkerNode::Start(worker_options);
   if (!worker.ok()) return worker.status().WithContext("worker " + id);
   worker_ports_[id] = (*worker)->endpoint().port();

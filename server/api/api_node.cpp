@@ -109,6 +109,12 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
   http::ServerOptions server_options = options_.server;
   server_options.threads = options_.threads;
   server_ = std::make_unique<http::HttpServer>(std::move(router), server_options);
+  metrics_.AddCallbackGauge("rt_http_connections_open", "Client connections open now",
+                            [this] { return static_cast<double>(server_->OpenConnections()); });
+  metrics_.AddCallbackCounter(
+      "rt_http_connections_refused_total",
+      "Connections closed at accept because --max-connections were open",
+      [this] { return static_cast<double>(server_->RefusedConnections()); });
   client_thread_ = std::thread([this] { client_context_.run(); });
 }
 

@@ -28,6 +28,7 @@ std::chrono::milliseconds SweepPeriod(const ServerOptions& options) {
 
 HttpServer::HttpServer(Router router, ServerOptions options)
     : router_(std::move(router)), options_(options), sweep_period_(SweepPeriod(options_)) {
+  if (options_.max_connections == 0) options_.max_connections = DefaultMaxConnections();
   const std::size_t count = ThreadCount(options.threads);
   registry_ = std::make_shared<SessionRegistry>(count);
   std::vector<Session::Executor> executors;

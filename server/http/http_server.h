@@ -46,6 +46,13 @@ class HttpServer {
   void Start();
   void Stop();
 
+  // Connections open now, and those refused because max_connections were open
+  // (thread-safe; for the nodes' /metrics).
+  std::size_t OpenConnections() const { return registry_->open(); }
+  std::uint64_t RefusedConnections() const { return registry_->refused(); }
+  // The cap in force (options.max_connections, or the default it resolved to).
+  std::size_t max_connections() const { return options_.max_connections; }
+
  private:
   struct IoThread {
     IoThread() : context(1), work(boost::asio::make_work_guard(context)), sweep(context) {}

@@ -2,6 +2,7 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace rt::http {
@@ -42,6 +43,22 @@ void Listener::Stop() {
   });
 }
 
+void Listener::Refuse(Session::Socket& socket) {
+  registry_->CountRefused();
+  static constexpr std::string_view kBody = "too many connections: retry later\n";
+  static_assert(kBody.size() == 34);
+  static constexpr std::string_view kBusy =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+      "Retry-After: 1\r\nConnection: close\r\nContent-Length: 34\r\n\r\n"
+      "too many connections: retry later\n";
+  boost::beast::error_code ignored;
+  // A new socket's send buffer is empty: the send completes or fails at once.
+  socket.non_blocking(true, ignored);
+  socket.write_some(net::buffer(kBusy.data(), kBusy.size()), ignored);
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
 void Listener::DoAccept() {
   if (!acceptor_.is_open()) return;
   acceptor_.async_accept(
@@ -53,7 +70,10 @@ void Listener::DoAccept() {
 
 void Listener::OnAccept(boost::beast::error_code ec, Session::Socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-  if (!ec && !registry_->stopping()) {
+  if (!ec && !registry_->stopping() && registry_->open() >= options_.max_connections) {
+    // Only this thread adds sessions, so the count cannot pass the cap meanwhile.
+    Refuse(socket);
+  } else if (!ec && !registry_->stopping()) {
     boost::beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     std::make_shared<Session>(std::move(socket), next_shard_, router_, options_, registry_)->Run();

@@ -17,6 +17,10 @@ namespace rt::http {
 
 // Accepts connections on one endpoint and starts a Session for each, spreading them
 // over the I/O threads' io_contexts in turn (a session stays on its context).
+// At options.max_connections open sessions, a newly accepted connection gets a
+// minimal 503 (one non-blocking send, never waited for) and is closed at once,
+// counted in the registry: idle or slow connections cannot take every descriptor.
+// REQUIRES: options.max_connections > 0 (HttpServer resolves the default).
 // Ownership: shared (pending accepts keep it alive); Router, options and the
 // io_contexts must outlive it. Thread-safety: Stop may be called from any thread.
 class Listener : public std::enable_shared_from_this<Listener> {
@@ -35,6 +39,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
  private:
   void DoAccept();
   void OnAccept(boost::beast::error_code ec, Session::Socket socket);
+  void Refuse(Session::Socket& socket);
 
   std::vector<Session::Executor> contexts_;
   std::size_t next_shard_ = 0;

@@ -11,11 +11,13 @@ SessionRegistry::SessionRegistry(std::size_t shards) : shards_(shards) {}
 void SessionRegistry::Add(Session* session, std::size_t shard) {
   std::lock_guard lock(mutex_);
   shards_[shard].insert(session);
+  open_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void SessionRegistry::Remove(Session* session, std::size_t shard) {
   std::lock_guard lock(mutex_);
   shards_[shard].erase(session);
+  open_.fetch_sub(1, std::memory_order_relaxed);
   if (EmptyLocked()) empty_.notify_all();
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <unordered_set>
 #include <vector>
@@ -35,6 +36,12 @@ class SessionRegistry {
   // Closes the sessions of `shard` whose deadline is before `now`.
   void CloseExpired(std::size_t shard, std::chrono::steady_clock::time_point now);
 
+  // Sessions open now (registered and not yet destroyed).
+  std::size_t open() const { return open_.load(std::memory_order_relaxed); }
+  // Connections closed at accept because `open()` was at the server's cap.
+  std::uint64_t refused() const { return refused_.load(std::memory_order_relaxed); }
+  void CountRefused() { refused_.fetch_add(1, std::memory_order_relaxed); }
+
  private:
   bool EmptyLocked() const;
 
@@ -42,6 +49,8 @@ class SessionRegistry {
   std::condition_variable empty_;
   std::vector<std::unordered_set<Session*>> shards_;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> open_{0};
+  std::atomic<std::uint64_t> refused_{0};
 };
 
 }  // namespace rt::http

@@ -4,7 +4,8 @@
 
 namespace rt {
 
-BatchWriter::BatchWriter(KcStore& store, bool start_paused) : store_(store) {
+BatchWriter::BatchWriter(KcStore& store, bool start_paused, size_t max_queued_events)
+    : store_(store), max_queued_events_(max_queued_events) {
   if (!start_paused) Start();
 }
 
@@ -50,45 +51,57 @@ void BatchWriter::FinishInline(uint64_t batches, uint64_t singles) {
   if (!queue_.empty() || stopping_) cv_.notify_one();
 }
 
-void BatchWriter::Submit(BatchRequest request, BatchDone done) {
+bool BatchWriter::Submit(BatchRequest request, BatchDone done) {
   if (ClaimInline()) {
     auto result = store_.ApplyBatch(request);
     FinishInline(1, 0);
     done(std::move(result));
-    return;
+    return true;
   }
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
+      const size_t events = request.events.size();
+      if (!HasRoomLocked(events)) return false;
+      queued_events_ += events;
       queue_.push_back({std::move(request), std::move(done), nullptr});
       cv_.notify_one();
-      return;
+      return true;
     }
   }
   done(Status::Unavailable("worker is shutting down"));
+  return true;
 }
 
-void BatchWriter::SubmitSingle(int64_t slice, const UserKey& key, Action action, SingleDone done) {
+bool BatchWriter::SubmitSingle(int64_t slice, const UserKey& key, Action action, SingleDone done) {
   if (ClaimInline()) {
     auto result = store_.ApplySingle(slice, key, action);
     FinishInline(0, 1);
     done(std::move(result));
-    return;
+    return true;
   }
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
+      if (!HasRoomLocked(1)) return false;
+      ++queued_events_;
       queue_.push_back({SingleRequest{slice, key, action}, nullptr, std::move(done)});
       cv_.notify_one();
-      return;
+      return true;
     }
   }
   done(Status::Unavailable("worker is shutting down"));
+  return true;
 }
 
 size_t BatchWriter::QueueDepth() const {
   std::lock_guard lock(mu_);
   return queue_.size();
+}
+
+size_t BatchWriter::QueuedEvents() const {
+  std::lock_guard lock(mu_);
+  return queued_events_;
 }
 
 BatchWriter::Stats BatchWriter::GetStats() const {
@@ -104,6 +117,7 @@ void BatchWriter::Run() {
       cv_.wait(lock, [this] { return !busy_ && (stopping_ || !queue_.empty()); });
       if (queue_.empty()) return;  // stopping and drained
       group.swap(queue_);
+      queued_events_ = 0;
       busy_ = true;
     }
     ProcessGroup(group);

@@ -30,6 +30,12 @@ namespace rt {
 // two thread hand-offs per batch. Order is kept: whatever is queued or in
 // progress is never overtaken, and only one thread applies at a time.
 //
+// The queue is bounded in events (a batch counts its events, a single event one):
+// a submission that would take it past max_queued_events is not taken, so a worker
+// whose disk is slower than its senders answers 503 instead of growing its memory
+// without bound. An empty queue takes any batch, however large (it could never go
+// through otherwise; the HTTP body limit bounds it).
+//
 // Completions must be quick and must not block (post the response to the
 // session's executor). Thread-safe: Submit* may be called from any thread.
 // The store must outlive the writer.
@@ -44,9 +50,15 @@ class BatchWriter {
     uint64_t singles = 0;  // single events completed
   };
 
+  // The default bound of the queue: ~75 bytes per queued event (the event and its
+  // request's body line), so ~75 MiB; some 250 full batches of an API node.
+  static constexpr size_t kDefaultMaxQueuedEvents = 1'000'000;
+
   // Starts the writer thread unless `start_paused` (then call Start); paused is
   // for tests that need to queue several batches before the first drain.
-  explicit BatchWriter(KcStore& store, bool start_paused = false);
+  // REQUIRES: max_queued_events > 0.
+  explicit BatchWriter(KcStore& store, bool start_paused = false,
+                       size_t max_queued_events = kDefaultMaxQueuedEvents);
   ~BatchWriter();  // Stop()
   BatchWriter(const BatchWriter&) = delete;
   BatchWriter& operator=(const BatchWriter&) = delete;
@@ -56,10 +68,14 @@ class BatchWriter {
   // at once with Unavailable. Idempotent.
   void Stop();
 
-  void Submit(BatchRequest request, BatchDone done);
-  void SubmitSingle(int64_t slice, const UserKey& key, Action action, SingleDone done);
+  // Applies or queues the work and later calls `done` once. Returns false, without
+  // calling `done`, when the queue is full (see the class comment): the caller
+  // answers 503.
+  bool Submit(BatchRequest request, BatchDone done);
+  bool SubmitSingle(int64_t slice, const UserKey& key, Action action, SingleDone done);
 
-  size_t QueueDepth() const;
+  size_t QueueDepth() const;  // batches and single events queued
+  size_t QueuedEvents() const;
   Stats GetStats() const;
 
  private:
@@ -80,16 +96,22 @@ class BatchWriter {
   // comment); then the caller must apply and call FinishInline.
   bool ClaimInline();
   void FinishInline(uint64_t batches, uint64_t singles);
+  // Whether `events` more fit the queue. REQUIRES: mu_ held.
+  bool HasRoomLocked(size_t events) const {
+    return queue_.empty() || queued_events_ + events <= max_queued_events_;
+  }
 
   KcStore& store_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Item> queue_;  // guarded by mu_
-  bool stopping_ = false;   // guarded by mu_
-  bool stopped_ = false;    // guarded by mu_
-  bool started_ = false;    // guarded by mu_
-  bool busy_ = false;       // a group or an inline item is being applied; guarded by mu_
-  Stats stats_;             // guarded by mu_
+  const size_t max_queued_events_;
+  std::deque<Item> queue_;    // guarded by mu_
+  size_t queued_events_ = 0;  // in queue_; guarded by mu_
+  bool stopping_ = false;     // guarded by mu_
+  bool stopped_ = false;      // guarded by mu_
+  bool started_ = false;      // guarded by mu_
+  bool busy_ = false;         // a group or an inline item is being applied; guarded by mu_
+  Stats stats_;               // guarded by mu_
   std::thread thread_;
 };
 

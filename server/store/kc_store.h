@@ -108,6 +108,10 @@ class KcStore {
   uint64_t SizeBytes() const { return size_bytes_.load(std::memory_order_relaxed); }
   std::string StoredKeyId() const;
   bool fsync() const { return options_.fsync; }
+  // Streams in the in-memory mark cache: only streams with an applied batch (a refused
+  // batch of an unknown stream adds none). For tests; call only while no batch is
+  // being applied (the cache belongs to the writer).
+  size_t MarkCacheSize() const { return marks_.size(); }
   const std::string& data_dir() const { return data_dir_; }
 
   // The stream name ApplySingle uses; refused from outside.
@@ -135,6 +139,7 @@ class KcStore {
   void StartPrefetch(std::span<const BatchEvent> fresh);
   void AdvancePrefetch(size_t i);
   Status AddMarkers(std::span<const BatchEvent> fresh);
+  SliceStats& DeltaFor(int64_t slice);
   Status WriteCounters();
   Status WriteMark(std::string_view stream, uint64_t acked_seq);
   void Publish(std::string_view stream, uint64_t acked_seq, std::string_view new_key_id);
@@ -152,7 +157,9 @@ class KcStore {
   KcReadAhead read_ahead_;
   std::vector<uint64_t> marker_hashes_;  // of the batch being applied, reused
   std::vector<SliceDelta> deltas_;       // of the batch being applied, reused
-  std::vector<int64_t> new_slices_;      // of the batch being applied, reused
+  // slice → index in deltas_, used once a batch names more than a few slices.
+  std::unordered_map<int64_t, size_t> delta_index_;
+  std::vector<int64_t> new_slices_;  // of the batch being applied, reused
 
   // Shared with readers.
   mutable std::shared_mutex mu_;

@@ -65,8 +65,8 @@ http::Response JsonResponse(std::string body) {
 }  // namespace
 
 WorkerHandler::WorkerHandler(KcStore& store, BatchWriter& writer, WorkerMetrics& metrics,
-                             const MetricsRegistry& registry)
-    : store_(store), writer_(writer), metrics_(metrics), registry_(registry) {}
+                             const MetricsRegistry& registry, std::optional<SliceRange> range)
+    : store_(store), writer_(writer), metrics_(metrics), registry_(registry), range_(range) {}
 
 void WorkerHandler::Register(http::Router& router) {
   using http::Verb;
@@ -121,6 +121,32 @@ http::Response WorkerHandler::Conflict(const BatchOutcome& outcome) {
   return response;
 }
 
+// The writer's queue is bounded (BatchWriter): a worker slower than its senders
+// sheds load with a 503 the API node's forwarder retries with backoff, instead of
+// growing without bound.
+http::Response WorkerHandler::QueueFull() {
+  metrics_.rejected_queue_full.Inc();
+  const std::string waiting = std::to_string(writer_.QueuedEvents());
+  http::Response response = http::MakeErrorResponse(
+      StatusCode::service_unavailable,
+      "write queue full (" + waiting + " events waiting for the store): retry later");
+  response.set(http::beast_http::field::retry_after, "1");
+  return response;
+}
+
+std::optional<http::Response> WorkerHandler::OutOfRange(std::span<const BatchEvent> events) {
+  if (!range_) return std::nullopt;
+  const int64_t max_slice = range_->MaxSlice();
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i].slice <= max_slice) continue;  // >= 0 is checked by the parsers
+    metrics_.rejected_out_of_range.Inc();
+    Status refused = SliceRange::Check(events[i].slice, max_slice);
+    if (events.size() > 1) refused = refused.WithContext("body: line " + std::to_string(i + 1));
+    return http::MakeErrorResponse(StatusCode::bad_request, refused.message());
+  }
+  return std::nullopt;
+}
+
 void WorkerHandler::PostEvent(http::Request& request, http::Responder respond) {
   Result<EventQuery> query = ParseEventQuery(request.target(), "slice");
   if (!query.ok()) return respond(Refusal(query.status()));
@@ -132,12 +158,15 @@ void WorkerHandler::PostEvent(http::Request& request, http::Responder respond) {
         Refusal(Status::InvalidArgument("parameter \"user\": not a 32-hex-digit user key: \"" +
                                         http::QuoteForReason(query->user) + "\"")));
   }
-  writer_.SubmitSingle(
-      *slice, *key, query->action, [this, respond = std::move(respond)](Result<SliceStats> stats) {
+  const BatchEvent event{*slice, *key, query->action};
+  if (auto refused = OutOfRange(std::span(&event, 1))) return respond(std::move(*refused));
+  const bool taken =
+      writer_.SubmitSingle(*slice, *key, query->action, [this, respond](Result<SliceStats> stats) {
         if (!stats.ok()) return respond(Refusal(stats.status()));
         metrics_.single_events.Inc();
         respond(http::MakeTextResponse(StatusCode::accepted, FormatSliceStats(*stats)));
       });
+  if (!taken) respond(QueueFull());
 }
 
 void WorkerHandler::GetSlice(http::Request& request, http::Responder respond) {
@@ -183,22 +212,24 @@ void WorkerHandler::PostBatch(http::Request& request, http::Responder respond) {
   if (Status decoded = DecodeBatchInto(request.body(), batch.events); !decoded.ok()) {
     return respond(Refusal(decoded.WithContext("body")));
   }
-  writer_.Submit(std::move(batch), [this, received,
-                                    respond = std::move(respond)](Result<BatchOutcome> outcome) {
-    if (!outcome.ok()) return respond(Refusal(outcome.status()));
-    if (outcome->refused()) return respond(Conflict(*outcome));
-    metrics_.batches.Inc();
-    metrics_.events_applied.Inc(outcome->applied);
-    metrics_.duplicates_skipped.Inc(outcome->duplicates);
-    metrics_.batch_apply_seconds.ObserveSeconds(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
-    BatchAck ack;
-    ack.acked_seq = outcome->acked_seq;
-    ack.applied = outcome->applied;
-    ack.duplicates = outcome->duplicates;
-    ack.slices = std::move(outcome->touched);
-    respond(JsonResponse(FormatBatchAck(ack)));
-  });
+  if (auto refused = OutOfRange(batch.events)) return respond(std::move(*refused));
+  const bool taken =
+      writer_.Submit(std::move(batch), [this, received, respond](Result<BatchOutcome> outcome) {
+        if (!outcome.ok()) return respond(Refusal(outcome.status()));
+        if (outcome->refused()) return respond(Conflict(*outcome));
+        metrics_.batches.Inc();
+        metrics_.events_applied.Inc(outcome->applied);
+        metrics_.duplicates_skipped.Inc(outcome->duplicates);
+        metrics_.batch_apply_seconds.ObserveSeconds(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
+        BatchAck ack;
+        ack.acked_seq = outcome->acked_seq;
+        ack.applied = outcome->applied;
+        ack.duplicates = outcome->duplicates;
+        ack.slices = std::move(outcome->touched);
+        respond(JsonResponse(FormatBatchAck(ack)));
+      });
+  if (!taken) respond(QueueFull());
 }
 
 void WorkerHandler::GetHealth(http::Request&, http::Responder respond) {

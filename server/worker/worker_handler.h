@@ -1,12 +1,16 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <span>
 
 #include "base/status.h"
 #include "server/http/router.h"
 #include "server/http/types.h"
 #include "server/metrics/metrics.h"
+#include "server/model/batch_codec.h"
 #include "server/store/batch_request.h"
+#include "server/worker/slice_range.h"
 #include "server/worker/worker_metrics.h"
 
 namespace rt {
@@ -29,8 +33,10 @@ class WorkerHandler {
   static constexpr std::size_t kMaxStreamBytes = 128;
   static constexpr std::size_t kMaxKeyIdBytes = 64;
 
+  // With a `range`, writes naming a slice outside it are refused with 400 (nothing
+  // of the batch is applied); without one every slice >= 0 is taken.
   WorkerHandler(KcStore& store, BatchWriter& writer, WorkerMetrics& metrics,
-                const MetricsRegistry& registry);
+                const MetricsRegistry& registry, std::optional<SliceRange> range = std::nullopt);
 
   // Adds every worker endpoint to `router`.
   void Register(http::Router& router);
@@ -47,11 +53,16 @@ class WorkerHandler {
   http::Response Refusal(const Status& status);
   // The typed 409 for a batch the store refused (a gap or another key id), counted.
   http::Response Conflict(const BatchOutcome& outcome);
+  // 503 + Retry-After for a write the writer's full queue did not take, counted.
+  http::Response QueueFull();
+  // A 400 for a slice outside range_, counted; nullopt when all are inside.
+  std::optional<http::Response> OutOfRange(std::span<const BatchEvent> events);
 
   KcStore& store_;
   BatchWriter& writer_;
   WorkerMetrics& metrics_;
   const MetricsRegistry& registry_;
+  const std::optional<SliceRange> range_;
 };
 
 }  // namespace rt

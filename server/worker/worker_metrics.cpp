@@ -28,8 +28,12 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry& registry, const KcStore& store,
           registry.AddCounter("rt_worker_rejected_total", kRejectedHelp, "reason=\"seq_gap\"")),
       rejected_key_mismatch(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
                                                 "reason=\"key_mismatch\"")),
-      rejected_unavailable(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
-                                               "reason=\"unavailable\"")) {
+      rejected_unavailable(
+          registry.AddCounter("rt_worker_rejected_total", kRejectedHelp, "reason=\"unavailable\"")),
+      rejected_queue_full(
+          registry.AddCounter("rt_worker_rejected_total", kRejectedHelp, "reason=\"queue_full\"")),
+      rejected_out_of_range(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
+                                                "reason=\"slice_out_of_range\"")) {
   registry.AddCallbackGauge("rt_worker_slices_held", "Slices this worker holds data for",
                             [&store] { return static_cast<double>(store.SliceCount()); });
   registry.AddCallbackGauge("rt_worker_store_bytes", "Size of the Kyoto Cabinet file",

@@ -22,6 +22,8 @@ struct WorkerMetrics {
   Counter& rejected_gap;           // 409 X-Rt-Error: seq-gap
   Counter& rejected_key_mismatch;  // 409 X-Rt-Error: key-mismatch
   Counter& rejected_unavailable;
+  Counter& rejected_queue_full;    // 503 + Retry-After: the writer's queue is full
+  Counter& rejected_out_of_range;  // 400: a slice outside the accepted range
 };
 
 }  // namespace rt

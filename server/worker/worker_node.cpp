@@ -1,5 +1,6 @@
 #include "server/worker/worker_node.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace rt {
@@ -11,14 +12,28 @@ Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& o
   Result<std::unique_ptr<KcStore>> store = KcStore::Open(options.data_dir, store_options);
   if (!store.ok()) return store.status();
   node->store_ = std::move(store).value();
-  node->writer_ = std::make_unique<BatchWriter>(*node->store_);
+  node->writer_ = std::make_unique<BatchWriter>(*node->store_, /*start_paused=*/false,
+                                                std::max<size_t>(1, options.max_queued_events));
   node->worker_metrics_ =
       std::make_unique<WorkerMetrics>(node->registry_, *node->store_, *node->writer_);
+  std::optional<SliceRange> range;
+  if (options.slice_geometry) {
+    range.emplace(*options.slice_geometry,
+                  options.clock != nullptr ? *options.clock : node->system_clock_);
+  }
   node->handler_ = std::make_unique<WorkerHandler>(*node->store_, *node->writer_,
-                                                   *node->worker_metrics_, node->registry_);
+                                                   *node->worker_metrics_, node->registry_, range);
   http::Router router;
   node->handler_->Register(router);
   node->server_ = std::make_unique<http::HttpServer>(std::move(router), options.server);
+  const http::HttpServer* server = node->server_.get();
+  node->registry_.AddCallbackGauge(
+      "rt_http_connections_open", "Client connections open now",
+      [server] { return static_cast<double>(server->OpenConnections()); });
+  node->registry_.AddCallbackCounter(
+      "rt_http_connections_refused_total",
+      "Connections closed at accept because --max-connections were open",
+      [server] { return static_cast<double>(server->RefusedConnections()); });
   if (Status listening = node->server_->Listen(options.listen_host, options.listen_port);
       !listening.ok()) {
     return listening;

@@ -3,14 +3,17 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "base/clock.h"
 #include "base/status.h"
 #include "server/http/http_server.h"
 #include "server/http/server_options.h"
 #include "server/metrics/metrics.h"
 #include "server/store/batch_writer.h"
 #include "server/store/kc_store.h"
+#include "server/worker/slice_range.h"
 #include "server/worker/worker_handler.h"
 #include "server/worker/worker_metrics.h"
 
@@ -22,6 +25,12 @@ struct WorkerNodeOptions {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 0;  // 0: any free port (see WorkerNode::endpoint)
   http::ServerOptions server;
+  // The bound of the writer's queue, in events (--max-queued-events).
+  size_t max_queued_events = BatchWriter::kDefaultMaxQueuedEvents;
+  // With a geometry, writes outside SliceRange are refused (serve-worker always
+  // gives one); `clock` is what "now" is read from, the system clock if null.
+  std::optional<SliceGeometry> slice_geometry;
+  const Clock* clock = nullptr;
 };
 
 // A complete worker node: the Kyoto store, its single writer, the endpoints and the
@@ -51,6 +60,7 @@ class WorkerNode {
  private:
   WorkerNode() = default;
 
+  SystemClock system_clock_;
   MetricsRegistry registry_;
   std::unique_ptr<KcStore> store_;
   std::unique_ptr<BatchWriter> writer_;

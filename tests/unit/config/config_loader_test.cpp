@@ -6,6 +6,7 @@
 
 #include "config/utc_time.h"
 #include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
 
 namespace rt {
 namespace {
@@ -237,6 +238,71 @@ TEST_CASE("problems are ordered by line and the first error is summarized", "[co
   REQUIRE_FALSE(parsed.ok());
   CHECK_THAT(parsed.status().message(), Catch::StartsWith("config:2: api-nodes.0: bad URL"));
   CHECK_THAT(parsed.status().message(), Catch::EndsWith("(and 2 more errors)"));
+}
+
+}  // namespace rt
+
+namespace rt {
+namespace {
+
+std::string Nested(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+}  // namespace
+
+TEST_CASE("JSON nested deeper than 64 levels is an error naming its line", "[config][loader]") {
+  // 100,000 levels: a recursive step after the parse would exhaust the stack.
+  for (const std::string& text :
+       {"{\n\"routing\":\n" + Nested(100'000) + "}", "{\n\"routing\":\n" + Nested(65) + "}"}) {
+    const ConfigReport report = CheckClusterConfigText(text, kStartMs);
+    REQUIRE(report.problems.size() == 1);
+    CHECK(report.problems[0].is_error());
+    CHECK(report.problems[0].line == 3);
+    CHECK_THAT(report.problems[0].message, Catch::Contains("deeper than 64"));
+    CHECK_FALSE(ParseClusterConfig(text, kStartMs).ok());
+  }
+  // 64 levels are within the cap: the error is about what the value is, not its depth.
+  const ConfigReport at_cap = CheckClusterConfigText("{\"routing\": " + Nested(63) + "}", kStartMs);
+  for (const ConfigProblem& problem : at_cap.problems) {
+    CHECK_THAT(problem.message, !Catch::Contains("deeper"));
+  }
+}
+
+TEST_CASE("brackets inside strings and comments do not count as nesting", "[config][loader]") {
+  std::string text = kMinimal;
+  text.insert(1, "/* " + std::string(100, '[') + " */ // " + std::string(100, '{') + "\n");
+  text.insert(text.rfind('}'), ", \"x\": \"" + std::string(100, '[') + "\\\"[[\"");
+  const ConfigReport report = CheckClusterConfigText(text, kStartMs);
+  CHECK(report.ok());
+}
+
+TEST_CASE("a config file over 4 MiB is refused before it is parsed", "[config][loader]") {
+  testing::TempDir dir;
+  const std::string path = dir.Sub("big.json");
+  {
+    std::ofstream out(path);
+    out << kMinimal;
+    out << std::string((4 << 20) + 1, ' ');
+  }
+  const Result<ClusterConfig> loaded = LoadClusterConfig(path, kStartMs);
+  REQUIRE_FALSE(loaded.ok());
+  CHECK(loaded.status().code() == Status::Code::kIoError);
+  CHECK_THAT(loaded.status().message(), Catch::Contains("larger than the 4 MiB"));
+  const ConfigReport report = CheckClusterConfigFile(path, kStartMs);
+  REQUIRE(report.problems.size() == 1);
+  CHECK_THAT(report.problems[0].message, Catch::Contains("larger than the 4 MiB"));
+
+  // A device with no size is read only up to the cap.
+  const Result<ClusterConfig> endless = LoadClusterConfig("/dev/zero", kStartMs);
+  REQUIRE_FALSE(endless.ok());
+  CHECK_THAT(endless.status().message(), Catch::Contains("larger than the 4 MiB"));
+
+  // Just under the cap still loads.
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << kMinimal;
+    out << std::string((4 << 20) - std::string(kMinimal).size(), ' ');
+  }
+  CHECK(LoadClusterConfig(path, kStartMs).ok());
 }
 
 }  // namespace rt

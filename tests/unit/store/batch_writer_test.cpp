@@ -152,3 +152,58 @@ TEST_CASE("an idle writer without fsync applies on the submitting thread", "[sto
 
 }  // namespace
 }  // namespace rt
+
+namespace rt {
+namespace {
+
+BatchRequest BatchOf(uint64_t first_seq, uint32_t events) {
+  BatchRequest request{"s", first_seq, "kid", {}};
+  for (uint32_t u = 0; u < events; ++u) {
+    request.events.push_back(
+        {1, testing::KeyOf(static_cast<uint32_t>(first_seq + u)), Action::kImpression});
+  }
+  return request;
+}
+
+TEST_CASE("a full writer queue refuses a submission without calling it back",
+          "[store][writer][bounds]") {
+  testing::TempDir dir;
+  auto store = OpenOrDie(dir.path(), false);
+  std::atomic<int> answered{0};
+  BatchWriter writer(*store, /*start_paused=*/true, /*max_queued_events=*/10);
+  // An empty queue takes a batch larger than the bound.
+  CHECK(writer.Submit(BatchOf(1, 12), [&](Result<BatchOutcome> r) { answered += r.ok(); }));
+  CHECK(writer.QueuedEvents() == 12);
+  bool called = false;
+  CHECK_FALSE(writer.Submit(BatchOf(13, 1), [&](Result<BatchOutcome>) { called = true; }));
+  CHECK_FALSE(
+      writer.SubmitSingle(1, testing::KeyOf(0), Action::kClick, [&](auto) { called = true; }));
+  CHECK_FALSE(called);
+  CHECK(writer.QueueDepth() == 1);
+
+  // Drained, the queue takes work again up to the bound.
+  writer.Start();
+  REQUIRE(testing::WaitFor([&] { return answered.load() == 1; }, std::chrono::seconds(20)));
+  CHECK(store->StatsFor(1) == SliceStats{12, 0, 12});
+  CHECK(writer.QueuedEvents() == 0);
+}
+
+TEST_CASE("a bounded writer queue counts events, not batches", "[store][writer][bounds]") {
+  testing::TempDir dir;
+  auto store = OpenOrDie(dir.path(), false);
+  std::atomic<int> answered{0};
+  BatchWriter writer(*store, /*start_paused=*/true, /*max_queued_events=*/10);
+  CHECK(writer.Submit(BatchOf(1, 6), [&](Result<BatchOutcome> r) { answered += r.ok(); }));
+  CHECK_FALSE(writer.Submit(BatchOf(7, 5), [&](Result<BatchOutcome>) { answered += 100; }));
+  CHECK(writer.Submit(BatchOf(7, 4), [&](Result<BatchOutcome> r) { answered += r.ok(); }));
+  CHECK(writer.QueuedEvents() == 10);
+  CHECK_FALSE(writer.SubmitSingle(2, testing::KeyOf(1), Action::kClick,
+                                  [&](Result<SliceStats>) { answered += 100; }));
+  writer.Start();
+  REQUIRE(testing::WaitFor([&] { return answered.load() >= 2; }, std::chrono::seconds(20)));
+  CHECK(answered.load() == 2);
+  CHECK(store->StatsFor(1) == SliceStats{10, 0, 10});
+}
+
+}  // namespace
+}  // namespace rt

@@ -6,6 +6,7 @@
 #include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "server/store/batch_writer.h"
 #include "server/store/kc_store.h"
 #include "server/worker/worker_metrics.h"
+#include "tests/support/fixed_clock.h"
 #include "tests/support/temp_dir.h"
 
 namespace rt {
@@ -33,24 +35,39 @@ std::string Key(int n) {
 
 // A worker's handler over a real store in a temp dir, called without sockets.
 struct Fixture {
-  Fixture() {
+  // `range`: the handler's slice range (none: every slice); `paused_writer`: the
+  // writer queues until writer->Start().
+  explicit Fixture(std::optional<SliceRange> range = std::nullopt, bool paused_writer = false,
+                   size_t max_queued_events = BatchWriter::kDefaultMaxQueuedEvents) {
     auto opened = KcStore::Open(dir.path());
     REQUIRE(opened.ok());
     store = std::move(opened).value();
-    writer = std::make_unique<BatchWriter>(*store);
+    writer = std::make_unique<BatchWriter>(*store, paused_writer, max_queued_events);
     metrics = std::make_unique<WorkerMetrics>(registry, *store, *writer);
-    handler = std::make_unique<WorkerHandler>(*store, *writer, *metrics, registry);
+    handler = std::make_unique<WorkerHandler>(*store, *writer, *metrics, registry, range);
     handler->Register(router);
   }
   ~Fixture() { writer->Stop(); }
 
-  // Routes the request like the server does and waits (bounded) for the answer.
-  http::Response Call(http::Request request) {
-    const http::Router::Match match = router.Find(request.method(), request.target());
-    if (match.route == nullptr) return http::Router::ErrorResponse(match, request.target());
+  // Routes the request like the server does; the answer may come later.
+  std::future<http::Response> CallAsync(http::Request request) {
     auto promise = std::make_shared<std::promise<http::Response>>();
     auto future = promise->get_future();
-    match.route->handler(request, [promise](http::Response&& r) { promise->set_value(r); });
+    const http::Router::Match match = router.Find(request.method(), request.target());
+    if (match.route == nullptr) {
+      promise->set_value(http::Router::ErrorResponse(match, request.target()));
+      return future;
+    }
+    // The request stays alive until the answer, as in a session.
+    auto held = std::make_shared<http::Request>(std::move(request));
+    match.route->handler(*held,
+                         [promise, held](http::Response&& r) { promise->set_value(std::move(r)); });
+    return future;
+  }
+
+  // Routes the request like the server does and waits (bounded) for the answer.
+  http::Response Call(http::Request request) {
+    auto future = CallAsync(std::move(request));
     REQUIRE(future.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
     return future.get();
   }
@@ -58,6 +75,14 @@ struct Fixture {
   http::Response Get(std::string target) { return Call(http::Request{Verb::get, target, 11}); }
   http::Response Post(std::string target) { return Call(http::Request{Verb::post, target, 11}); }
 
+  static http::Request BatchRequestOf(std::string body, std::string stream, std::string seq) {
+    http::Request request{Verb::post, "/worker/batch", 11};
+    request.set("X-Rt-Stream", stream);
+    request.set("X-Rt-Seq", seq);
+    request.set("X-Rt-Key-Id", "abcd1234");
+    request.body() = std::move(body);
+    return request;
+  }
   http::Response Batch(std::string body, std::vector<std::pair<std::string, std::string>> headers) {
     http::Request request{Verb::post, "/worker/batch", 11};
     for (const auto& [name, value] : headers) request.set(name, value);
@@ -271,6 +296,78 @@ TEST_CASE("worker paths answer 405 to other methods", "[worker][handler]") {
   CHECK(response.result() == StatusCode::method_not_allowed);
   CHECK(response[http::beast_http::field::allow] == "POST");
   CHECK(f.Post("/worker/slices").result() == StatusCode::method_not_allowed);
+}
+
+// Slices of 1-hour length from the epoch; the fixed clock is mid-slice 1000 and
+// max-future-s is 300, so the slice of now + max-future-s is 1000 and the range
+// ends at 1001.
+constexpr int64_t kNowMs = (1000 * 3600 + 1800) * int64_t{1000};
+
+TEST_CASE("a batch naming a slice beyond the horizon is a 400 and nothing of it is applied",
+          "[worker][handler][bounds]") {
+  testing::FixedClock clock(kNowMs);
+  Fixture f(SliceRange({0, 3600, 300}, clock));
+  const std::string body = "1000 " + Key(1) + " c\n9000000000000000 " + Key(2) + " c\n";
+  const http::Response response = f.Batch(body, "s", "1");
+  CHECK(response.result() == StatusCode::bad_request);
+  CHECK_THAT(response.body(), Catch::Contains("line 2") && Catch::Contains("9000000000000000") &&
+                                  Catch::Contains("[0, 1001]"));
+  CHECK(f.store->SliceCount() == 0);
+  CHECK(f.store->StatsFor(1000) == SliceStats{});
+  CHECK(f.metrics->rejected_out_of_range.Value() == 1);
+
+  // The same stream continues at seq 1: the refused batch did not move its mark.
+  const std::string at_horizon = "1001 " + Key(1) + " c\n0 " + Key(2) + " i\n";
+  const http::Response applied = f.Batch(at_horizon, "s", "1");
+  REQUIRE(applied.result() == StatusCode::ok);
+  CHECK(f.store->StatsFor(1001) == SliceStats{1, 1, 0});
+  CHECK(f.store->StatsFor(0) == SliceStats{1, 0, 1});
+}
+
+TEST_CASE("a single event beyond the horizon is a 400 naming the slice and the range",
+          "[worker][handler][bounds]") {
+  testing::FixedClock clock(kNowMs);
+  Fixture f(SliceRange({0, 3600, 300}, clock));
+  const http::Response refused = f.Post("/worker?slice=1002&user=" + Key(1) + "&click");
+  CHECK(refused.result() == StatusCode::bad_request);
+  CHECK_THAT(refused.body(), Catch::Contains("slice 1002") && Catch::Contains("[0, 1001]"));
+  CHECK(f.store->SliceCount() == 0);
+  CHECK(f.Post("/worker?slice=1001&user=" + Key(1) + "&click").result() == StatusCode::accepted);
+  CHECK(f.store->SliceCount() == 1);
+}
+
+TEST_CASE("a worker whose clock is before the first slice accepts no slice",
+          "[worker][handler][bounds]") {
+  testing::FixedClock clock(kNowMs);
+  // First slice two hours after now: even slice 0 is not due yet.
+  Fixture f(SliceRange({1000 * 3600 + 1800 + 7200, 3600, 300}, clock));
+  const http::Response refused = f.Batch("0 " + Key(1) + " c\n", "s", "1");
+  CHECK(refused.result() == StatusCode::bad_request);
+  CHECK_THAT(refused.body(), Catch::Contains("before the first slice"));
+}
+
+TEST_CASE("a write the full writer queue cannot take is a 503 with Retry-After",
+          "[worker][handler][bounds]") {
+  Fixture f(std::nullopt, /*paused_writer=*/true, /*max_queued_events=*/2);
+  auto first =
+      f.CallAsync(Fixture::BatchRequestOf("1 " + Key(1) + " c\n1 " + Key(2) + " c\n", "s", "1"));
+  const http::Response full = f.Call(Fixture::BatchRequestOf("1 " + Key(3) + " c\n", "s", "3"));
+  CHECK(full.result() == StatusCode::service_unavailable);
+  CHECK(full[http::beast_http::field::retry_after] == "1");
+  CHECK_THAT(full.body(), Catch::Contains("queue full"));
+  const http::Response single = f.Post("/worker?slice=1&user=" + Key(4) + "&click");
+  CHECK(single.result() == StatusCode::service_unavailable);
+  CHECK(single[http::beast_http::field::retry_after] == "1");
+  CHECK(f.metrics->rejected_queue_full.Value() == 2);
+  CHECK_THAT(f.Get("/metrics").body(),
+             Catch::Contains("rt_worker_rejected_total{reason=\"queue_full\"} 2"));
+
+  // Once drained, the refused batch goes through as sent.
+  f.writer->Start();
+  REQUIRE(first.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  CHECK(first.get().result() == StatusCode::ok);
+  CHECK(f.Batch("1 " + Key(3) + " c\n", "s", "3").result() == StatusCode::ok);
+  CHECK(f.store->StatsFor(1) == SliceStats{3, 3, 0});
 }
 
 }  // namespace
