@@ -1,16 +1,19 @@
 // rtctl serve-worker --config FILE --node ID --data-dir DIR [--fsync] [--threads N]
-// [--listen HOST:PORT] [--strict]: runs one worker node until SIGINT/SIGTERM
+// [--listen HOST:PORT] [--strict] [--worker-key-file F]: runs one worker node until
+// SIGINT/SIGTERM
 // (docs/design.md §3 "Exactly-once streams and the worker protocol", §7 "Store
 // records"). Config warnings are logged one line each at start; --strict refuses a
 // config with an unknown key.
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/listen_address.h"
 #include "cli/node_config.h"
+#include "cli/secret.h"
 #include "config/node_url.h"
 #include "server/http/stop_signal.h"
 #include "server/worker/worker_node.h"
@@ -26,6 +29,7 @@ struct ServeWorkerOptions {
   int threads = 0;
   std::string listen;
   bool strict = false;
+  std::string worker_key_file;
 };
 
 int Fail(const std::string& message) {
@@ -55,6 +59,13 @@ Result<ListenAddress> ListenAddressOf(const ServeWorkerOptions& options) {
 }
 
 int RunServeWorker(const ServeWorkerOptions& options) {
+  Result<std::optional<WorkerKey>> key = ReadWorkerKey(options.worker_key_file);
+  if (!key.ok()) return Fail(key.status().message());
+  if (!*key) {
+    return Fail(
+        "no worker key: pass --worker-key-file F (mode 0600) or set RT_WORKER_KEY; print it "
+        "from the cluster secret with rtctl worker-key");
+  }
   const Result<ListenAddress> listen = ListenAddressOf(options);
   if (!listen.ok()) return Fail(listen.status().message());
 
@@ -64,6 +75,7 @@ int RunServeWorker(const ServeWorkerOptions& options) {
   node_options.listen_host = listen->host;
   node_options.listen_port = listen->port;
   node_options.server.threads = options.threads;
+  node_options.worker_key = **key;
   Result<std::unique_ptr<WorkerNode>> node = WorkerNode::Start(node_options);
   if (!node.ok()) return Fail(node.status().message());
 
@@ -87,6 +99,9 @@ CommandRunner SetupServeWorker(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--listen", options->listen,
                   "HOST:PORT to listen on instead of the node's URL (port 0: any free port)");
+  sub->add_option("--worker-key-file", options->worker_key_file,
+                  "File holding the worker key (rtctl worker-key), mode 0600 (else env "
+                  "RT_WORKER_KEY); required");
   sub->add_flag("--strict", options->strict,
                 "Refuse to start on a config with an unknown key (without it, each unknown "
                 "key is logged as a warning)");

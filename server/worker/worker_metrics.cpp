@@ -29,7 +29,9 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry& registry, const KcStore& store,
       rejected_key_mismatch(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
                                                 "reason=\"key_mismatch\"")),
       rejected_unavailable(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
-                                               "reason=\"unavailable\"")) {
+                                               "reason=\"unavailable\"")),
+      rejected_unauthorized(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
+                                                "reason=\"unauthorized\"")) {
   registry.AddCallbackGauge("rt_worker_slices_held", "Slices this worker holds data for",
                             [&store] { return static_cast<double>(store.SliceCount()); });
   registry.AddCallbackGauge("rt_worker_store_bytes", "Size of the Kyoto Cabinet file",

@@ -22,6 +22,7 @@ struct WorkerMetrics {
   Counter& rejected_gap;           // 409 X-Rt-Error: seq-gap
   Counter& rejected_key_mismatch;  // 409 X-Rt-Error: key-mismatch
   Counter& rejected_unavailable;
+  Counter& rejected_unauthorized;  // 401: unsigned or badly signed request
 };
 
 }  // namespace rt

@@ -3,9 +3,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "base/clock.h"
 #include "base/status.h"
+#include "server/auth/request_signature.h"
+#include "server/auth/worker_key.h"
 #include "server/http/http_server.h"
 #include "server/http/server_options.h"
 #include "server/metrics/metrics.h"
@@ -22,6 +26,12 @@ struct WorkerNodeOptions {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 0;  // 0: any free port (see WorkerNode::endpoint)
   http::ServerOptions server;
+  // The worker key (docs/design.md §3): every request but /healthz and /metrics must
+  // be signed with it. Required: a worker without one does not start.
+  std::optional<WorkerKey> worker_key;
+  // Where signature timestamps are checked against; null: the system clock. Must
+  // outlive the node.
+  const Clock* clock = nullptr;
 };
 
 // A complete worker node: the Kyoto store, its single writer, the endpoints and the
@@ -31,8 +41,9 @@ struct WorkerNodeOptions {
 // controlling thread; the accessors from any.
 class WorkerNode {
  public:
-  // Opens the store (fails if another process holds the data dir), binds, and
-  // starts serving.
+  // Opens the store (fails if another process holds the data dir), checks that
+  // its data was written under the worker key's key id (stores it in a fresh
+  // store; Conflict naming both ids otherwise), binds, and starts serving.
   [[nodiscard]] static Result<std::unique_ptr<WorkerNode>> Start(const WorkerNodeOptions& options);
   ~WorkerNode();  // Stop()
   WorkerNode(const WorkerNode&) = delete;
@@ -52,6 +63,8 @@ class WorkerNode {
   WorkerNode() = default;
 
   MetricsRegistry registry_;
+  SystemClock system_clock_;
+  std::unique_ptr<RequestVerifier> verifier_;
   std::unique_ptr<KcStore> store_;
   std::unique_ptr<BatchWriter> writer_;
   std::unique_ptr<WorkerMetrics> worker_metrics_;
