@@ -263,12 +263,12 @@ TEST_CASE("serve-api with a bad config, an unknown node, a busy port or bad flag
 
   // Two nodes on one port: the second cannot listen and says so in one line.
   auto first = testing::StartRtctl(
-      {"serve-api", "--config", good, "--node", "0", "--listen", "127.0.0.1:0"}, {"RT_SECRET=s"});
+      {"serve-api", "--config", good, "--node", "0", "--listen", "127.0.0.1:0"}, {"RT_SECRET=a-secret-of-16-bytes+"});
   const std::optional<uint16_t> port = first->WaitForReadyPort();
   REQUIRE(port);
   auto second = testing::StartRtctl({"serve-api", "--config", good, "--node", "0", "--listen",
                                      "127.0.0.1:" + std::to_string(*port)},
-                                    {"RT_SECRET=s"});
+                                    {"RT_SECRET=a-secret-of-16-bytes+"});
   CHECK(second->WaitExit() == 1);
   CHECK(second->Stderr().find(std::to_string(*port)) != std::string::npos);
   first->Terminate();
