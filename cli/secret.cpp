@@ -53,11 +53,16 @@ Result<std::string> ReadPrivateFile(const std::string& path, const std::string& 
   return content;
 }
 
-// The value of `name`, removed from the environment; nullopt when unset.
+// The value of `name`, removed from the environment; nullopt when unset. The value
+// is also overwritten where it was: unsetenv only drops the pointer, and the
+// process's initial environment block (what /proc/PID/environ shows) would keep it.
 std::optional<std::string> TakeEnv(const char* name) {
-  const char* value = std::getenv(name);
+  char* value = std::getenv(name);
   std::optional<std::string> taken;
-  if (value != nullptr) taken = std::string(value);
+  if (value != nullptr) {
+    taken = std::string(value);
+    std::memset(value, 0, std::strlen(value));
+  }
   ::unsetenv(name);
   return taken;
 }
