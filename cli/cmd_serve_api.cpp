@@ -98,22 +98,8 @@ int RunServeApi(const ServeApiOptions& options) {
     std::cerr << "rtctl serve-api: " << config.status().message() << "\n";
     return kExitFailure;
   }
-  Result<std::optional<std::string>> secret = ReadSecret(options.secret_file);
-  if (!secret.ok()) {
-    std::cerr << "rtctl serve-api: " << secret.status().message() << "\n";
-    return kExitFailure;
-  }
-  if (!*secret) {
-    std::cerr << "rtctl serve-api: no cluster secret: pass --secret-file F (mode 0600) or set "
-                 "RT_SECRET (at least "
-              << kMinSecretBytes
-              << " bytes); give the workers its worker key (rtctl worker-key)\n";
-    return kExitFailure;
-  }
-
   ApiNodeOptions node_options;
   node_options.node_id = options.node_id;
-  node_options.secret = std::move(**secret);
   node_options.threads = options.threads;
   node_options.queue_limit = options.queue_limit;
   node_options.batch_max = options.batch_max;
@@ -127,6 +113,19 @@ int RunServeApi(const ServeApiOptions& options) {
     node_options.listen_host = listen->host;
     node_options.listen_port = listen->port;
   }
+  Result<std::optional<std::string>> secret = ReadSecret(options.secret_file);
+  if (!secret.ok()) {
+    std::cerr << "rtctl serve-api: " << secret.status().message() << "\n";
+    return kExitFailure;
+  }
+  if (!*secret) {
+    std::cerr << "rtctl serve-api: no cluster secret: pass --secret-file F (mode 0600) or set "
+                 "RT_SECRET (at least "
+              << kMinSecretBytes
+              << " bytes); give the workers its worker key (rtctl worker-key)\n";
+    return kExitFailure;
+  }
+  node_options.secret = std::move(**secret);
   Result<std::unique_ptr<ApiNode>> node =
       ApiNode::Create(std::move(*config), std::move(node_options), clock);
   if (!node.ok()) {

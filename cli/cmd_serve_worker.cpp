@@ -59,6 +59,8 @@ Result<ListenAddress> ListenAddressOf(const ServeWorkerOptions& options) {
 }
 
 int RunServeWorker(const ServeWorkerOptions& options) {
+  const Result<ListenAddress> listen = ListenAddressOf(options);
+  if (!listen.ok()) return Fail(listen.status().message());
   Result<std::optional<WorkerKey>> key = ReadWorkerKey(options.worker_key_file);
   if (!key.ok()) return Fail(key.status().message());
   if (!*key) {
@@ -66,8 +68,6 @@ int RunServeWorker(const ServeWorkerOptions& options) {
         "no worker key: pass --worker-key-file F (mode 0600) or set RT_WORKER_KEY; print it "
         "from the cluster secret with rtctl worker-key");
   }
-  const Result<ListenAddress> listen = ListenAddressOf(options);
-  if (!listen.ok()) return Fail(listen.status().message());
 
   WorkerNodeOptions node_options;
   node_options.data_dir = options.data_dir;

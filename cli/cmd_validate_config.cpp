@@ -195,20 +195,6 @@ json AskHeldSlices(const ValidateConfigOptions& options, const ClusterConfig& ol
 }
 
 int RunValidateConfig(const ValidateConfigOptions& options) {
-  // The workers answer signed requests only (docs/design.md §3).
-  std::optional<WorkerKey> key;
-  if (!options.against.empty() && !options.offline) {
-    Result<std::optional<WorkerKey>> read = ReadWorkerKey(options.worker_key_file);
-    if (!read.ok()) {
-      std::cerr << "rtctl validate-config: " << read.status().message() << "\n";
-      return kExitFailure;
-    }
-    if (!*read) {
-      std::cerr << NoWorkerKeyLine("validate-config") << "\n";
-      return kExitUsage;
-    }
-    key = *read;
-  }
   const int64_t process_start_ms = SystemClock().NowMillis();
   const ConfigReport report = CheckClusterConfigFile(options.file, process_start_ms);
   std::optional<ConfigReport> old_report;
@@ -250,6 +236,20 @@ int RunValidateConfig(const ValidateConfigOptions& options) {
     } else if (report.ok()) {
       const ClusterConfig& old_config = *old_report->config;
       const ClusterConfig& new_config = *report.config;
+      // The workers answer signed requests only (docs/design.md §3).
+      std::optional<WorkerKey> key;
+      if (!options.offline) {
+        Result<std::optional<WorkerKey>> read = ReadWorkerKey(options.worker_key_file);
+        if (!read.ok()) {
+          std::cerr << "rtctl validate-config: " << read.status().message() << "\n";
+          return kExitFailure;
+        }
+        if (!*read) {
+          std::cerr << NoWorkerKeyLine("validate-config") << "\n";
+          return kExitUsage;
+        }
+        key = *read;
+      }
       SafeChangeContext context;
       against["held_slices"] = AskHeldSlices(options, old_config, key, context);
       const std::vector<UnsafeChange> changes =

@@ -257,7 +257,8 @@ TEST_CASE("serve-api with a bad config, an unknown node, a busy port or bad flag
   CHECK(broken->Stderr().find('\n') == broken->Stderr().size() - 1);
 
   const std::string good = testing::SourceDir() + "/examples/local-cluster.json";
-  auto unknown = testing::StartRtctl({"serve-api", "--config", good, "--node", "7"});
+  auto unknown = testing::StartRtctl({"serve-api", "--config", good, "--node", "7"},
+                                     {"RT_SECRET=a-secret-of-16-bytes+"});
   CHECK(unknown->WaitExit() == 1);
   CHECK(unknown->Stderr().find("\"7\"") != std::string::npos);
 

@@ -26,6 +26,7 @@ using testing::LocalCluster;
 using testing::RtctlRun;
 using testing::RunRtctl;
 using testing::StartRtctl;
+using testing::WaitFor;
 namespace bhttp = boost::beast::http;
 
 constexpr char kOtherSecret[] = "another-cluster-secret-0123456789";
@@ -205,8 +206,8 @@ std::pair<int, std::string> Post(uint16_t port, int64_t ts, const std::string& u
   const auto response = testing::HttpFetch(
       port, bhttp::verb::post,
       "/analytics?timestamp=" + std::to_string(ts) + "&user=" + user + "&click");
-  return response ? std::pair(response->result_int(), response->body())
-                  : std::pair(0, std::string());
+  if (!response) return {0, ""};
+  return {static_cast<int>(response->result_int()), response->body()};
 }
 
 TEST_CASE("a worker with another worker key gets nothing until it has the right one, then "
