@@ -121,8 +121,7 @@ int RunServeApi(const ServeApiOptions& options) {
   if (!*secret) {
     std::cerr << "rtctl serve-api: no cluster secret: pass --secret-file F (mode 0600) or set "
                  "RT_SECRET (at least "
-              << kMinSecretBytes
-              << " bytes); give the workers its worker key (rtctl worker-key)\n";
+              << kMinSecretBytes << " bytes); give the workers its worker key (rtctl worker-key)\n";
     return kExitFailure;
   }
   node_options.secret = std::move(**secret);

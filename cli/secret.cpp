@@ -16,7 +16,8 @@ namespace {
 // read it, with one trailing newline (and CR) dropped.
 Result<std::string> ReadPrivateFile(const std::string& path, const std::string& what) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IoError("cannot read " + what + " " + path + ": " + std::strerror(errno));
+  if (fd < 0)
+    return Status::IoError("cannot read " + what + " " + path + ": " + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int error = errno;
@@ -85,10 +86,9 @@ Result<std::optional<std::string>> ReadSecret(const std::string& secret_file) {
     return std::optional<std::string>();
   }
   if (secret.size() < kMinSecretBytes) {
-    return Status::InvalidArgument("the secret from " + source + " is " +
-                                   std::to_string(secret.size()) + " bytes; at least " +
-                                   std::to_string(kMinSecretBytes) +
-                                   " are required (e.g. head -c 32 /dev/urandom | base64)");
+    return Status::InvalidArgument(
+        "the secret from " + source + " is " + std::to_string(secret.size()) + " bytes; at least " +
+        std::to_string(kMinSecretBytes) + " are required (e.g. head -c 32 /dev/urandom | base64)");
   }
   return std::optional<std::string>(std::move(secret));
 }

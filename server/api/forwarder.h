@@ -32,8 +32,8 @@ struct ForwarderOptions {
   std::string worker_id;  // config id, for metrics labels and messages
   std::string host;       // the worker's address (from its URL)
   uint16_t port = 0;
-  std::string node_id;                  // this API node's id: the stream id is "<node_id>:<epoch>"
-  std::string key_id;                   // X-Rt-Key-Id (the worker key's id; for people)
+  std::string node_id;  // this API node's id: the stream id is "<node_id>:<epoch>"
+  std::string key_id;   // X-Rt-Key-Id (the worker key's id; for people)
   // Signs every send (docs/design.md §3); null sends unsigned (tests of fakes only).
   std::shared_ptr<const RequestSigner> signer;
   size_t queue_limit = 1'000'000;       // events accepted but not yet acked

@@ -17,8 +17,7 @@ ForwarderMetrics ForwarderMetrics::Register(MetricsRegistry& registry,
                                       "Events refused because the worker's queue was full", labels);
   m.undeliverable = &registry.AddCounter(
       "rt_api_forward_undeliverable_total",
-      "Events refused (503) because the worker refused our key or its stream was stopped",
-      labels);
+      "Events refused (503) because the worker refused our key or its stream was stopped", labels);
   m.ack_beyond_sent = &registry.AddCounter(
       "rt_api_forward_alarms_total",
       "Protocol alarms: answers that cannot be right (the stream was restarted)",

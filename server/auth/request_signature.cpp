@@ -74,7 +74,8 @@ Status RequestVerifier::Verify(const SignedRequest& request, std::string_view ti
                                std::string_view signature) const {
   if (timestamp.empty() || signature.empty()) return Status::InvalidArgument("missing signature");
   int64_t when = 0;
-  const auto [end, ec] = std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), when);
+  const auto [end, ec] =
+      std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(), when);
   if (ec != std::errc() || end != timestamp.data() + timestamp.size()) {
     return Status::InvalidArgument("bad signature timestamp");
   }

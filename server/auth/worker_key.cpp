@@ -33,8 +33,8 @@ WorkerKey WorkerKey::Derive(std::string_view secret) {
   const auto* secret_bytes =
       secret.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(secret.data());
   if (HMAC(EVP_sha256(), secret_bytes, static_cast<int>(secret.size()),
-           reinterpret_cast<const unsigned char*>(kDerivationLabel.data()),
-           kDerivationLabel.size(), key.bytes.data(), &len) == nullptr ||
+           reinterpret_cast<const unsigned char*>(kDerivationLabel.data()), kDerivationLabel.size(),
+           key.bytes.data(), &len) == nullptr ||
       len != kSize) {
     OpenSslBug("HMAC()");
   }

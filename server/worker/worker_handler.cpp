@@ -92,8 +92,7 @@ void WorkerHandler::Register(http::Router& router) {
   router.Add(Verb::post, "/worker", signed_only(&WorkerHandler::PostEvent));
   router.Add(Verb::get, "/worker", signed_only(&WorkerHandler::GetSlice));
   router.Add(Verb::get, "/worker/slices", signed_only(&WorkerHandler::GetSlices));
-  router.Add(Verb::post, "/worker/batch", signed_only(&WorkerHandler::PostBatch),
-             kBatchBodyLimit);
+  router.Add(Verb::post, "/worker/batch", signed_only(&WorkerHandler::PostBatch), kBatchBodyLimit);
   router.Add(Verb::get, "/healthz", http::BindMethod(this, &WorkerHandler::GetHealth));
   router.Add(Verb::get, "/metrics", http::BindMethod(this, &WorkerHandler::GetMetrics));
 }

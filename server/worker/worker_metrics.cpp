@@ -28,8 +28,8 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry& registry, const KcStore& store,
           registry.AddCounter("rt_worker_rejected_total", kRejectedHelp, "reason=\"seq_gap\"")),
       rejected_key_mismatch(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
                                                 "reason=\"key_mismatch\"")),
-      rejected_unavailable(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
-                                               "reason=\"unavailable\"")),
+      rejected_unavailable(
+          registry.AddCounter("rt_worker_rejected_total", kRejectedHelp, "reason=\"unavailable\"")),
       rejected_unauthorized(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
                                                 "reason=\"unauthorized\"")) {
   registry.AddCallbackGauge("rt_worker_slices_held", "Slices this worker holds data for",

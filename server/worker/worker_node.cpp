@@ -22,9 +22,9 @@ Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& o
   node->writer_ = std::make_unique<BatchWriter>(*node->store_);
   node->worker_metrics_ =
       std::make_unique<WorkerMetrics>(node->registry_, *node->store_, *node->writer_);
-  node->handler_ = std::make_unique<WorkerHandler>(*node->store_, *node->writer_,
-                                                   *node->worker_metrics_, node->registry_,
-                                                   *node->verifier_, key_id);
+  node->handler_ =
+      std::make_unique<WorkerHandler>(*node->store_, *node->writer_, *node->worker_metrics_,
+                                      node->registry_, *node->verifier_, key_id);
   http::Router router;
   node->handler_->Register(router);
   node->server_ = std::make_unique<http::HttpServer>(std::move(router), options.server);

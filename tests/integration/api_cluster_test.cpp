@@ -263,8 +263,9 @@ TEST_CASE("serve-api with a bad config, an unknown node, a busy port or bad flag
   CHECK(unknown->Stderr().find("\"7\"") != std::string::npos);
 
   // Two nodes on one port: the second cannot listen and says so in one line.
-  auto first = testing::StartRtctl(
-      {"serve-api", "--config", good, "--node", "0", "--listen", "127.0.0.1:0"}, {"RT_SECRET=a-secret-of-16-bytes+"});
+  auto first =
+      testing::StartRtctl({"serve-api", "--config", good, "--node", "0", "--listen", "127.0.0.1:0"},
+                          {"RT_SECRET=a-secret-of-16-bytes+"});
   const std::optional<uint16_t> port = first->WaitForReadyPort();
   REQUIRE(port);
   auto second = testing::StartRtctl({"serve-api", "--config", good, "--node", "0", "--listen",

@@ -55,7 +55,7 @@ bool OneLine(const std::string& text) {
 }
 
 std::vector<std::string> ServeWorker(const std::string& config, const std::string& data) {
-  return {"serve-worker", "--config", config,        "--node",   "0",
+  return {"serve-worker", "--config", config,     "--node",     "0",
           "--data-dir",   data,       "--listen", "127.0.0.1:0"};
 }
 
@@ -102,12 +102,11 @@ TEST_CASE("serve-worker refuses to start without a key or on data of another key
                             Catch::Contains("another cluster secret"));
 
   const std::string loose = WriteFile(dir, "worker-key", testing::TestWorkerKeyHex(), 0640);
-  const RtctlRun readable = RunRtctl(
-      [&] {
-        auto args = ServeWorker(config, dir.Sub("data"));
-        args.insert(args.end(), {"--worker-key-file", loose});
-        return args;
-      }());
+  const RtctlRun readable = RunRtctl([&] {
+    auto args = ServeWorker(config, dir.Sub("data"));
+    args.insert(args.end(), {"--worker-key-file", loose});
+    return args;
+  }());
   CHECK(readable.code == 1);
   CHECK(readable.err == "rtctl serve-worker: worker key file " + loose +
                             " is readable by group or others (mode 0640); chmod 600 " + loose +
@@ -203,16 +202,17 @@ TEST_CASE("rtctl worker-get reads a worker with a signed request, and fails on a
 
 // Posts one event; the HTTP status and body (0: no answer).
 std::pair<int, std::string> Post(uint16_t port, int64_t ts, const std::string& user) {
-  const auto response = testing::HttpFetch(
-      port, bhttp::verb::post,
-      "/analytics?timestamp=" + std::to_string(ts) + "&user=" + user + "&click");
+  const auto response =
+      testing::HttpFetch(port, bhttp::verb::post,
+                         "/analytics?timestamp=" + std::to_string(ts) + "&user=" + user + "&click");
   if (!response) return {0, ""};
   return {static_cast<int>(response->result_int()), response->body()};
 }
 
-TEST_CASE("a worker with another worker key gets nothing until it has the right one, then "
-          "every accepted event exactly once",
-          "[integration][auth]") {
+TEST_CASE(
+    "a worker with another worker key gets nothing until it has the right one, then "
+    "every accepted event exactly once",
+    "[integration][auth]") {
   LocalCluster::Options options;
   options.workers = 1;
   LocalCluster cluster(options);
@@ -227,8 +227,7 @@ TEST_CASE("a worker with another worker key gets nothing until it has the right 
   std::string refusal;
   WaitFor(
       [&] {
-        const auto [status, body] =
-            Post(cluster.api_port(), ts, "user" + std::to_string(accepted));
+        const auto [status, body] = Post(cluster.api_port(), ts, "user" + std::to_string(accepted));
         if (status == 202) ++accepted;
         if (status == 503) refusal = body;
         if (status != 202 && status != 503) ++other;
@@ -250,23 +249,20 @@ TEST_CASE("a worker with another worker key gets nothing until it has the right 
   REQUIRE(cluster.RestartWorker(0));
   // The queued events are resent, re-signed, within about a second; then POSTs are
   // accepted again.
-  REQUIRE(WaitFor([&] { return Post(cluster.api_port(), ts, "late").first == 202; }, 20s,
-                  100ms));
+  REQUIRE(WaitFor([&] { return Post(cluster.api_port(), ts, "late").first == 202; }, 20s, 100ms));
   ++accepted;  // "late", once: further attempts were refused before being accepted
   const auto exact = [&] {
-    const auto response =
-        testing::HttpFetch(cluster.api_port(), bhttp::verb::get,
-                           "/analytics?timestamp=" + std::to_string(ts), "",
-                           {{"Cache-Control", "no-cache"}});
+    const auto response = testing::HttpFetch(cluster.api_port(), bhttp::verb::get,
+                                             "/analytics?timestamp=" + std::to_string(ts), "",
+                                             {{"Cache-Control", "no-cache"}});
     if (!response || response->result_int() != 200) return false;
     const Result<SliceStats> stats = ParseSliceStats(response->body());
     return stats.ok() && stats->clicks == static_cast<uint64_t>(accepted);
   };
   REQUIRE(WaitFor(exact, 20s, 50ms));
-  const auto response =
-      testing::HttpFetch(cluster.api_port(), bhttp::verb::get,
-                         "/analytics?timestamp=" + std::to_string(ts), "",
-                         {{"Cache-Control", "no-cache"}});
+  const auto response = testing::HttpFetch(cluster.api_port(), bhttp::verb::get,
+                                           "/analytics?timestamp=" + std::to_string(ts), "",
+                                           {{"Cache-Control", "no-cache"}});
   REQUIRE(response);
   CHECK(*ParseSliceStats(response->body()) ==
         SliceStats{static_cast<uint64_t>(accepted), static_cast<uint64_t>(accepted), 0});

@@ -98,10 +98,9 @@ std::string BatchBody(uint64_t first_seq, uint64_t size) {
 }
 
 TestRequest BatchRequestOf(uint64_t first_seq, uint64_t size) {
-  TestRequest request =
-      MakeTestRequest(bhttp::verb::post, "/worker/batch", BatchBody(first_seq, size),
-                      {{"X-Rt-Stream", "api-0:1764290000123"},
-                       {"X-Rt-Seq", std::to_string(first_seq)}});
+  TestRequest request = MakeTestRequest(
+      bhttp::verb::post, "/worker/batch", BatchBody(first_seq, size),
+      {{"X-Rt-Stream", "api-0:1764290000123"}, {"X-Rt-Seq", std::to_string(first_seq)}});
   SignTestRequest(request);
   return request;
 }

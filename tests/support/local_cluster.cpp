@@ -98,10 +98,10 @@ LocalCluster::ReloadOutcome LocalCluster::WriteConfigAndReload(const std::string
 void LocalCluster::Reload() { api_->Signal(SIGHUP); }
 
 bool LocalCluster::StartWorker(int i, uint16_t port) {
-  workers_.at(i) = StartRtctl({"serve-worker", "--config", config_path_, "--node",
-                               std::to_string(i), "--data-dir", worker_data_dir(i), "--listen",
-                               "127.0.0.1:" + std::to_string(port), "--threads", "2"},
-                              {"RT_WORKER_KEY=" + worker_key_});
+  workers_.at(i) = StartRtctl(
+      {"serve-worker", "--config", config_path_, "--node", std::to_string(i), "--data-dir",
+       worker_data_dir(i), "--listen", "127.0.0.1:" + std::to_string(port), "--threads", "2"},
+      {"RT_WORKER_KEY=" + worker_key_});
   const std::optional<uint16_t> ready = workers_[i]->WaitForReadyPort();
   if (!ready) return false;
   worker_ports_.at(i) = *ready;

@@ -84,11 +84,11 @@ TEST_CASE("a key mismatch is recognised by its X-Rt-Error header alone", "[api][
 
 TEST_CASE("a 401 is a key refusal to retry slowly, not a batch that can never succeed",
           "[api][exchange][auth]") {
-  const BatchReply reply = ClassifyBatchReply(
-      Status::Ok(),
-      Answer(http::StatusCode::unauthorized, "bad signature\n",
-             {{kErrorHeader, std::string(kErrorUnauthorized)}}),
-      1, 5);
+  const BatchReply reply =
+      ClassifyBatchReply(Status::Ok(),
+                         Answer(http::StatusCode::unauthorized, "bad signature\n",
+                                {{kErrorHeader, std::string(kErrorUnauthorized)}}),
+                         1, 5);
   CHECK(reply.kind == ReplyKind::kUnauthorized);
   CHECK(reply.status == 401);
   CHECK_THAT(reply.problem, Catch::EndsWith(": bad signature"));

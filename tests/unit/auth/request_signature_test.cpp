@@ -61,8 +61,7 @@ TEST_CASE("the canonical string has one field a line, X-Rt headers lowercased an
           "[auth]") {
   const std::string hash = Sha256HexOf("1 k c\n");
   CHECK(CanonicalString(Batch(hash), "1764000000") ==
-        "rt-sig-v1\nPOST\n/worker/batch\nx-rt-seq:1\nx-rt-stream:0:17\n1764000000\n" + hash +
-            "\n");
+        "rt-sig-v1\nPOST\n/worker/batch\nx-rt-seq:1\nx-rt-stream:0:17\n1764000000\n" + hash + "\n");
   SignedRequest repeated = Batch(hash);
   repeated.headers.emplace_back("X-Rt-Seq", "2");  // a repeat keeps its order after the first
   CHECK(CanonicalString(repeated, "1").find("x-rt-seq:1\nx-rt-seq:2\nx-rt-stream") !=

@@ -143,7 +143,8 @@ TEST_CASE("slice without a worker key and without --offline is a usage error", "
   options.config = WriteConfig(dir, ClosedPortUrl());
   CHECK(RunSlice(options, capture.io) == kExitUsage);
   CHECK_THAT(capture.err.str(), Catch::Contains("--worker-key-file") &&
-                                    Catch::Contains("RT_WORKER_KEY") && Catch::Contains("--offline"));
+                                    Catch::Contains("RT_WORKER_KEY") &&
+                                    Catch::Contains("--offline"));
   CHECK(capture.out.str().empty());
 }
 

@@ -226,11 +226,11 @@ TEST_CASE("a signature more than 300 s from the worker's clock is refused", "[wo
 TEST_CASE("every worker endpoint but healthz and metrics wants a signature", "[worker][auth]") {
   Worker w;
   const std::string single = "/worker?slice=1&user=" + Key(1) + "&click";
-  for (auto [method, target] : std::vector<std::pair<bhttp::verb, std::string>>{
-           {bhttp::verb::get, "/worker?slice=1"},
-           {bhttp::verb::get, "/worker/slices"},
-           {bhttp::verb::post, single},
-           {bhttp::verb::post, "/worker/batch"}}) {
+  for (auto [method, target] :
+       std::vector<std::pair<bhttp::verb, std::string>>{{bhttp::verb::get, "/worker?slice=1"},
+                                                        {bhttp::verb::get, "/worker/slices"},
+                                                        {bhttp::verb::post, single},
+                                                        {bhttp::verb::post, "/worker/batch"}}) {
     INFO(target);
     const TestResponse unsigned_answer = w.Send(testing::MakeTestRequest(method, target));
     CheckUnauthorized(unsigned_answer);
@@ -264,9 +264,9 @@ TEST_CASE("a worker refuses to start on data of another worker key, naming both 
   options.worker_key = other;
   const auto refused = WorkerNode::Start(options);
   REQUIRE_FALSE(refused.ok());
-  CHECK_THAT(refused.status().message(),
-             Catch::Contains(testing::TestWorkerKey().KeyId()) &&
-                 Catch::Contains(other.KeyId()) && Catch::Contains("another cluster secret"));
+  CHECK_THAT(refused.status().message(), Catch::Contains(testing::TestWorkerKey().KeyId()) &&
+                                             Catch::Contains(other.KeyId()) &&
+                                             Catch::Contains("another cluster secret"));
   options.worker_key = testing::TestWorkerKey();
   CHECK(WorkerNode::Start(options).ok());
 }

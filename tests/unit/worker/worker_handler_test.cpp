@@ -41,8 +41,8 @@ struct Fixture {
     store = std::move(opened).value();
     writer = std::make_unique<BatchWriter>(*store);
     metrics = std::make_unique<WorkerMetrics>(registry, *store, *writer);
-    handler = std::make_unique<WorkerHandler>(*store, *writer, *metrics, registry, verifier,
-                                              key.KeyId());
+    handler =
+        std::make_unique<WorkerHandler>(*store, *writer, *metrics, registry, verifier, key.KeyId());
     handler->Register(router);
   }
   ~Fixture() { writer->Stop(); }
@@ -194,8 +194,8 @@ TEST_CASE("a malformed line refuses the whole batch naming the line", "[worker][
 TEST_CASE("a batch without a required header is refused naming it", "[worker][handler]") {
   Fixture f;
   const std::string body = "1 " + Key(1) + " c\n";
-  const std::vector<std::pair<std::string, std::string>> all = {
-      {"X-Rt-Stream", "s"}, {"X-Rt-Seq", "1"}};
+  const std::vector<std::pair<std::string, std::string>> all = {{"X-Rt-Stream", "s"},
+                                                                {"X-Rt-Seq", "1"}};
   for (std::size_t skip = 0; skip < all.size(); ++skip) {
     std::vector<std::pair<std::string, std::string>> headers;
     for (std::size_t i = 0; i < all.size(); ++i) {
