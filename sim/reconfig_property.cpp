@@ -172,8 +172,10 @@ Result<ReconfigPropertyReport> RunReconfigProperty(const ReconfigPropertyOptions
   }
   report.undelivered = cluster.StopApiNodes(std::chrono::seconds(20));
 
-  const Result<std::map<int64_t, SliceStats>> held = SumOverWorkers(
-      cluster.WorkerPorts(), RequestSigner(WorkerKey::Derive(cluster_options.secret), clock));
+  const SystemClock signing_clock;  // signatures are wall-clock timed (InProcessCluster)
+  const Result<std::map<int64_t, SliceStats>> held =
+      SumOverWorkers(cluster.WorkerPorts(),
+                     RequestSigner(WorkerKey::Derive(cluster_options.secret), signing_clock));
   if (!held.ok()) return held.status();
   for (const SliceMismatch& mismatch : oracle.Compare(*held)) {
     report.failures.push_back(mismatch.Describe());

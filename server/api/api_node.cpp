@@ -64,7 +64,8 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
   }
   keyer_ = std::make_unique<UserKeyer>(options_.secret);
   const WorkerKey worker_key = WorkerKey::Derive(options_.secret);
-  signer_ = std::make_shared<const RequestSigner>(worker_key, clock_);
+  signer_ = std::make_shared<const RequestSigner>(
+      worker_key, options_.signing_clock != nullptr ? *options_.signing_clock : system_clock_);
   cache_ = std::make_unique<StatsCache>(std::chrono::milliseconds(config_.load()->cache_ttl_ms));
   http::ClientOptions read_options;
   read_options.request_timeout = options_.read_timeout;

@@ -42,6 +42,10 @@ struct ApiNodeOptions {
   std::chrono::milliseconds linger{2};           // flush a partial batch after this
   std::chrono::milliseconds read_timeout{2000};  // a worker's answer to a GET
   http::ServerOptions server;                    // threads are taken from `threads`
+  // The time of signature timestamps on worker requests; null: the system clock,
+  // not the node's event clock. Signature freshness is about transport, like a
+  // timeout: the simulator's fast fake clock must not age requests in flight.
+  const Clock* signing_clock = nullptr;
 };
 
 // An API node (docs/design.md §2 "Write path", §4 "Read path and cache"): HTTP
@@ -121,7 +125,8 @@ class ApiNode {
   std::thread client_thread_;
 
   std::unique_ptr<UserKeyer> keyer_;
-  std::shared_ptr<const RequestSigner> signer_;  // the worker key's, on the node's clock
+  SystemClock system_clock_;
+  std::shared_ptr<const RequestSigner> signer_;  // the worker key's; see signing_clock
   std::unique_ptr<http::HttpServer> server_;
   std::unique_ptr<StatsCache> cache_;
   std::unique_ptr<WorkerReadClients> read_clients_;

@@ -29,8 +29,9 @@ struct WorkerNodeOptions {
   // The worker key (docs/design.md §3): every request but /healthz and /metrics must
   // be signed with it. Required: a worker without one does not start.
   std::optional<WorkerKey> worker_key;
-  // Where signature timestamps are checked against; null: the system clock. Must
-  // outlive the node.
+  // Where signature timestamps are checked against; null: the system clock (as API
+  // nodes sign by default: not the event clock, see ApiNodeOptions::signing_clock).
+  // Must outlive the node.
   const Clock* clock = nullptr;
 };
 

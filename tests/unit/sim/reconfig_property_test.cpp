@@ -130,8 +130,10 @@ TEST_CASE(
     parts.target = target;
     const std::string body_hash = Sha256HexOf("");
     parts.body_sha256_hex = body_hash;
+    const SystemClock signing_clock;  // signatures are wall-clock timed (InProcessCluster)
     const Signature signature =
-        RequestSigner(WorkerKey::Derive(InProcessClusterOptions().secret), clock).Sign(parts);
+        RequestSigner(WorkerKey::Derive(InProcessClusterOptions().secret), signing_clock)
+            .Sign(parts);
     Result<http::Response> answer =
         client.Get(target, {{std::string(kTimestampHeader), signature.timestamp},
                             {std::string(kSignatureHeader), signature.signature}});
