@@ -410,7 +410,8 @@ Status KcStore::AdoptKeyId(std::string_view key_id) {
     if (!key_id_.empty()) {
       return Status::Conflict("data dir " + data_dir_ + " holds data written under key id " +
                               key_id_ + ", this worker's key has key id " + std::string(key_id) +
-                              ": the data was written under another cluster secret");
+                              ": the data was written under another cluster secret (or by an rt "
+                              "that did not sign worker requests yet)");
     }
   }
   if (!db_->set(kKeyIdKey.data(), kKeyIdKey.size(), key_id.data(), key_id.size())) {
