@@ -102,20 +102,8 @@ int RunServeApi(const ServeApiOptions& options) {
     std::cerr << "rtctl serve-api: " << config.status().message() << "\n";
     return kExitFailure;
   }
-  Result<std::string> secret = ReadSecret(options.secret_file);
-  if (!secret.ok()) {
-    std::cerr << "rtctl serve-api: " << secret.status().message() << "\n";
-    return kExitFailure;
-  }
-  if (secret->empty()) {
-    Log(options,
-        "WARNING: no secret (--secret-file or RT_SECRET): user keys are an unkeyed hash, "
-        "reversible by hashing a dictionary of usernames; never run production like this");
-  }
-
   ApiNodeOptions node_options;
   node_options.node_id = options.node_id;
-  node_options.secret = std::move(*secret);
   node_options.config_hash = loaded.hash;
   node_options.threads = options.threads;
   node_options.queue_limit = options.queue_limit;
@@ -131,6 +119,18 @@ int RunServeApi(const ServeApiOptions& options) {
     node_options.listen_host = listen->host;
     node_options.listen_port = listen->port;
   }
+  Result<std::optional<std::string>> secret = ReadSecret(options.secret_file);
+  if (!secret.ok()) {
+    std::cerr << "rtctl serve-api: " << secret.status().message() << "\n";
+    return kExitFailure;
+  }
+  if (!*secret) {
+    std::cerr << "rtctl serve-api: no cluster secret: pass --secret-file F (mode 0600) or set "
+                 "RT_SECRET (at least "
+              << kMinSecretBytes << " bytes); give the workers its worker key (rtctl worker-key)\n";
+    return kExitFailure;
+  }
+  node_options.secret = std::move(**secret);
   Result<std::unique_ptr<ApiNode>> node =
       ApiNode::Create(std::move(*config), std::move(node_options), clock);
   if (!node.ok()) {
@@ -197,7 +197,8 @@ CommandRunner SetupServeApi(CLI::App& app) {
   sub->add_option("--node", options->node_id, "This node's id among the config's api-nodes")
       ->required();
   sub->add_option("--secret-file", options->secret_file,
-                  "File holding the cluster secret (else env RT_SECRET)");
+                  "File holding the cluster secret, mode 0600, at least 16 bytes (else env "
+                  "RT_SECRET); required");
   sub->add_option("--threads", options->threads, "I/O threads (default: one per core)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--listen", options->listen,

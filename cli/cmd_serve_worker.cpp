@@ -1,17 +1,19 @@
 // rtctl serve-worker --config FILE --node ID --data-dir DIR [--fsync] [--threads N]
-// [--listen HOST:PORT] [--strict] [--max-queued-events N] [--max-connections N]:
-// runs one worker node until SIGINT/SIGTERM
+// [--listen HOST:PORT] [--strict] [--worker-key-file F] [--max-queued-events N]
+// [--max-connections N]: runs one worker node until SIGINT/SIGTERM
 // (docs/design.md §3 "Exactly-once streams and the worker protocol", §7 "Store
 // records"). Config warnings are logged one line each at start; --strict refuses a
 // config with an unknown key.
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/listen_address.h"
 #include "cli/node_config.h"
+#include "cli/secret.h"
 #include "config/node_url.h"
 #include "server/http/stop_signal.h"
 #include "server/worker/worker_node.h"
@@ -29,6 +31,7 @@ struct ServeWorkerOptions {
   bool strict = false;
   size_t max_queued_events = BatchWriter::kDefaultMaxQueuedEvents;
   size_t max_connections = 0;  // 0: from the descriptor limit
+  std::string worker_key_file;
 };
 
 int Fail(const std::string& message) {
@@ -85,6 +88,13 @@ int RunServeWorker(const ServeWorkerOptions& options) {
   std::string config_hash;
   const Result<WorkerSetup> setup = SetupOf(options, config_hash);
   if (!setup.ok()) return Fail(setup.status().message());
+  Result<std::optional<WorkerKey>> key = ReadWorkerKey(options.worker_key_file);
+  if (!key.ok()) return Fail(key.status().message());
+  if (!*key) {
+    return Fail(
+        "no worker key: pass --worker-key-file F (mode 0600) or set RT_WORKER_KEY; print it "
+        "from the cluster secret with rtctl worker-key");
+  }
 
   WorkerNodeOptions node_options;
   node_options.data_dir = options.data_dir;
@@ -95,6 +105,7 @@ int RunServeWorker(const ServeWorkerOptions& options) {
   node_options.max_queued_events = options.max_queued_events;
   node_options.server.max_connections = options.max_connections;
   node_options.slice_geometry = setup->geometry;
+  node_options.worker_key = **key;
   Result<std::unique_ptr<WorkerNode>> node = WorkerNode::Start(node_options);
   if (!node.ok()) return Fail(node.status().message());
   // The worker reads its config once, at start: generation 1, so that every node's
@@ -127,6 +138,9 @@ CommandRunner SetupServeWorker(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--listen", options->listen,
                   "HOST:PORT to listen on instead of the node's URL (port 0: any free port)");
+  sub->add_option("--worker-key-file", options->worker_key_file,
+                  "File holding the worker key (rtctl worker-key), mode 0600 (else env "
+                  "RT_WORKER_KEY); required");
   sub->add_option("--max-queued-events", options->max_queued_events,
                   "Events waiting for the store before writes get 503 + Retry-After "
                   "(~75 bytes each)")

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/held_slices.h"
+#include "cli/secret.h"
 #include "cli/time_option.h"
 #include "config/config_loader.h"
 #include "config/safe_change.h"
@@ -54,7 +55,11 @@ int RunSlice(const SliceOptions& options, const ClientIo& io) {
   SafeChangeContext context;
   bool asked = false;  // some worker answered
   if (!options.offline) {
-    const HeldSlices held = AskWorkersHeldSlices(*config, kAskTimeout);
+    if (!options.worker_key) {
+      io.err << NoWorkerKeyLine("slice") << "\n";
+      return kExitUsage;
+    }
+    const HeldSlices held = AskWorkersHeldSlices(*config, kAskTimeout, *options.worker_key);
     for (const std::string& warning : held.warnings) {
       io.err << "rtctl slice: warning: " << warning << "\n";
     }
@@ -102,7 +107,19 @@ CommandRunner SetupSlice(CLI::App& app) {
                 "Do not ask the workers which slices they hold (safe-from then counts only "
                 "the config's own horizon)");
   sub->add_flag("--json", options->json, "Print one JSON object instead of key value lines");
-  return [options] { return RunSlice(*options, StandardIo()); };
+  auto key_file = std::make_shared<std::string>();
+  sub->add_option("--worker-key-file", *key_file,
+                  "File holding the worker key that signs the asks, mode 0600 (else env "
+                  "RT_WORKER_KEY)");
+  return [options, key_file] {
+    Result<std::optional<WorkerKey>> key = ReadWorkerKey(*key_file);
+    if (!key.ok()) {
+      std::cerr << "rtctl slice: " << key.status().message() << "\n";
+      return kExitFailure;
+    }
+    options->worker_key = *key;
+    return RunSlice(*options, StandardIo());
+  };
 }
 
 }  // namespace rt::cli

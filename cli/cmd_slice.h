@@ -1,8 +1,10 @@
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "cli/client_options.h"
+#include "server/auth/worker_key.h"
 
 namespace rt::cli {
 
@@ -14,6 +16,7 @@ struct SliceOptions {
   std::string config;     // a config file
   std::string timestamp;  // epoch in the config's timestamp-unit, or YYYY-MM-DDTHH:MM:SS; "": now
   bool offline = false;   // do not ask the workers which slices they hold
+  std::optional<WorkerKey> worker_key;  // signs the asks; required unless offline
   bool json = false;
 };
 
@@ -26,7 +29,8 @@ struct SliceOptions {
 // safe-from is the slice after ProtectedSlice(config, config, now) with the workers'
 // held slices as the floor: what validate-config --against would accept now. A
 // worker that cannot be asked is a warning on io.err. Exit 0; 1 when the config
-// does not load; 2 for a bad or too early --timestamp.
+// does not load; 2 for a bad or too early --timestamp, or no worker key without
+// --offline.
 int RunSlice(const SliceOptions& options, const ClientIo& io);
 
 }  // namespace rt::cli

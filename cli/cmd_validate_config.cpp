@@ -6,11 +6,13 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "base/clock.h"
 #include "cli/commands.h"
 #include "cli/held_slices.h"
+#include "cli/secret.h"
 #include "cli/time_option.h"
 #include "config/config_loader.h"
 #include "config/routing.h"
@@ -29,6 +31,7 @@ struct ValidateConfigOptions {
   std::string now;
   bool offline = false;
   bool json = false;
+  std::string worker_key_file;
 };
 
 // How long one worker may take to say which slices it holds.
@@ -166,14 +169,14 @@ Result<int64_t> ResolveNow(const ValidateConfigOptions& options, const ConfigRep
 // into `context`; prints what it learnt (stdout) and one warning per worker it could
 // not ask (stderr). Returns the same as JSON.
 json AskHeldSlices(const ValidateConfigOptions& options, const ClusterConfig& old_config,
-                   SafeChangeContext& context) {
+                   const std::optional<WorkerKey>& key, SafeChangeContext& context) {
   if (options.offline) {
     std::cerr << "rtctl validate-config: warning: --offline: the workers of " << options.against
               << " were not asked which slices they hold; slices beyond the horizon that hold "
                  "data are not protected by this check\n";
     return {{"offline", true}};
   }
-  const HeldSlices held = AskWorkersHeldSlices(old_config, kAskTimeout);
+  const HeldSlices held = AskWorkersHeldSlices(old_config, kAskTimeout, *key);
   context.held_through_slice = held.held_through;
   for (const std::string& warning : held.warnings) {
     std::cerr << "rtctl validate-config: warning: " << warning << "\n";
@@ -233,8 +236,22 @@ int RunValidateConfig(const ValidateConfigOptions& options) {
     } else if (report.ok()) {
       const ClusterConfig& old_config = *old_report->config;
       const ClusterConfig& new_config = *report.config;
+      // The workers answer signed requests only (docs/design.md §3).
+      std::optional<WorkerKey> key;
+      if (!options.offline) {
+        Result<std::optional<WorkerKey>> read = ReadWorkerKey(options.worker_key_file);
+        if (!read.ok()) {
+          std::cerr << "rtctl validate-config: " << read.status().message() << "\n";
+          return kExitFailure;
+        }
+        if (!*read) {
+          std::cerr << NoWorkerKeyLine("validate-config") << "\n";
+          return kExitUsage;
+        }
+        key = *read;
+      }
       SafeChangeContext context;
-      against["held_slices"] = AskHeldSlices(options, old_config, context);
+      against["held_slices"] = AskHeldSlices(options, old_config, key, context);
       const std::vector<UnsafeChange> changes =
           CheckSafeChange(old_config, new_config, now_ms, context);
       const int64_t horizon = ProtectedSlice(old_config, new_config, now_ms, context);
@@ -285,6 +302,9 @@ CommandRunner SetupValidateConfig(CLI::App& app) {
                 "With --against: do not ask OLD's workers which slices they hold (the check "
                 "then protects only the two configs' horizon)");
   sub->add_flag("--json", options->json, "Print the findings as JSON on stdout");
+  sub->add_option("--worker-key-file", options->worker_key_file,
+                  "With --against: file holding the worker key that signs the asks, mode 0600 "
+                  "(else env RT_WORKER_KEY)");
   return [options] { return RunValidateConfig(*options); };
 }
 

@@ -24,5 +24,7 @@ CommandRunner SetupPerWorker(CLI::App& app);
 CommandRunner SetupAllSlices(CLI::App& app);
 CommandRunner SetupSimulate(CLI::App& app);
 CommandRunner SetupSlice(CLI::App& app);
+CommandRunner SetupWorkerKey(CLI::App& app);
+CommandRunner SetupWorkerGet(CLI::App& app);
 
 }  // namespace rt::cli

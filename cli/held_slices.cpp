@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "base/clock.h"
 #include "cli/http_client.h"
+#include "cli/worker_request.h"
 #include "config/node_url.h"
 #include "server/api/slice_fetcher.h"
 
@@ -10,14 +12,16 @@ namespace rt::cli {
 namespace {
 
 // The greatest slice worker `url` holds (nullopt: none), or why it cannot be told.
-Result<std::optional<int64_t>> AskOne(const std::string& url, std::chrono::milliseconds timeout) {
+Result<std::optional<int64_t>> AskOne(const std::string& url, std::chrono::milliseconds timeout,
+                                      const WorkerKey& key) {
   const Result<NodeUrl> parsed = ParseNodeUrl(url);
   if (!parsed.ok()) return parsed.status();
   const bool v6 = parsed->host.find(':') != std::string::npos;
   const std::string origin = "http://" + (v6 ? "[" + parsed->host + "]" : parsed->host) + ":" +
                              std::to_string(parsed->port);
   HttpClient client(origin, HttpClientOptions{timeout, timeout});
-  const Result<HttpResponse> response = client.Get("/worker/slices");
+  const Result<HttpResponse> response = client.Get(
+      "/worker/slices", SignatureHeaders(key, SystemClock(), "GET", "/worker/slices", ""));
   if (!response.ok()) return response.status();
   if (response->status != 200) return Status::Unavailable(DescribeHttpError(*response));
   const Result<std::map<int64_t, SliceStats>> slices = ParseWorkerSlices(response->body);
@@ -28,10 +32,11 @@ Result<std::optional<int64_t>> AskOne(const std::string& url, std::chrono::milli
 
 }  // namespace
 
-HeldSlices AskWorkersHeldSlices(const ClusterConfig& config, std::chrono::milliseconds timeout) {
+HeldSlices AskWorkersHeldSlices(const ClusterConfig& config, std::chrono::milliseconds timeout,
+                                const WorkerKey& key) {
   HeldSlices held;
   for (const auto& [id, url] : config.worker_nodes) {
-    const Result<std::optional<int64_t>> greatest = AskOne(url, timeout);
+    const Result<std::optional<int64_t>> greatest = AskOne(url, timeout, key);
     if (!greatest.ok()) {
       held.warnings.push_back("could not ask worker " + id + " (" + url +
                               "): " + greatest.status().message() +
@@ -42,6 +47,12 @@ HeldSlices AskWorkersHeldSlices(const ClusterConfig& config, std::chrono::millis
     if (*greatest) held.held_through = std::max(held.held_through.value_or(**greatest), **greatest);
   }
   return held;
+}
+
+std::string NoWorkerKeyLine(const std::string& command) {
+  return "rtctl " + command +
+         ": asking the workers which slices they hold needs the worker key: pass "
+         "--worker-key-file F or set RT_WORKER_KEY (rtctl worker-key), or --offline";
 }
 
 }  // namespace rt::cli

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/cluster_config.h"
+#include "server/auth/worker_key.h"
 
 namespace rt::cli {
 
@@ -21,9 +22,14 @@ struct HeldSlices {
   std::vector<std::string> warnings;
 };
 
-// GET /worker/slices from every worker of `config`, one after the other, each
-// with `timeout` (connect and answer). Never fails: a worker that cannot be asked
-// is a warning, since the check then protects less, not wrongly more.
-HeldSlices AskWorkersHeldSlices(const ClusterConfig& config, std::chrono::milliseconds timeout);
+// GET /worker/slices, signed with `key`, from every worker of `config`, one after
+// the other, each with `timeout` (connect and answer). Never fails: a worker that
+// cannot be asked (or refuses the key) is a warning, since the check then protects
+// less, not wrongly more.
+HeldSlices AskWorkersHeldSlices(const ClusterConfig& config, std::chrono::milliseconds timeout,
+                                const WorkerKey& key);
+
+// The line for a command that must ask the workers but has no worker key (exit 2).
+std::string NoWorkerKeyLine(const std::string& command);
 
 }  // namespace rt::cli

@@ -20,8 +20,9 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
 
   std::vector<std::pair<CLI::App*, CommandRunner>> commands;
-  for (auto setup : {SetupServeApi, SetupServeWorker, SetupSend, SetupQuery, SetupPerWorker,
-                     SetupAllSlices, SetupValidateConfig, SetupSimulate, SetupSlice}) {
+  for (auto setup :
+       {SetupServeApi, SetupServeWorker, SetupSend, SetupQuery, SetupPerWorker, SetupAllSlices,
+        SetupValidateConfig, SetupSimulate, SetupSlice, SetupWorkerKey, SetupWorkerGet}) {
     CommandRunner runner = setup(app);
     commands.emplace_back(AllSubcommands(app).back(), std::move(runner));
   }

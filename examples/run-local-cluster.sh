@@ -4,10 +4,10 @@
 #
 #   examples/run-local-cluster.sh build/cli/rtctl
 #
-# Data, logs and the pseudonymization secret live under ./run/ (git-ignored), so a
-# second run continues with the data of the first. Exits 0 after Ctrl-C (or
-# SIGTERM) has stopped every node, 1 if a node could not start or died, 2 on a
-# usage error.
+# Data, logs, the pseudonymization secret and the workers' key (both mode 0600)
+# live under ./run/ (git-ignored), so a second run continues with the data of the
+# first. Exits 0 after Ctrl-C (or SIGTERM) has stopped every node, 1 if a node could
+# not start or died, 2 on a usage error.
 #
 # Environment (all optional):
 #   RT_API_PORT=8080           the API node's port
@@ -87,6 +87,15 @@ if [[ ! -s $secret_file ]]; then
   )
 fi
 chmod 600 "$secret_file"
+# The workers never see the secret: they check the API node's signed requests with
+# the worker key derived from it (docs/design.md §3).
+worker_key_file=$run_dir/worker-key
+(
+  umask 077
+  "$rtctl" worker-key --secret-file "$secret_file" >"$worker_key_file.tmp"
+  mv "$worker_key_file.tmp" "$worker_key_file"
+)
+chmod 600 "$worker_key_file"
 
 pids=()
 names=()
@@ -143,7 +152,7 @@ wait_ready() {
 for i in "${!worker_ids[@]}"; do
   id=${worker_ids[$i]}
   start "worker $id" "$run_dir/worker-$id.log" serve-worker --config "$config" --node "$id" \
-    --data-dir "$run_dir/worker-$id"
+    --data-dir "$run_dir/worker-$id" --worker-key-file "$worker_key_file"
 done
 start "API node 0" "$run_dir/api-0.log" serve-api --config "$config" --node 0 \
   --secret-file "$secret_file"

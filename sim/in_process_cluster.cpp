@@ -7,6 +7,7 @@
 #include "config/config_loader.h"
 #include "config/routing.h"
 #include "server/api/api_node.h"
+#include "server/auth/worker_key.h"
 #include "server/worker/worker_node.h"
 #include "sim/config_text.h"
 
@@ -98,6 +99,10 @@ Status InProcessCluster::StartWorker(const std::string& id, uint16_t port) {
   worker_options.slice_geometry = SliceGeometry{options_.first_slice_s, options_.slice_length_s,
                                                 ClusterConfig::kDefaultMaxFutureS};
   worker_options.clock = &clock_;
+  // The worker key of the API nodes' secret, as `rtctl worker-key` derives it.
+  // Signatures are timed by the system clock on both sides, not the fake one, whose
+  // 5-minute steps would age a batch in flight past the allowed skew.
+  worker_options.worker_key = WorkerKey::Derive(options_.secret);
   Result<std::unique_ptr<WorkerNode>> worker = WorkerNode::Start(worker_options);
   if (!worker.ok()) return worker.status().WithContext("worker " + id);
   worker_ports_[id] = (*worker)->endpoint().port();

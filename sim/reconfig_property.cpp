@@ -9,6 +9,8 @@
 
 #include "config/slice_math.h"
 #include "server/api/slice_fetcher.h"
+#include "server/auth/request_signature.h"
+#include "server/auth/worker_key.h"
 #include "sim/fake_clock.h"
 #include "sim/in_process_cluster.h"
 #include "sim/load_driver.h"
@@ -93,12 +95,22 @@ std::vector<SimRequest> RandomEvents(const ClusterConfig& running, int64_t now_m
 }
 
 // Every slice's stats summed over every worker, asked directly (not through the
-// routing, which may no longer name a worker that holds data).
-Result<std::map<int64_t, SliceStats>> SumOverWorkers(const std::vector<uint16_t>& ports) {
+// routing, which may no longer name a worker that holds data), with requests signed
+// by `signer` as the API nodes sign theirs.
+Result<std::map<int64_t, SliceStats>> SumOverWorkers(const std::vector<uint16_t>& ports,
+                                                     const RequestSigner& signer) {
   std::map<int64_t, SliceStats> sum;
   for (uint16_t port : ports) {
     SyncHttpClient client(port, std::chrono::seconds(10));
-    Result<http::Response> response = client.Get("/worker/slices");
+    SignedRequest parts;
+    parts.method = "GET";
+    parts.target = "/worker/slices";
+    const std::string empty_body_hash = Sha256HexOf("");
+    parts.body_sha256_hex = empty_body_hash;
+    const Signature signature = signer.Sign(parts);
+    Result<http::Response> response =
+        client.Get("/worker/slices", {{std::string(kTimestampHeader), signature.timestamp},
+                                      {std::string(kSignatureHeader), signature.signature}});
     if (!response.ok())
       return response.status().WithContext("worker on port " + std::to_string(port));
     Result<std::map<int64_t, SliceStats>> slices = ParseWorkerSlices(response->body());
@@ -160,7 +172,10 @@ Result<ReconfigPropertyReport> RunReconfigProperty(const ReconfigPropertyOptions
   }
   report.undelivered = cluster.StopApiNodes(std::chrono::seconds(20));
 
-  const Result<std::map<int64_t, SliceStats>> held = SumOverWorkers(cluster.WorkerPorts());
+  const SystemClock signing_clock;  // signatures are wall-clock timed (InProcessCluster)
+  const Result<std::map<int64_t, SliceStats>> held =
+      SumOverWorkers(cluster.WorkerPorts(),
+                     RequestSigner(WorkerKey::Derive(cluster_options.secret), signing_clock));
   if (!held.ok()) return held.status();
   for (const SliceMismatch& mismatch : oracle.Compare(*held)) {
     report.failures.push_back(mismatch.Describe());

@@ -12,6 +12,8 @@
 #include "server/api/slice_fetcher.h"
 #include "server/api/stats_cache.h"
 #include "server/api/worker_read_clients.h"
+#include "server/auth/request_signature.h"
+#include "server/auth/worker_key.h"
 #include "server/http/http_server.h"
 #include "server/model/user_keyer.h"
 
@@ -39,6 +41,7 @@ Result<std::unique_ptr<ApiNode>> ApiNode::Create(ClusterConfig config, ApiNodeOp
     return Status::InvalidArgument("node id \"" + options.node_id +
                                    "\" is not among the config's api-nodes");
   }
+  if (options.secret.empty()) return Status::InvalidArgument("no cluster secret");
   return std::unique_ptr<ApiNode>(new ApiNode(std::move(config), std::move(options), clock));
 }
 
@@ -72,16 +75,21 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
     remembered_horizon_slice_ = ProtectedHorizonSlice(*start, *start, clock_.NowMillis());
   }
   keyer_ = std::make_unique<UserKeyer>(options_.secret);
+  const WorkerKey worker_key = WorkerKey::Derive(options_.secret);
+  signer_ = std::make_shared<const RequestSigner>(
+      worker_key, options_.signing_clock != nullptr ? *options_.signing_clock : system_clock_);
   cache_ = std::make_unique<StatsCache>(std::chrono::milliseconds(config_.load()->cache_ttl_ms));
   http::ClientOptions read_options;
   read_options.request_timeout = options_.read_timeout;
   read_options.connect_timeout = options_.read_timeout;
   read_clients_ = std::make_unique<WorkerReadClients>(client_context_, read_options);
-  fetcher_ = std::make_unique<SliceFetcher>(*read_clients_, *cache_, options_.read_timeout);
+  fetcher_ =
+      std::make_unique<SliceFetcher>(*read_clients_, *cache_, options_.read_timeout, signer_);
 
   ForwarderSetOptions forward;
   forward.node_id = options_.node_id;
-  forward.key_id = keyer_->KeyId();
+  forward.key_id = worker_key.KeyId();
+  forward.signer = signer_;
   forward.queue_limit = options_.queue_limit;
   forward.batch_max = options_.batch_max;
   forward.linger = options_.linger;

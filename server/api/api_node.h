@@ -22,6 +22,7 @@ namespace rt {
 
 class ApiHandler;
 class ForwarderSet;
+class RequestSigner;
 class SliceFetcher;
 class StatsCache;
 class UserKeyer;
@@ -32,7 +33,7 @@ class HttpServer;
 
 struct ApiNodeOptions {
   std::string node_id;
-  std::string secret;                            // empty: no secret (the caller warns loudly)
+  std::string secret;  // the cluster secret; required (Create refuses an empty one)
   std::optional<std::string> listen_host;        // overrides the host of the node's URL
   std::optional<uint16_t> listen_port;           // overrides the port of the node's URL
   int threads = 0;                               // 0: one per hardware thread
@@ -44,6 +45,10 @@ struct ApiNodeOptions {
   // empty for a config that was never text (the simulator's).
   std::string config_hash;
   http::ServerOptions server;  // threads are taken from `threads`
+  // The time of signature timestamps on worker requests; null: the system clock,
+  // not the node's event clock. Signature freshness is about transport, like a
+  // timeout: the simulator's fast fake clock must not age requests in flight.
+  const Clock* signing_clock = nullptr;
 };
 
 // An API node (docs/design.md §2 "Write path", §4 "Read path and cache"): HTTP
@@ -78,7 +83,8 @@ struct ApiNodeOptions {
 class ApiNode {
  public:
   // REQUIRES: `config` is valid and names `options.node_id` among its api-nodes;
-  // `clock` outlives the node.
+  // `clock` outlives the node. Fails without a secret: the node signs its worker
+  // requests with the worker key derived from it (docs/design.md §3).
   static Result<std::unique_ptr<ApiNode>> Create(ClusterConfig config, ApiNodeOptions options,
                                                  const Clock& clock);
   ~ApiNode();
@@ -152,6 +158,8 @@ class ApiNode {
   std::thread client_thread_;
 
   std::unique_ptr<UserKeyer> keyer_;
+  SystemClock system_clock_;
+  std::shared_ptr<const RequestSigner> signer_;  // the worker key's; see signing_clock
   std::unique_ptr<http::HttpServer> server_;
   std::unique_ptr<StatsCache> cache_;
   std::unique_ptr<WorkerReadClients> read_clients_;

@@ -115,6 +115,9 @@ BatchReply ClassifyBatchReply(const Status& transport, const http::Response& res
   const int code = response.result_int();
   if (code == 200) return ClassifyAck(response, first_seq, count);
   if (code == 409) return ClassifyConflict(response, first_seq, count);
+  // Not "can never succeed": an operator fixes the worker key or the clock, and the
+  // same batch, signed again, then goes through.
+  if (code == 401) return Reply(ReplyKind::kUnauthorized, code, Answered(response));
   // 408 and 429 say "later", like a 5xx; every other 4xx refuses the request itself,
   // and the same bytes would be refused again.
   if (code >= 500 || code == 408 || code == 429) {

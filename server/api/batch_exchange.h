@@ -33,6 +33,8 @@ enum class ReplyKind {
                    // batch on a new stream
   kKeyMismatch,    // 409 X-Rt-Error: key-mismatch: the worker keeps data of another
                    // secret; retry slowly until an operator fixes it
+  kUnauthorized,   // 401: the worker refuses our signature (another worker key, or
+                   // our clock is off); retry slowly until an operator fixes it
   kRetry,          // transport error, 5xx, 408, 429, unreadable ack: resend with backoff
   kRetrySlowly,    // an answer that should not happen (ack short of the batch, a gap
                    // beyond it, a 409 without typed headers): resend after the max backoff

@@ -4,6 +4,9 @@
 #include <boost/asio/post.hpp>
 #include <utility>
 
+#include "server/api/request_signing.h"
+#include "server/auth/worker_key.h"
+
 namespace rt {
 
 namespace asio = boost::asio;
@@ -182,6 +185,7 @@ void Forwarder::EncodeBatch() {
   batch_size_ = std::min(options_.batch_max, backlog_.size() - backlog_pos_);
   body_.clear();
   for (size_t i = 0; i < batch_size_; ++i) AppendBatchLine(body_, backlog_[backlog_pos_ + i]);
+  if (options_.signer) body_hash_ = Sha256HexOf(body_);  // once per batch, not per send
   in_flight_.store(batch_size_, std::memory_order_relaxed);
   metrics_.in_flight->Set(static_cast<int64_t>(batch_size_));
 }
@@ -193,8 +197,12 @@ void Forwarder::SendBatch() {
     if (shut_down_) return;
     stream = stream_id_;
   }
+  http::Request request =
+      MakeBatchRequest(stream, next_seq_, options_.key_id, body_);  // body_ stays for resends
+  // Signed at each send, so a resend after a clock jump carries a fresh timestamp.
+  if (options_.signer) SignRequest(*options_.signer, request, body_hash_);
   connection_->Send(
-      MakeBatchRequest(stream, next_seq_, options_.key_id, body_),  // body_ stays for resends
+      std::move(request),
       // Weak: the connection keeps this callback while a request is in flight, and
       // the Forwarder owns the connection; a strong reference would be a cycle that
       // outlives a shutdown whose Close never ran (the I/O context already stopped).
@@ -232,7 +240,8 @@ void Forwarder::OnBatchResponse(Status status, http::Response response) {
     case ReplyKind::kAckBeyondSent:
       return OnAckBeyondSent(reply);
     case ReplyKind::kKeyMismatch:
-      return OnKeyMismatch(reply);
+    case ReplyKind::kUnauthorized:
+      return OnKeyRefused(reply);
     case ReplyKind::kRetry:
       return RetryLater(backoff_.Next(), reply.problem);
     case ReplyKind::kRetrySlowly:
@@ -275,16 +284,24 @@ void Forwarder::OnBatchAcked(uint64_t events, const BatchAck* ack) {
   Pump();
 }
 
-// The worker keeps data of another secret. Nothing can be delivered until an
-// operator fixes one of the secrets; the batch is resent slowly so that a fixed
-// worker (or API node restarted with the right secret) recovers by itself.
-void Forwarder::OnKeyMismatch(const BatchReply& reply) {
+// The worker refuses our signature (401: it has another worker key, or our clocks
+// differ by more than the allowed skew) or, an older worker, our key id. Nothing can
+// be delivered until an operator fixes the keys or the clock; the batch is re-signed
+// and resent slowly so that a fixed worker (or API node restarted with the right
+// secret) recovers by itself.
+void Forwarder::OnKeyRefused(const BatchReply& reply) {
+  const bool unauthorized = reply.kind == ReplyKind::kUnauthorized;
+  if (unauthorized) metrics_.unauthorized->Inc();
   if (delivery() != Delivery::kKeyRefused) {
-    log_.Error(connection_->peer(), reply.problem + " (ours is " + options_.key_id +
-                                        "); every API node of a cluster must use the same "
-                                        "secret; POSTs for this worker get 503 until it accepts "
-                                        "the key");
-    SetDelivery(Delivery::kKeyRefused, "key mismatch with worker " + options_.worker_id);
+    log_.Error(connection_->peer(),
+               reply.problem + " (our worker key's id is " + options_.key_id +
+                   "); every API node must use the cluster's secret and every worker the "
+                   "worker key derived from it (rtctl worker-key), with clocks within 5 "
+                   "minutes; POSTs for this worker get 503 until it accepts our requests");
+    SetDelivery(Delivery::kKeyRefused, unauthorized
+                                           ? "worker " + options_.worker_id +
+                                                 " refuses our signature (" + reply.problem + ")"
+                                           : "key mismatch with worker " + options_.worker_id);
   }
   RetryLater(backoff_.Slow(), reply.problem);
 }

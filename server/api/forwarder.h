@@ -21,6 +21,7 @@
 #include "server/api/forwarder_metrics.h"
 #include "server/api/retry_backoff.h"
 #include "server/api/stream_id.h"
+#include "server/auth/request_signature.h"
 #include "server/http/client_connection.h"
 #include "server/model/batch_ack.h"
 #include "server/model/batch_codec.h"
@@ -31,8 +32,10 @@ struct ForwarderOptions {
   std::string worker_id;  // config id, for metrics labels and messages
   std::string host;       // the worker's address (from its URL)
   uint16_t port = 0;
-  std::string node_id;                  // this API node's id: the stream id is "<node_id>:<epoch>"
-  std::string key_id;                   // X-Rt-Key-Id (first 8 hex chars of SHA-256(secret))
+  std::string node_id;  // this API node's id: the stream id is "<node_id>:<epoch>"
+  std::string key_id;   // X-Rt-Key-Id (the worker key's id; for people)
+  // Signs every send (docs/design.md §3); null sends unsigned (tests of fakes only).
+  std::shared_ptr<const RequestSigner> signer;
   size_t queue_limit = 1'000'000;       // events accepted but not yet acked
   size_t batch_max = 4096;              // events per batch
   std::chrono::milliseconds linger{2};  // a partial batch waits at most this long
@@ -62,7 +65,7 @@ struct ForwarderOptions {
 //   409 X-Rt-Expected-Seq inside batch   | drop what the worker has, send the rest
 //   409 X-Rt-Expected-Seq below batch    | the worker lost acked events: ERROR line, go
 //                                        | on with the batch on a new stream
-//   409 X-Rt-Error: key-mismatch         | delivery state kKeyRefused; resend slowly
+//   409 X-Rt-Error: key-mismatch, 401    | delivery state kKeyRefused; resend slowly
 //   transport error, 5xx, 408, 429,      | resend unchanged after exponential backoff
 //   unreadable ack                       | (the worker skips seqs <= its mark: no double
 //                                        | count)
@@ -89,8 +92,10 @@ struct ForwarderOptions {
 //   delivery      | Enqueue        | meaning, and what ends it
 //   --------------+----------------+-------------------------------------------------
 //   kDelivering   | queues (202)   | normal
-//   kKeyRefused   | kUndeliverable | the worker holds data of another secret; the batch
-//                 | (503)          | is resent every backoff_max, and its first ack
+//   kKeyRefused   | kUndeliverable | the worker refuses our signature (401: another
+//                 | (503)          | worker key, or a clock off by more than 5 min) or,
+//                 |                | from an older worker, our key id; the batch is
+//                 |                | re-signed and resent every backoff_max, and its first ack
 //                 |                | returns to kDelivering (a fixed worker recovers)
 //   kStopped      | kUndeliverable | the worker refused a batch with a 4xx that a resend
 //                 | (503)          | cannot fix; nothing is sent, queued events stay
@@ -142,7 +147,7 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
 
   enum class Delivery { kDelivering, kKeyRefused, kStopped };  // see the class comment
   Delivery delivery() const { return delivery_.load(std::memory_order_relaxed); }
-  // True while the worker refuses our key id (the node reports itself unhealthy).
+  // True while the worker refuses our key (the node reports itself unhealthy).
   bool KeyMismatch() const { return delivery() == Delivery::kKeyRefused; }
   // True once the stream was stopped (a 4xx that a resend cannot fix).
   bool Stopped() const { return delivery() == Delivery::kStopped; }
@@ -172,7 +177,7 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
   void SendBatch();    // sends body_ at next_seq_
   void OnBatchResponse(Status status, http::Response response);
   void OnBatchAcked(uint64_t events, const BatchAck* ack);
-  void OnKeyMismatch(const BatchReply& reply);
+  void OnKeyRefused(const BatchReply& reply);
   void OnAckBeyondSent(const BatchReply& reply);
   void OnStreamLost(const BatchReply& reply);
   void StopStream(const BatchReply& reply);
@@ -207,6 +212,7 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
   size_t batch_size_ = 0;
   uint64_t next_seq_ = 1;  // seq of backlog_[backlog_pos_]
   std::string body_;
+  std::string body_hash_;  // hex SHA-256 of body_, for signing each send
   std::chrono::steady_clock::time_point batch_started_;
   RetryBackoff backoff_;
   DeliveryLog log_;

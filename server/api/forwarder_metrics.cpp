@@ -17,12 +17,14 @@ ForwarderMetrics ForwarderMetrics::Register(MetricsRegistry& registry,
                                       "Events refused because the worker's queue was full", labels);
   m.undeliverable = &registry.AddCounter(
       "rt_api_forward_undeliverable_total",
-      "Events refused (503) because the worker refused our key id or its stream was stopped",
-      labels);
+      "Events refused (503) because the worker refused our key or its stream was stopped", labels);
   m.ack_beyond_sent = &registry.AddCounter(
       "rt_api_forward_alarms_total",
       "Protocol alarms: answers that cannot be right (the stream was restarted)",
       labels + ",reason=\"ack_beyond_sent\"");
+  m.unauthorized = &registry.AddCounter(
+      "rt_api_forward_unauthorized_total",
+      "Batch sends the worker refused with 401 (our worker key or clock is wrong)", labels);
   m.stopped = &registry.AddCounter(
       "rt_api_forward_stopped_total",
       "Streams stopped because the worker refused a batch with a 4xx other than 408/409/429",

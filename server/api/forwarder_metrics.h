@@ -18,6 +18,7 @@ struct ForwarderMetrics {
   Counter* queue_full = nullptr;       // Enqueue refused because the queue was full
   Counter* undeliverable = nullptr;    // Enqueue refused because the worker cannot be served
   Counter* ack_beyond_sent = nullptr;  // alarms: an ack for seqs never sent (stream restarted)
+  Counter* unauthorized = nullptr;     // batch sends refused with 401 (signature, clock)
   Counter* stopped = nullptr;          // streams stopped because the worker refused a batch
   Gauge* queue_depth = nullptr;        // events accepted and not yet acked (incl. in flight)
   Gauge* in_flight = nullptr;          // events of the batch being sent

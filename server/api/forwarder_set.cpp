@@ -38,6 +38,7 @@ Status ForwarderSet::SetWorkers(const std::map<std::string, std::string>& worker
     o.port = node.port;
     o.node_id = options_.node_id;
     o.key_id = options_.key_id;
+    o.signer = options_.signer;
     o.queue_limit = options_.queue_limit;
     o.batch_max = options_.batch_max;
     o.linger = options_.linger;

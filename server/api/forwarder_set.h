@@ -21,6 +21,7 @@ namespace rt {
 struct ForwarderSetOptions {
   std::string node_id;
   std::string key_id;
+  std::shared_ptr<const RequestSigner> signer;  // signs every batch (ForwarderOptions)
   size_t queue_limit = 1'000'000;
   size_t batch_max = 4096;
   std::chrono::milliseconds linger{2};

@@ -5,6 +5,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "server/api/request_signing.h"
+
 namespace rt {
 namespace {
 
@@ -17,11 +19,6 @@ struct Gather {
   std::atomic<size_t> remaining{0};
 };
 
-http::Request MakeGet(std::string target) {
-  http::Request request{http::Verb::get, std::move(target), 11};
-  return request;
-}
-
 Status WorkerError(const std::string& id, const std::string& url, const std::string& why) {
   return Status::Unavailable("worker " + id + " (" + url + ") " + why);
 }
@@ -29,8 +26,15 @@ Status WorkerError(const std::string& id, const std::string& url, const std::str
 }  // namespace
 
 SliceFetcher::SliceFetcher(WorkerReadClients& clients, StatsCache& cache,
-                           std::chrono::milliseconds timeout)
-    : clients_(clients), cache_(cache), timeout_(timeout) {}
+                           std::chrono::milliseconds timeout,
+                           std::shared_ptr<const RequestSigner> signer)
+    : clients_(clients), cache_(cache), timeout_(timeout), signer_(std::move(signer)) {}
+
+http::Request SliceFetcher::MakeGet(std::string target) const {
+  http::Request request{http::Verb::get, std::move(target), 11};
+  if (signer_) SignRequest(*signer_, request, EmptyBodySha256());
+  return request;
+}
 
 void SliceFetcher::FetchSlice(const ClusterConfig& config, int64_t slice,
                               const std::vector<std::string>& nodes, bool use_cache,

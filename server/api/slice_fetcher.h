@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "config/cluster_config.h"
 #include "server/api/stats_cache.h"
 #include "server/api/worker_read_clients.h"
+#include "server/auth/request_signature.h"
 #include "server/model/slice_stats.h"
 
 namespace rt {
@@ -28,13 +30,15 @@ struct WorkerStats {
 // slice. A worker that does not answer within the timeout fails the whole read with
 // kUnavailable naming it: a partial sum would be a wrong number, not a smaller one.
 // Callbacks run on an I/O thread, or inline when everything came from the cache.
+// Every request is signed with `signer` (docs/design.md §3), if not null.
 // Thread-safe.
 class SliceFetcher {
  public:
   using StatsDone = std::function<void(Status, std::vector<WorkerStats>)>;
   using AllSlicesDone = std::function<void(Status, std::map<int64_t, SliceStats>)>;
 
-  SliceFetcher(WorkerReadClients& clients, StatsCache& cache, std::chrono::milliseconds timeout);
+  SliceFetcher(WorkerReadClients& clients, StatsCache& cache, std::chrono::milliseconds timeout,
+               std::shared_ptr<const RequestSigner> signer = nullptr);
 
   // The stats of `slice` on each worker of its routing list, in list order.
   // REQUIRES: `nodes` is the slice's non-empty routing list from `config`.
@@ -55,6 +59,9 @@ class SliceFetcher {
   WorkerReadClients& clients_;
   StatsCache& cache_;
   std::chrono::milliseconds timeout_;
+  std::shared_ptr<const RequestSigner> signer_;
+
+  http::Request MakeGet(std::string target) const;
 };
 
 // The JSON of GET /worker/slices as slice → stats.

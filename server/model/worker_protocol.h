@@ -16,7 +16,11 @@ namespace rt {
 // Request headers of POST /worker/batch.
 inline constexpr std::string_view kStreamHeader = "X-Rt-Stream";  // opaque stream id
 inline constexpr std::string_view kSeqHeader = "X-Rt-Seq";        // seq of the first event
-inline constexpr std::string_view kKeyIdHeader = "X-Rt-Key-Id";   // key id of the secret
+// The key id of the sender's worker key, for people reading a capture; a worker
+// ignores it (the signature proves the key, and the worker applies batches under its
+// own key's id). Every worker request but /healthz and /metrics is signed:
+// X-Rt-Timestamp and X-Rt-Signature (server/auth/request_signature.h).
+inline constexpr std::string_view kKeyIdHeader = "X-Rt-Key-Id";
 
 // On a 409 refusing a batch that would leave a gap: the seq the worker expects next
 // (its mark + 1), decimal. The sender resends from there.
@@ -30,6 +34,12 @@ inline constexpr std::string_view kErrorHeader = "X-Rt-Error";
 inline constexpr std::string_view kErrorSeqGap = "seq-gap";
 // The worker holds data keyed with another secret: nothing of the batch is applied,
 // and nothing will be until the secrets agree (an operator must act).
+// Sent by workers before signed requests (their key id came from the first batch);
+// a worker that checks signatures never sends it. Senders still treat it as a key
+// refusal.
 inline constexpr std::string_view kErrorKeyMismatch = "key-mismatch";
+// With 401: the request is unsigned, badly signed or its timestamp too far off. The
+// sender's worker key (or clock) is wrong; nothing was applied.
+inline constexpr std::string_view kErrorUnauthorized = "unauthorized";
 
 }  // namespace rt

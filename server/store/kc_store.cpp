@@ -440,6 +440,27 @@ size_t KcStore::SliceCount() const {
   return slices_.size();
 }
 
+Status KcStore::AdoptKeyId(std::string_view key_id) {
+  if (key_id.empty()) return Status::InvalidArgument("empty key id");
+  {
+    std::shared_lock lock(mu_);
+    if (key_id_ == key_id) return Status::Ok();
+    if (!key_id_.empty()) {
+      return Status::Conflict("data dir " + data_dir_ + " holds data written under key id " +
+                              key_id_ + ", this worker's key has key id " + std::string(key_id) +
+                              ": the data was written under another cluster secret (or by an rt "
+                              "that did not sign worker requests yet)");
+    }
+  }
+  if (!db_->set(kKeyIdKey.data(), kKeyIdKey.size(), key_id.data(), key_id.size())) {
+    return DbError("cannot write key id to");
+  }
+  if (!db_->synchronize(false)) return DbError("cannot flush");
+  std::unique_lock lock(mu_);
+  key_id_ = key_id;
+  return Status::Ok();
+}
+
 std::string KcStore::StoredKeyId() const {
   std::shared_lock lock(mu_);
   return key_id_;

@@ -99,6 +99,12 @@ class KcStore {
   // Without fsync mode: does nothing.
   [[nodiscard]] Status SyncLog(std::span<const BatchRequest* const> batches);
 
+  // Binds the store to the key id of the worker key it serves under: stores
+  // `key_id` if none is stored yet; Conflict naming both ids if another is. Called
+  // once at start, before the writer runs (docs/design.md §3: the key id comes
+  // from the worker's own key, never from a request).
+  [[nodiscard]] Status AdoptKeyId(std::string_view key_id);
+
   // Hard-synchronizes the database file (Kyoto synchronize(true)).
   [[nodiscard]] Status Sync();
 

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +16,7 @@
 #include "server/model/worker_protocol.h"
 #include "server/store/batch_writer.h"
 #include "server/store/kc_store.h"
+#include "server/worker/request_auth.h"
 
 namespace rt {
 
@@ -65,16 +67,33 @@ http::Response JsonResponse(std::string body) {
 }  // namespace
 
 WorkerHandler::WorkerHandler(KcStore& store, BatchWriter& writer, WorkerMetrics& metrics,
-                             const MetricsRegistry& registry, std::optional<SliceRange> range)
-    : store_(store), writer_(writer), metrics_(metrics), registry_(registry), range_(range) {}
+                             const MetricsRegistry& registry, const RequestVerifier& verifier,
+                             std::string key_id, std::optional<SliceRange> range)
+    : store_(store),
+      writer_(writer),
+      metrics_(metrics),
+      registry_(registry),
+      verifier_(verifier),
+      key_id_(std::move(key_id)),
+      range_(range) {}
 
 void WorkerHandler::Register(http::Router& router) {
   using http::Verb;
-  router.Add(Verb::post, "/worker", http::BindMethod(this, &WorkerHandler::PostEvent));
-  router.Add(Verb::get, "/worker", http::BindMethod(this, &WorkerHandler::GetSlice));
-  router.Add(Verb::get, "/worker/slices", http::BindMethod(this, &WorkerHandler::GetSlices));
-  router.Add(Verb::post, "/worker/batch", http::BindMethod(this, &WorkerHandler::PostBatch),
-             kBatchBodyLimit);
+  // The signature is checked first: an unsigned request learns nothing (no mark,
+  // no key id, not even whether its headers would parse).
+  auto signed_only = [this](void (WorkerHandler::*method)(http::Request&, http::Responder)) {
+    return [this, method](http::Request& request, http::Responder respond) {
+      if (std::optional<http::Response> refusal = CheckSignature(verifier_, request)) {
+        metrics_.rejected_unauthorized.Inc();
+        return respond(std::move(*refusal));
+      }
+      (this->*method)(request, std::move(respond));
+    };
+  };
+  router.Add(Verb::post, "/worker", signed_only(&WorkerHandler::PostEvent));
+  router.Add(Verb::get, "/worker", signed_only(&WorkerHandler::GetSlice));
+  router.Add(Verb::get, "/worker/slices", signed_only(&WorkerHandler::GetSlices));
+  router.Add(Verb::post, "/worker/batch", signed_only(&WorkerHandler::PostBatch), kBatchBodyLimit);
   router.Add(Verb::get, "/healthz", http::BindMethod(this, &WorkerHandler::GetHealth));
   router.Add(Verb::get, "/metrics", http::BindMethod(this, &WorkerHandler::GetMetrics));
 }
@@ -202,13 +221,10 @@ void WorkerHandler::PostBatch(http::Request& request, http::Responder respond) {
         Refusal(Status::InvalidArgument("header X-Rt-Seq: not a sequence number >= 1: \"" +
                                         http::QuoteForReason(*seq_text) + "\"")));
   }
-  Result<std::string_view> key_id = RequiredHeader(request, kKeyIdHeader, kMaxKeyIdBytes);
-  if (!key_id.ok()) return respond(Refusal(key_id.status()));
-
   BatchRequest batch;
   batch.stream = std::string(*stream);
   batch.first_seq = seq;
-  batch.key_id = std::string(*key_id);
+  batch.key_id = key_id_;
   if (Status decoded = DecodeBatchInto(request.body(), batch.events); !decoded.ok()) {
     return respond(Refusal(decoded.WithContext("body")));
   }

@@ -3,8 +3,10 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <string>
 
 #include "base/status.h"
+#include "server/auth/request_signature.h"
 #include "server/http/router.h"
 #include "server/http/types.h"
 #include "server/metrics/metrics.h"
@@ -25,20 +27,27 @@ class KcStore;
 // in-memory stats. No sockets here, so tests call the handlers directly.
 // Ownership: borrows the store, writer, metrics and registry; all must outlive it
 // and every request it accepted. Thread-safety: handlers may run concurrently.
+//
+// Every endpoint but /healthz and /metrics answers only signed requests (the
+// worker key's, checked by `verifier`): Register wraps them so, and an unsigned
+// request gets 401 before it is parsed. The handler methods themselves do not
+// check (tests call them directly). Batches are applied under `key_id`, the key id
+// of the worker key, never one a request names: whoever signs holds the key.
 class WorkerHandler {
  public:
   // Largest accepted batch body.
   static constexpr std::size_t kBatchBodyLimit = 8 << 20;
-  // Longest accepted X-Rt-Stream / X-Rt-Key-Id value.
+  // Longest accepted X-Rt-Stream value.
   static constexpr std::size_t kMaxStreamBytes = 128;
-  static constexpr std::size_t kMaxKeyIdBytes = 64;
 
   // With a `range`, writes naming a slice outside it are refused with 400 (nothing
   // of the batch is applied); without one every slice >= 0 is taken.
   WorkerHandler(KcStore& store, BatchWriter& writer, WorkerMetrics& metrics,
-                const MetricsRegistry& registry, std::optional<SliceRange> range = std::nullopt);
+                const MetricsRegistry& registry, const RequestVerifier& verifier,
+                std::string key_id, std::optional<SliceRange> range = std::nullopt);
 
-  // Adds every worker endpoint to `router`.
+  // Adds every worker endpoint to `router`, all but /healthz and /metrics behind
+  // the signature check.
   void Register(http::Router& router);
 
   void PostEvent(http::Request& request, http::Responder respond);
@@ -62,6 +71,8 @@ class WorkerHandler {
   BatchWriter& writer_;
   WorkerMetrics& metrics_;
   const MetricsRegistry& registry_;
+  const RequestVerifier& verifier_;
+  const std::string key_id_;
   const std::optional<SliceRange> range_;
 };
 

@@ -33,7 +33,9 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry& registry, const KcStore& store,
       rejected_queue_full(
           registry.AddCounter("rt_worker_rejected_total", kRejectedHelp, "reason=\"queue_full\"")),
       rejected_out_of_range(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
-                                                "reason=\"slice_out_of_range\"")) {
+                                                "reason=\"slice_out_of_range\"")),
+      rejected_unauthorized(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
+                                                "reason=\"unauthorized\"")) {
   registry.AddCallbackGauge("rt_worker_slices_held", "Slices this worker holds data for",
                             [&store] { return static_cast<double>(store.SliceCount()); });
   registry.AddCallbackGauge("rt_worker_store_bytes", "Size of the Kyoto Cabinet file",

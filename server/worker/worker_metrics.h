@@ -24,6 +24,7 @@ struct WorkerMetrics {
   Counter& rejected_unavailable;
   Counter& rejected_queue_full;    // 503 + Retry-After: the writer's queue is full
   Counter& rejected_out_of_range;  // 400: a slice outside the accepted range
+  Counter& rejected_unauthorized;  // 401: unsigned or badly signed request
 };
 
 }  // namespace rt

@@ -1,17 +1,26 @@
 #include "server/worker/worker_node.h"
 
 #include <algorithm>
+#include <string>
 #include <utility>
 
 namespace rt {
 
 Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& options) {
+  if (!options.worker_key) {
+    return Status::InvalidArgument("no worker key: every worker request must be signed");
+  }
   std::unique_ptr<WorkerNode> node(new WorkerNode());
+  const Clock& signing_clock =
+      options.signing_clock != nullptr ? *options.signing_clock : node->system_clock_;
+  node->verifier_ = std::make_unique<RequestVerifier>(*options.worker_key, signing_clock);
+  const std::string key_id = options.worker_key->KeyId();
   KcStoreOptions store_options;
   store_options.fsync = options.fsync;
   Result<std::unique_ptr<KcStore>> store = KcStore::Open(options.data_dir, store_options);
   if (!store.ok()) return store.status();
   node->store_ = std::move(store).value();
+  if (Status adopted = node->store_->AdoptKeyId(key_id); !adopted.ok()) return adopted;
   node->writer_ = std::make_unique<BatchWriter>(*node->store_, /*start_paused=*/false,
                                                 std::max<size_t>(1, options.max_queued_events));
   node->worker_metrics_ =
@@ -21,8 +30,9 @@ Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& o
     range.emplace(*options.slice_geometry,
                   options.clock != nullptr ? *options.clock : node->system_clock_);
   }
-  node->handler_ = std::make_unique<WorkerHandler>(*node->store_, *node->writer_,
-                                                   *node->worker_metrics_, node->registry_, range);
+  node->handler_ =
+      std::make_unique<WorkerHandler>(*node->store_, *node->writer_, *node->worker_metrics_,
+                                      node->registry_, *node->verifier_, key_id, range);
   http::Router router;
   node->handler_->Register(router);
   node->server_ = std::make_unique<http::HttpServer>(std::move(router), options.server);

@@ -8,6 +8,8 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "server/auth/request_signature.h"
+#include "server/auth/worker_key.h"
 #include "server/http/http_server.h"
 #include "server/http/server_options.h"
 #include "server/metrics/metrics.h"
@@ -31,6 +33,13 @@ struct WorkerNodeOptions {
   // gives one); `clock` is what "now" is read from, the system clock if null.
   std::optional<SliceGeometry> slice_geometry;
   const Clock* clock = nullptr;
+  // The worker key (docs/design.md §3): every request but /healthz and /metrics must
+  // be signed with it. Required: a worker without one does not start.
+  std::optional<WorkerKey> worker_key;
+  // Where signature timestamps are checked against; null: the system clock (as API
+  // nodes sign by default: not the event clock, see ApiNodeOptions::signing_clock).
+  // Must outlive the node.
+  const Clock* signing_clock = nullptr;
 };
 
 // A complete worker node: the Kyoto store, its single writer, the endpoints and the
@@ -40,8 +49,9 @@ struct WorkerNodeOptions {
 // controlling thread; the accessors from any.
 class WorkerNode {
  public:
-  // Opens the store (fails if another process holds the data dir), binds, and
-  // starts serving.
+  // Opens the store (fails if another process holds the data dir), checks that
+  // its data was written under the worker key's key id (stores it in a fresh
+  // store; Conflict naming both ids otherwise), binds, and starts serving.
   [[nodiscard]] static Result<std::unique_ptr<WorkerNode>> Start(const WorkerNodeOptions& options);
   ~WorkerNode();  // Stop()
   WorkerNode(const WorkerNode&) = delete;
@@ -62,6 +72,8 @@ class WorkerNode {
 
   SystemClock system_clock_;
   MetricsRegistry registry_;
+  SystemClock system_clock_;
+  std::unique_ptr<RequestVerifier> verifier_;
   std::unique_ptr<KcStore> store_;
   std::unique_ptr<BatchWriter> writer_;
   std::unique_ptr<WorkerMetrics> worker_metrics_;

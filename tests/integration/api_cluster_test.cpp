@@ -257,18 +257,20 @@ TEST_CASE("serve-api with a bad config, an unknown node, a busy port or bad flag
   CHECK(broken->Stderr().find('\n') == broken->Stderr().size() - 1);
 
   const std::string good = testing::SourceDir() + "/examples/local-cluster.json";
-  auto unknown = testing::StartRtctl({"serve-api", "--config", good, "--node", "7"});
+  auto unknown = testing::StartRtctl({"serve-api", "--config", good, "--node", "7"},
+                                     {"RT_SECRET=a-secret-of-16-bytes+"});
   CHECK(unknown->WaitExit() == 1);
   CHECK(unknown->Stderr().find("\"7\"") != std::string::npos);
 
   // Two nodes on one port: the second cannot listen and says so in one line.
-  auto first = testing::StartRtctl(
-      {"serve-api", "--config", good, "--node", "0", "--listen", "127.0.0.1:0"}, {"RT_SECRET=s"});
+  auto first =
+      testing::StartRtctl({"serve-api", "--config", good, "--node", "0", "--listen", "127.0.0.1:0"},
+                          {"RT_SECRET=a-secret-of-16-bytes+"});
   const std::optional<uint16_t> port = first->WaitForReadyPort();
   REQUIRE(port);
   auto second = testing::StartRtctl({"serve-api", "--config", good, "--node", "0", "--listen",
                                      "127.0.0.1:" + std::to_string(*port)},
-                                    {"RT_SECRET=s"});
+                                    {"RT_SECRET=a-secret-of-16-bytes+"});
   CHECK(second->WaitExit() == 1);
   CHECK(second->Stderr().find(std::to_string(*port)) != std::string::npos);
   first->Terminate();

@@ -16,6 +16,7 @@
 #include "tests/support/local_cluster.h"
 #include "tests/support/metrics_scrape.h"
 #include "tests/support/wait_for.h"
+#include "tests/support/worker_signing.h"
 
 namespace rt {
 namespace {
@@ -127,7 +128,8 @@ TEST_CASE(
   WriteFile(dir.Sub("old.json"), lowered);
   WriteFile(dir.Sub("new.json"), rerouted);
   const RtctlRun validated =
-      testing::RunRtctl({"validate-config", dir.Sub("new.json"), "--against", dir.Sub("old.json")});
+      testing::RunRtctl({"validate-config", dir.Sub("new.json"), "--against", dir.Sub("old.json")},
+                        {"RT_WORKER_KEY=" + cluster.worker_key()});
   INFO(validated.out << validated.err);
   CHECK(validated.code == 1);
   CHECK_THAT(validated.out,
@@ -149,7 +151,8 @@ TEST_CASE(
 
   // rtctl slice sees the held slice too.
   const RtctlRun slice = testing::RunRtctl(
-      {"slice", "--config", cluster.config_path(), "--timestamp", std::to_string(future_ts)});
+      {"slice", "--config", cluster.config_path(), "--timestamp", std::to_string(future_ts)},
+      {"RT_WORKER_KEY=" + cluster.worker_key()});
   INFO(slice.err);
   REQUIRE(slice.code == 0);
   CHECK_THAT(slice.out, Catch::StartsWith("slice " + std::to_string(future_slice) + "\nstart "));
@@ -197,7 +200,8 @@ TEST_CASE("nodes log an unknown config key with its hint, and refuse it with --s
   const std::string hint = "max-futur-s: unknown key (did you mean \"max-future-s\"?)";
 
   auto worker = testing::StartRtctl({"serve-worker", "--config", config, "--node", "0",
-                                     "--data-dir", dir.Sub("data"), "--listen", "127.0.0.1:0"});
+                                     "--data-dir", dir.Sub("data"), "--listen", "127.0.0.1:0"},
+                                    {"RT_WORKER_KEY=" + testing::TestWorkerKeyHex()});
   REQUIRE(worker->WaitForReadyPort());
   CHECK_THAT(worker->Stderr(),
              Catch::Contains("rt-worker[0]: config " + config + ":6: warning: " + hint));
@@ -215,7 +219,8 @@ TEST_CASE("nodes log an unknown config key with its hint, and refuse it with --s
 
   const RtctlRun strict_worker =
       testing::RunRtctl({"serve-worker", "--config", config, "--node", "0", "--data-dir",
-                         dir.Sub("data2"), "--listen", "127.0.0.1:0", "--strict"});
+                         dir.Sub("data2"), "--listen", "127.0.0.1:0", "--strict"},
+                        {"RT_WORKER_KEY=" + testing::TestWorkerKeyHex()});
   CHECK(strict_worker.code == 1);
   CHECK_THAT(strict_worker.err, Catch::Contains(hint));
   CHECK_THAT(strict_worker.err, Catch::Contains("--strict"));

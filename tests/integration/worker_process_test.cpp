@@ -18,6 +18,7 @@
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait_for.h"
+#include "tests/support/worker_signing.h"
 
 namespace rt::testing {
 namespace {
@@ -46,7 +47,7 @@ std::unique_ptr<Process> StartWorker(const std::string& config, const std::strin
       "serve-worker", "--config", config,        "--node",    "0", "--data-dir",
       data_dir,       "--listen", "127.0.0.1:0", "--threads", "2"};
   args.insert(args.end(), extra.begin(), extra.end());
-  return StartRtctl(args);
+  return StartRtctl(args, {"RT_WORKER_KEY=" + TestWorkerKeyHex()});
 }
 
 std::string Key(int n) {
@@ -97,10 +98,11 @@ std::string BatchBody(uint64_t first_seq, uint64_t size) {
 }
 
 TestRequest BatchRequestOf(uint64_t first_seq, uint64_t size) {
-  return MakeTestRequest(bhttp::verb::post, "/worker/batch", BatchBody(first_seq, size),
-                         {{"X-Rt-Stream", "api-0:1764290000123"},
-                          {"X-Rt-Seq", std::to_string(first_seq)},
-                          {"X-Rt-Key-Id", "5e884898"}});
+  TestRequest request = MakeTestRequest(
+      bhttp::verb::post, "/worker/batch", BatchBody(first_seq, size),
+      {{"X-Rt-Stream", "api-0:1764290000123"}, {"X-Rt-Seq", std::to_string(first_seq)}});
+  SignTestRequest(request);
+  return request;
 }
 
 // Sends batches of `batch_size` from seq `from` while seq stays within `total`
@@ -125,7 +127,7 @@ void CheckTotals(uint16_t port, uint64_t events) {
   const auto expected = Expected(events);
   for (int slice = 0; slice < kSlices; ++slice) {
     const auto response =
-        HttpFetch(port, bhttp::verb::get, "/worker?slice=" + std::to_string(slice));
+        SignedFetch(port, bhttp::verb::get, "/worker?slice=" + std::to_string(slice));
     REQUIRE(response);
     CHECK(response->result() == bhttp::status::ok);
     CHECK(response->body() == StatsText(expected.at(slice)));
@@ -145,7 +147,7 @@ TEST_CASE("a worker process applies batches, answers reads and exits 0 on SIGTER
   REQUIRE(SendBatches(*port, 1, 1000, 100) == 1001);
   CheckTotals(*port, 1000);
 
-  const auto slices = HttpFetch(*port, bhttp::verb::get, "/worker/slices");
+  const auto slices = SignedFetch(*port, bhttp::verb::get, "/worker/slices");
   REQUIRE(slices);
   CHECK(slices->body().find("\"slice\":2") != std::string::npos);
   const auto health = HttpFetch(*port, bhttp::verb::get, "/healthz");

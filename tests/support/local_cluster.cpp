@@ -19,6 +19,12 @@ RtctlRun RunRtctl(const std::vector<std::string>& args, const std::vector<std::s
   return run;
 }
 
+std::string WorkerKeyOf(const std::string& secret) {
+  const RtctlRun run = RunRtctl({"worker-key"}, {"RT_SECRET=" + secret});
+  if (run.code != 0 || run.out.size() != 65) return "";
+  return run.out.substr(0, 64);
+}
+
 LocalCluster::LocalCluster(Options options)
     : options_(std::move(options)),
       clock_(options_.first_slice.empty()
@@ -92,9 +98,10 @@ LocalCluster::ReloadOutcome LocalCluster::WriteConfigAndReload(const std::string
 void LocalCluster::Reload() { api_->Signal(SIGHUP); }
 
 bool LocalCluster::StartWorker(int i, uint16_t port) {
-  workers_.at(i) = StartRtctl({"serve-worker", "--config", config_path_, "--node",
-                               std::to_string(i), "--data-dir", worker_data_dir(i), "--listen",
-                               "127.0.0.1:" + std::to_string(port), "--threads", "2"});
+  workers_.at(i) = StartRtctl(
+      {"serve-worker", "--config", config_path_, "--node", std::to_string(i), "--data-dir",
+       worker_data_dir(i), "--listen", "127.0.0.1:" + std::to_string(port), "--threads", "2"},
+      {"RT_WORKER_KEY=" + worker_key_});
   const std::optional<uint16_t> ready = workers_[i]->WaitForReadyPort();
   if (!ready) return false;
   worker_ports_.at(i) = *ready;
@@ -102,6 +109,7 @@ bool LocalCluster::StartWorker(int i, uint16_t port) {
 }
 
 bool LocalCluster::Start() {
+  if (worker_key_.empty()) worker_key_ = WorkerKeyOf(options_.secret);
   worker_ports_.assign(options_.workers, 0);
   workers_.resize(options_.workers);
   WriteConfig(routing_json_);

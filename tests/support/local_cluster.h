@@ -24,14 +24,19 @@ struct RtctlRun {
 RtctlRun RunRtctl(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
                   std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
+// The worker key of cluster secret `secret` as `rtctl worker-key` prints it (64 hex
+// chars, no newline); empty if rtctl failed.
+std::string WorkerKeyOf(const std::string& secret);
+
 // A real cluster of rtctl processes on 127.0.0.1 for integration tests: `workers`
 // serve-worker processes (port 0, data under a temp dir) and one serve-api process
 // (port 0) over a config file written with the workers' real ports. Unless a test
 // sets `first_slice`, the config's first-slice puts now in the middle of slice
 // `past_slices` (see SliceClock), so no test meets a slice boundary. The config's other keys come
 // from `extra_json` (e.g.
-// `"max-future-s": 2,`), inserted into the object as is. Processes are killed when
-// the cluster is destroyed.
+// `"max-future-s": 2,`), inserted into the object as is. The API node gets `secret`
+// (RT_SECRET), the workers its worker key (RT_WORKER_KEY, from `rtctl worker-key`).
+// Processes are killed when the cluster is destroyed.
 class LocalCluster {
  public:
   struct Options {
@@ -88,6 +93,9 @@ class LocalCluster {
   // kill -9 worker i; then StartWorker(i) brings it back on the same port and dir.
   void KillWorker(int i);
   bool RestartWorker(int i);
+  // The worker key (hex) workers started from now on get; the secret's by default.
+  void SetWorkerKey(std::string hex) { worker_key_ = std::move(hex); }
+  const std::string& worker_key() const { return worker_key_; }
 
   // Stops the API node with SIGTERM and returns its exit code.
   std::optional<int> StopApi();
@@ -105,6 +113,7 @@ class LocalCluster {
   std::vector<uint16_t> worker_ports_;
   std::unique_ptr<Process> api_;
   uint16_t api_port_ = 0;
+  std::string worker_key_;
 };
 
 }  // namespace rt::testing

@@ -82,6 +82,18 @@ TEST_CASE("a key mismatch is recognised by its X-Rt-Error header alone", "[api][
   CHECK(text_only.kind != ReplyKind::kKeyMismatch);
 }
 
+TEST_CASE("a 401 is a key refusal to retry slowly, not a batch that can never succeed",
+          "[api][exchange][auth]") {
+  const BatchReply reply =
+      ClassifyBatchReply(Status::Ok(),
+                         Answer(http::StatusCode::unauthorized, "bad signature\n",
+                                {{kErrorHeader, std::string(kErrorUnauthorized)}}),
+                         1, 5);
+  CHECK(reply.kind == ReplyKind::kUnauthorized);
+  CHECK(reply.status == 401);
+  CHECK_THAT(reply.problem, Catch::EndsWith(": bad signature"));
+}
+
 TEST_CASE("acks are checked against the seqs sent", "[api][exchange]") {
   const BatchReply exact =
       ClassifyBatchReply(Status::Ok(), Answer(http::StatusCode::ok, AckJson(20)), 11, 10);
@@ -110,7 +122,7 @@ TEST_CASE("transient failures are retried and other 4xx refuse the batch", "[api
     INFO(static_cast<int>(code));
     CHECK(ClassifyBatchReply(Status::Ok(), Answer(code, "x\n"), 1, 1).kind == ReplyKind::kRetry);
   }
-  for (const auto code : {http::StatusCode::bad_request, http::StatusCode::unauthorized,
+  for (const auto code : {http::StatusCode::bad_request, http::StatusCode::forbidden,
                           http::StatusCode::not_found, http::StatusCode::payload_too_large}) {
     INFO(static_cast<int>(code));
     const BatchReply reply = ClassifyBatchReply(Status::Ok(), Answer(code, "why\nmore"), 1, 1);

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "server/auth/request_signature.h"
+#include "server/auth/worker_key.h"
 #include "server/http/types.h"
 #include "server/model/batch_ack.h"
 #include "server/model/batch_codec.h"
@@ -97,6 +99,17 @@ class FakeWorker {
     answer_next_ = n;
     answer_next_code_ = code;
   }
+  // From now on, batches must be signed with `key`, checked at `clock`'s time (which
+  // must outlive the worker); nullopt: signatures are not checked (the default).
+  void RequireSignature(std::optional<WorkerKey> key, const Clock* clock = nullptr) {
+    std::lock_guard lock(mutex_);
+    verifier_.reset();
+    if (key) verifier_ = std::make_unique<RequestVerifier>(*key, clock ? *clock : system_clock_);
+  }
+  uint64_t unauthorized() const {
+    std::lock_guard lock(mutex_);
+    return unauthorized_;
+  }
   void SetKeyId(std::string key_id) {
     std::lock_guard lock(mutex_);
     key_id_ = std::move(key_id);
@@ -172,6 +185,23 @@ class FakeWorker {
       return Answer(answer_next_code_, "injected transient refusal\n");
     }
     if (refuse_with_) return Answer(*refuse_with_, "line 1: injected refusal\n");
+    if (verifier_) {
+      SignedRequest parts;
+      parts.method = req.method_string();
+      parts.target = req.target();
+      for (const auto& field : req) parts.headers.emplace_back(field.name_string(), field.value());
+      const std::string body_hash = Sha256HexOf(req.body());
+      parts.body_sha256_hex = body_hash;
+      const Status verified =
+          verifier_->Verify(parts, req[kTimestampHeader], req[kSignatureHeader]);
+      if (!verified.ok()) {
+        ++unauthorized_;
+        FakeHttpServer::Reply reply =
+            Answer(http::StatusCode::unauthorized, verified.message() + "\n");
+        reply.response.set(kErrorHeader, kErrorUnauthorized);
+        return reply;
+      }
+    }
     const std::string key_id(req[kKeyIdHeader]);
     if (!key_id_) key_id_ = key_id;
     if (*key_id_ != key_id) {
@@ -233,6 +263,9 @@ class FakeWorker {
   int answer_next_ = 0;
   http::StatusCode answer_next_code_ = http::StatusCode::too_many_requests;
   std::optional<std::string> key_id_;
+  SystemClock system_clock_;
+  std::unique_ptr<RequestVerifier> verifier_;
+  uint64_t unauthorized_ = 0;
   std::map<std::string, uint64_t> marks_;
   std::vector<BatchEvent> applied_;
   std::vector<Received> received_;

@@ -1,5 +1,6 @@
 #include "server/api/forwarder.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <map>
 #include <memory>
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include "server/api/forwarder_set.h"
+#include "server/auth/request_signature.h"
+#include "server/auth/worker_key.h"
 #include "server/model/batch_ack.h"
 #include "server/model/batch_codec.h"
 #include "server/model/worker_protocol.h"
@@ -264,6 +267,61 @@ TEST_CASE("a forwarder recovers from a key mismatch once the worker accepts the 
   sent.insert(sent.end(), more.begin(), more.end());
   REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 8; }));
   CHECK(worker.applied() == sent);
+}
+
+// A clock a test moves, read from the forwarder's thread.
+class MovableClock final : public Clock {
+ public:
+  explicit MovableClock(int64_t now_ms) : now_ms_(now_ms) {}
+  int64_t NowMillis() const override { return now_ms_.load(); }
+  void Set(int64_t now_ms) { now_ms_.store(now_ms); }
+
+ private:
+  std::atomic<int64_t> now_ms_;
+};
+
+TEST_CASE("a forwarder refused with 401 stops accepting events and recovers with the right key",
+          "[api][forwarder][auth]") {
+  const MovableClock clock(1'764'000'000'000);
+  const WorkerKey ours = WorkerKey::Derive("the API nodes' cluster secret");
+  FakeWorker worker;
+  worker.RequireSignature(WorkerKey::Derive("another cluster's secret!"), &clock);
+  ForwarderOptions options = Options(worker.port());
+  options.signer = std::make_shared<const RequestSigner>(ours, clock);
+  Harness h(options);
+  auto sent = EnqueueRange(*h.forwarder, 0, 5);
+  REQUIRE(WaitFor([&] { return h.forwarder->KeyMismatch(); }));
+  CHECK(worker.applied_count() == 0);
+  CHECK(h.forwarder->queued() == 5);
+  CHECK_THAT(h.forwarder->Undeliverable().value_or(""),
+             Catch::StartsWith("worker w1 refuses our signature (answered 401"));
+  CHECK(h.forwarder->Enqueue(MakeEvent(5)) == EnqueueResult::kUndeliverable);
+  CHECK(h.registry.Render().find("rt_api_forward_unauthorized_total{worker=\"w1\"} ") !=
+        std::string::npos);
+  worker.RequireSignature(ours, &clock);  // the operator installs the right worker key
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 5; }));
+  CHECK_FALSE(h.forwarder->KeyMismatch());
+  CHECK(worker.applied() == sent);
+}
+
+TEST_CASE("a forwarder re-signs every resend, so a fixed clock skew recovers",
+          "[api][forwarder][auth]") {
+  const MovableClock worker_clock(1'764'000'000'000);
+  MovableClock node_clock(1'764'000'000'000 + 400'000);  // 400 s ahead
+  const WorkerKey key = WorkerKey::Derive("the API nodes' cluster secret");
+  FakeWorker worker;
+  worker.RequireSignature(key, &worker_clock);
+  ForwarderOptions options = Options(worker.port());
+  options.signer = std::make_shared<const RequestSigner>(key, node_clock);
+  Harness h(options);
+  auto sent = EnqueueRange(*h.forwarder, 0, 5);
+  REQUIRE(WaitFor([&] { return h.forwarder->KeyMismatch(); }));
+  CHECK_THAT(h.forwarder->Undeliverable().value_or(""),
+             Catch::Contains("signature timestamp 400 s from this worker's clock"));
+  node_clock.Set(1'764'000'000'000 + 10'000);  // NTP fixed the node's clock
+  REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 5; }));
+  CHECK(worker.applied() == sent);
+  CHECK(worker.unauthorized() >= 1);
 }
 
 TEST_CASE("a forwarder resumes from the header's seq whatever the 409's reason says",

@@ -73,6 +73,9 @@ TEST_CASE("slice prints the slice of a time, its start and end, and where change
 TEST_CASE("slice counts the slices the workers hold in safe-from", "[cli][slice]") {
   FakeHttpServer worker([](const testing::TestRequest& request) {
     if (request.target() != "/worker/slices") return FakeHttpServer::Text(404, "no");
+    if (request["X-Rt-Signature"].size() != 64 || request["X-Rt-Timestamp"].empty()) {
+      return FakeHttpServer::Text(401, "missing signature");
+    }
     return FakeHttpServer::Text(200, R"({"slices": [
       {"slice": 3, "unique_users": 1, "clicks": 1, "impressions": 0},
       {"slice": 40, "unique_users": 2, "clicks": 0, "impressions": 2}]})");
@@ -81,6 +84,7 @@ TEST_CASE("slice counts the slices the workers hold in safe-from", "[cli][slice]
   Capture capture;
   SliceOptions options;
   options.config = WriteConfig(dir, worker.url());
+  options.worker_key = WorkerKey::Derive("cmd-slice-test-secret");
   options.json = true;
   REQUIRE(RunSlice(options, capture.io) == kExitOk);
   const nlohmann::json out = nlohmann::json::parse(capture.out.str());
@@ -96,6 +100,7 @@ TEST_CASE("slice warns about a worker it cannot ask and goes on", "[cli][slice]"
   Capture capture;
   SliceOptions options;
   options.config = WriteConfig(dir, ClosedPortUrl());
+  options.worker_key = WorkerKey::Derive("cmd-slice-test-secret");
   REQUIRE(RunSlice(options, capture.io) == kExitOk);
   CHECK_THAT(capture.err.str(), Catch::StartsWith("rtctl slice: warning: could not ask worker 0"));
   CHECK_THAT(capture.err.str(), Catch::Contains("not protected by this check"));
@@ -129,6 +134,18 @@ TEST_CASE("slice reads --timestamp in seconds for a cluster with timestamp-unit 
   options.timestamp = "1577923200";  // 2020-01-02T00:00:00
   REQUIRE(RunSlice(options, capture.io) == kExitOk);
   CHECK(capture.out.str().rfind("slice 24\n", 0) == 0);
+}
+
+TEST_CASE("slice without a worker key and without --offline is a usage error", "[cli][slice]") {
+  rt::testing::TempDir dir;
+  Capture capture;
+  SliceOptions options;
+  options.config = WriteConfig(dir, ClosedPortUrl());
+  CHECK(RunSlice(options, capture.io) == kExitUsage);
+  CHECK_THAT(capture.err.str(), Catch::Contains("--worker-key-file") &&
+                                    Catch::Contains("RT_WORKER_KEY") &&
+                                    Catch::Contains("--offline"));
+  CHECK(capture.out.str().empty());
 }
 
 TEST_CASE("slice fails with exit 1 on a config that does not load", "[cli][slice]") {

@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "config/slice_math.h"
+#include "server/auth/request_signature.h"
+#include "server/auth/worker_key.h"
 #include "sim/fake_clock.h"
 #include "sim/in_process_cluster.h"
 #include "sim/load_driver.h"
@@ -122,7 +124,19 @@ TEST_CASE(
   SliceStats sum;
   for (uint16_t port : cluster.WorkerPorts()) {
     SyncHttpClient client(port, std::chrono::seconds(10));
-    Result<http::Response> answer = client.Get("/worker?slice=" + std::to_string(future_slice));
+    const std::string target = "/worker?slice=" + std::to_string(future_slice);
+    SignedRequest parts;
+    parts.method = "GET";
+    parts.target = target;
+    const std::string body_hash = Sha256HexOf("");
+    parts.body_sha256_hex = body_hash;
+    const SystemClock signing_clock;  // signatures are wall-clock timed (InProcessCluster)
+    const Signature signature =
+        RequestSigner(WorkerKey::Derive(InProcessClusterOptions().secret), signing_clock)
+            .Sign(parts);
+    Result<http::Response> answer =
+        client.Get(target, {{std::string(kTimestampHeader), signature.timestamp},
+                            {std::string(kSignatureHeader), signature.signature}});
     REQUIRE(answer.ok());
     Result<SliceStats> stats = ParseSliceStats(answer->body());
     REQUIRE(stats.ok());

@@ -20,6 +20,7 @@
 #include "server/worker/worker_metrics.h"
 #include "tests/support/fixed_clock.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/worker_signing.h"
 
 namespace rt {
 namespace {
@@ -44,13 +45,16 @@ struct Fixture {
     store = std::move(opened).value();
     writer = std::make_unique<BatchWriter>(*store, paused_writer, max_queued_events);
     metrics = std::make_unique<WorkerMetrics>(registry, *store, *writer);
-    handler = std::make_unique<WorkerHandler>(*store, *writer, *metrics, registry, range);
+    handler = std::make_unique<WorkerHandler>(*store, *writer, *metrics, registry, verifier,
+                                              key.KeyId(), range);
     handler->Register(router);
   }
   ~Fixture() { writer->Stop(); }
 
-  // Routes the request like the server does; the answer may come later.
+  // Routes the request like the server does, signed with the worker's key (the
+  // signature check itself: worker_auth_test.cpp); the answer may come later.
   std::future<http::Response> CallAsync(http::Request request) {
+    testing::SignTestRequest(request, key, &clock);
     auto promise = std::make_shared<std::promise<http::Response>>();
     auto future = promise->get_future();
     const http::Router::Match match = router.Find(request.method(), request.target());
@@ -96,6 +100,9 @@ struct Fixture {
   }
 
   testing::TempDir dir;
+  const WorkerKey key = testing::TestWorkerKey();
+  const testing::FixedClock clock{1'764'000'000'000};
+  const RequestVerifier verifier{key, clock};
   std::unique_ptr<KcStore> store;
   std::unique_ptr<BatchWriter> writer;
   MetricsRegistry registry;
@@ -211,8 +218,8 @@ TEST_CASE("a malformed line refuses the whole batch naming the line", "[worker][
 TEST_CASE("a batch without a required header is refused naming it", "[worker][handler]") {
   Fixture f;
   const std::string body = "1 " + Key(1) + " c\n";
-  const std::vector<std::pair<std::string, std::string>> all = {
-      {"X-Rt-Stream", "s"}, {"X-Rt-Seq", "1"}, {"X-Rt-Key-Id", "abcd1234"}};
+  const std::vector<std::pair<std::string, std::string>> all = {{"X-Rt-Stream", "s"},
+                                                                {"X-Rt-Seq", "1"}};
   for (std::size_t skip = 0; skip < all.size(); ++skip) {
     std::vector<std::pair<std::string, std::string>> headers;
     for (std::size_t i = 0; i < all.size(); ++i) {
@@ -261,19 +268,14 @@ TEST_CASE("a batch that would leave a gap is a 409 carrying the expected seq in 
   CHECK(f.metrics->rejected_key_mismatch.Value() == 0);
 }
 
-TEST_CASE("a batch with another key id is a typed key-mismatch 409 naming both ids",
-          "[worker][handler]") {
+TEST_CASE("a batch's X-Rt-Key-Id is ignored: batches apply under the worker key's id",
+          "[worker][handler][auth]") {
   Fixture f;
   REQUIRE(f.Batch("1 " + Key(1) + " c\n", "s", "1", "aaaa1111").result() == StatusCode::ok);
-  const http::Response other = f.Batch("1 " + Key(2) + " c\n", "s", "2", "bbbb2222");
-  CHECK(other.result() == StatusCode::conflict);
-  CHECK(other[kErrorHeader] == kErrorKeyMismatch);
-  CHECK(other.find(kExpectedSeqHeader) == other.end());
-  CHECK(other.body().find("aaaa1111") != std::string::npos);
-  CHECK(other.body().find("bbbb2222") != std::string::npos);
-  CHECK(f.store->StatsFor(1) == SliceStats{1, 1, 0});
-  CHECK(f.metrics->rejected_key_mismatch.Value() == 1);
-  CHECK(f.metrics->rejected_gap.Value() == 0);
+  REQUIRE(f.Batch("1 " + Key(2) + " c\n", "s", "2", "bbbb2222").result() == StatusCode::ok);
+  CHECK(f.store->StatsFor(1) == SliceStats{2, 2, 0});
+  CHECK(f.store->StoredKeyId() == f.key.KeyId());
+  CHECK(f.metrics->rejected_key_mismatch.Value() == 0);
 }
 
 TEST_CASE("health and metrics endpoints answer", "[worker][handler]") {
