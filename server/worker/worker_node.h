@@ -70,9 +70,8 @@ class WorkerNode {
  private:
   WorkerNode() = default;
 
-  SystemClock system_clock_;
+  SystemClock system_clock_;  // when no clock is given
   MetricsRegistry registry_;
-  SystemClock system_clock_;
   std::unique_ptr<RequestVerifier> verifier_;
   std::unique_ptr<KcStore> store_;
   std::unique_ptr<BatchWriter> writer_;

@@ -13,6 +13,7 @@
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait_for.h"
+#include "tests/support/worker_signing.h"
 
 namespace rt::testing {
 namespace {
@@ -39,7 +40,8 @@ TEST_CASE("a worker process refuses connections past --max-connections and far-f
 })";
   auto worker =
       StartRtctl({"serve-worker", "--config", config, "--node", "0", "--data-dir", dir.Sub("data"),
-                  "--listen", "127.0.0.1:0", "--threads", "1", "--max-connections", "3"});
+                  "--listen", "127.0.0.1:0", "--threads", "1", "--max-connections", "3"},
+                 {"RT_WORKER_KEY=" + TestWorkerKeyHex()});
   const auto port = worker->WaitForReadyPort();
   REQUIRE(port);
 
@@ -66,16 +68,16 @@ TEST_CASE("a worker process refuses connections past --max-connections and far-f
       20s));
   CHECK(*refused >= 7);
 
-  const auto far = HttpFetch(*port, bhttp::verb::post,
-                             "/worker?slice=9000000000000000&user=" + Key(1) + "&click");
+  const auto far = SignedFetch(*port, bhttp::verb::post,
+                               "/worker?slice=9000000000000000&user=" + Key(1) + "&click");
   REQUIRE(far.has_value());
   CHECK(far->result_int() == 400);
   CHECK_THAT(far->body(), Catch::Contains("outside the accepted range"));
   const auto near =
-      HttpFetch(*port, bhttp::verb::post, "/worker?slice=1&user=" + Key(1) + "&click");
+      SignedFetch(*port, bhttp::verb::post, "/worker?slice=1&user=" + Key(1) + "&click");
   REQUIRE(near.has_value());
   CHECK(near->result_int() == 202);
-  const auto slices = HttpFetch(*port, bhttp::verb::get, "/worker/slices");
+  const auto slices = SignedFetch(*port, bhttp::verb::get, "/worker/slices");
   REQUIRE(slices.has_value());
   CHECK(slices->body() ==
         R"({"slices":[{"clicks":1,"impressions":0,"slice":1,"unique_users":1}]})");
