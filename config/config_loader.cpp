@@ -290,6 +290,14 @@ ConfigReport CheckClusterConfigText(std::string_view text, int64_t process_start
   } catch (const json::parse_error& e) {
     report.problems.push_back(SyntaxError(text, e));
     return report;
+  } catch (const json::out_of_range& e) {
+    // A number beyond a double's range ("1e999") is out_of_range, not a parse_error,
+    // and comes without its position.
+    std::string detail = e.what();
+    if (const size_t end = detail.find("] "); end != std::string::npos) detail.erase(0, end + 2);
+    report.problems.push_back(
+        {ConfigProblem::Severity::kError, "", 0, "JSON number out of range: " + detail});
+    return report;
   }
 
   std::vector<ConfigProblem> structural;

@@ -18,7 +18,12 @@ bool IsPlainKey(std::string_view key) {
 
 std::string MemberPath(const std::string& parent, std::string_view key) {
   if (IsPlainKey(key)) return parent.empty() ? std::string(key) : parent + "." + std::string(key);
-  return parent + "[" + nlohmann::json(std::string(key)).dump() + "]";
+  // Invalid UTF-8 is shown as U+FFFD rather than thrown: the index promises to scan
+  // any text, and a path is only for messages.
+  return parent + "[" +
+         nlohmann::json(std::string(key))
+             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "]";
 }
 
 std::string IndexPath(const std::string& parent, size_t index) {

@@ -11,6 +11,7 @@ packages=(
   libcli11-dev libcurl4-openssl-dev nlohmann-json3-dev
   libkyotocabinet-dev kyotocabinet-utils catch2 libssl-dev
   libbenchmark-dev curl procps nginx-light openssl
+  clang-14 libfuzzer-14-dev
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #include "server/api/slice_fetcher.h"
 
 #include <atomic>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -167,15 +168,27 @@ void SliceFetcher::FetchAllSlices(const ClusterConfig& config, AllSlicesDone don
 }
 
 Result<std::map<int64_t, SliceStats>> ParseWorkerSlices(std::string_view json) {
+  // nlohmann's get<> of a float out of range is undefined behaviour, and of -1 as
+  // uint64_t a huge count: the numbers must have the integer type they stand for.
+  const auto number = [](const nlohmann::json& item, const char* name, uint64_t max) {
+    const nlohmann::json& value = item.at(name);
+    if (!value.is_number_unsigned() || value.get<uint64_t>() > max) {
+      throw nlohmann::json::type_error::create(
+          302, std::string(name) + " is not an integer 0.." + std::to_string(max), &value);
+    }
+    return value.get<uint64_t>();
+  };
+  constexpr auto kMaxCount = std::numeric_limits<uint64_t>::max();
+  constexpr auto kMaxSlice = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   try {
     const nlohmann::json doc = nlohmann::json::parse(json);
     const nlohmann::json& list = doc.is_array() ? doc : doc.at("slices");
     std::map<int64_t, SliceStats> out;
     for (const nlohmann::json& item : list) {
-      SliceStats& stats = out[item.at("slice").get<int64_t>()];
-      stats.unique_users = item.at("unique_users").get<uint64_t>();
-      stats.clicks = item.at("clicks").get<uint64_t>();
-      stats.impressions = item.at("impressions").get<uint64_t>();
+      SliceStats& stats = out[static_cast<int64_t>(number(item, "slice", kMaxSlice))];
+      stats.unique_users = number(item, "unique_users", kMaxCount);
+      stats.clicks = number(item, "clicks", kMaxCount);
+      stats.impressions = number(item, "impressions", kMaxCount);
     }
     return out;
   } catch (const nlohmann::json::exception& e) {

@@ -16,6 +16,16 @@ uint64_t Unsigned(const nlohmann::json& object, const char* name) {
   return value.get<uint64_t>();
 }
 
+// get<int64_t> of a float out of range is undefined behaviour (and 1.5 would be
+// slice 1): a slice is an integer 0..INT64_MAX, as in the batch body.
+int64_t Slice(const nlohmann::json& entry) {
+  const nlohmann::json& value = entry.at("slice");
+  if (!value.is_number_unsigned() || value.get<uint64_t>() > INT64_MAX) {
+    throw nlohmann::json::type_error::create(302, "slice is not an integer 0..2^63-1", &value);
+  }
+  return static_cast<int64_t>(value.get<uint64_t>());
+}
+
 }  // namespace
 
 // Formatted by hand: it is written once per batch on the worker's hot path, where
@@ -64,7 +74,7 @@ Result<BatchAck> ParseBatchAck(std::string_view text) {
       stats.unique_users = Unsigned(entry, "unique_users");
       stats.clicks = Unsigned(entry, "clicks");
       stats.impressions = Unsigned(entry, "impressions");
-      ack.slices.emplace_back(entry.at("slice").get<int64_t>(), stats);
+      ack.slices.emplace_back(Slice(entry), stats);
     }
     return ack;
   } catch (const nlohmann::json::exception& e) {

@@ -57,12 +57,13 @@ bool HttpTestConnection::Write(TestRequest request) {
   return ok;
 }
 
-std::optional<TestResponse> HttpTestConnection::Read() {
+std::optional<TestResponse> HttpTestConnection::Read(bool to_head) {
   bool done = false;
   bool ok = false;
   TestResponse response;
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
+  parser.skip(to_head);
   stream_.expires_after(timeout_);
   bhttp::async_read(stream_, buffer_, parser, [&](beast::error_code ec, std::size_t) {
     done = true;

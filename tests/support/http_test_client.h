@@ -33,7 +33,9 @@ class HttpTestConnection {
   bool WriteRaw(std::string_view bytes);
   bool Write(TestRequest request);
   // Reads one response; nullopt on error, end of stream or timeout (see error()).
-  std::optional<TestResponse> Read();
+  // `to_head`: the answer to a HEAD request, which has no body whatever its
+  // Content-Length says.
+  std::optional<TestResponse> Read(bool to_head = false);
   // One request and its response on this connection.
   std::optional<TestResponse> Exchange(TestRequest request);
   // True if the server closes the connection (reads reach end of stream) within the

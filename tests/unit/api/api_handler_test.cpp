@@ -231,4 +231,24 @@ TEST_CASE("worker /slices JSON parses into a slice map", "[api][handler]") {
   CHECK_FALSE(ParseWorkerSlices("not json").ok());
 }
 
+// A float out of range in a /worker/slices answer was undefined behaviour in the
+// conversion (UBSan, on the tests/fuzz/fuzz_worker_answers harness), and -1 a count
+// of 2^64-1: the API node trusts these numbers.
+TEST_CASE("worker /slices numbers that are not integers of their range are an error",
+          "[api][handler]") {
+  const auto with = [](const std::string& slice, const std::string& clicks) {
+    return ParseWorkerSlices(R"([{"slice":)" + slice + R"(,"unique_users":1,"clicks":)" + clicks +
+                             R"(,"impressions":0}])");
+  };
+  CHECK(with("9223372036854775807", "18446744073709551615").ok());
+  for (const char* bad : {"1e300", "1.5", "-1", "9223372036854775808"}) {
+    CHECK_FALSE(with(bad, "1").ok());
+  }
+  for (const char* bad : {"1e300", "-1e300", "2.5", "-1"}) {
+    const auto parsed = with("1", bad);
+    CHECK_FALSE(parsed.ok());
+    CHECK(parsed.status().code() == Status::Code::kInvalidArgument);
+  }
+}
+
 }  // namespace rt

@@ -41,6 +41,17 @@ TEST_CASE("the line index reports repeated keys", "[config][lines]") {
   CHECK(index.duplicates()[0].line == 2);
 }
 
+// Found by tests/fuzz/fuzz_config: a key with invalid UTF-8 made MemberPath throw
+// nlohmann's type_error 316 out of JsonLineIndex::Build, which promises any text.
+TEST_CASE("a key that is not UTF-8 gets a quoted path instead of an exception", "[config][lines]") {
+  CHECK(MemberPath("api-nodes", "a\xC9") == "api-nodes[\"a\xEF\xBF\xBD\"]");
+  JsonLineIndex index;
+  REQUIRE_NOTHROW(index = JsonLineIndex::Build("{\n  \"\xC9\": 1,\n  \"\xC9\": 2\n}"));
+  CHECK(index.LineOf("[\"\xEF\xBF\xBD\"]") == 2);
+  REQUIRE(index.duplicates().size() == 1);
+  CHECK(index.duplicates()[0].line == 3);
+}
+
 TEST_CASE("the line of a byte offset counts newlines before it", "[config][lines]") {
   CHECK(LineOfOffset("ab\ncd\n", 0) == 1);
   CHECK(LineOfOffset("ab\ncd\n", 3) == 2);

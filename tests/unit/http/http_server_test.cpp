@@ -297,6 +297,30 @@ TEST_CASE("the server answers 404 and 405 with a reason", "[http][server]") {
   CHECK(ok->result() == StatusCode::ok);
 }
 
+// Found by tests/fuzz/fuzz_http_session: the 405 to a HEAD carried its reason as a
+// body, which the client read as the start of the next answer.
+TEST_CASE("an error answer to HEAD has no body and the next answer follows it intact",
+          "[http][server]") {
+  TestServer t;
+  HttpTestConnection connection(t.port);
+  REQUIRE(connection.connected());
+  REQUIRE(
+      connection.WriteRaw("HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n"
+                          "HEAD /missing HTTP/1.1\r\nHost: x\r\n\r\n"
+                          "GET /echo?after HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const auto not_allowed = connection.Read(/*to_head=*/true);
+  REQUIRE(not_allowed);
+  CHECK(not_allowed->result() == StatusCode::method_not_allowed);
+  CHECK(not_allowed->body().empty());
+  const auto missing = connection.Read(/*to_head=*/true);
+  REQUIRE(missing);
+  CHECK(missing->result() == StatusCode::not_found);
+  const auto after = connection.Read();
+  REQUIRE(after);
+  CHECK(after->result() == StatusCode::ok);
+  CHECK(after->body() == "/echo?after");
+}
+
 TEST_CASE("an idle keep-alive connection is closed after the idle timeout, not before",
           "[http][server]") {
   ServerOptions options = TestServer::TestOptions();

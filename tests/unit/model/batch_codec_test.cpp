@@ -114,5 +114,20 @@ TEST_CASE("a bad batch ack is an error, not an exception", "[model][batch]") {
   CHECK(no_applied->acked_seq == 1);
 }
 
+// 1e300 as a slice was undefined behaviour (a float out of int64_t's range), seen by
+// UBSan on the tests/fuzz/fuzz_worker_answers harness.
+TEST_CASE("a batch ack slice that is not an integer 0..2^63-1 is an error", "[model][batch]") {
+  const auto with_slice = [](const std::string& slice) {
+    return ParseBatchAck(R"({"acked_seq":1,"duplicates":0,"slices":[{"slice":)" + slice +
+                         R"(,"unique_users":1,"clicks":1,"impressions":0}]})");
+  };
+  CHECK(with_slice("9223372036854775807").ok());
+  for (const char* bad : {"1e300", "-1e300", "1.5", "-1", "9223372036854775808", "\"3\""}) {
+    const auto parsed = with_slice(bad);
+    CHECK_FALSE(parsed.ok());
+    CHECK(parsed.status().code() == Status::Code::kInvalidArgument);
+  }
+}
+
 }  // namespace
 }  // namespace rt
