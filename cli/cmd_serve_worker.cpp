@@ -1,9 +1,10 @@
 // rtctl serve-worker --config FILE --node ID --data-dir DIR [--fsync] [--threads N]
 // [--listen HOST:PORT] [--strict] [--worker-key-file F] [--max-queued-events N]
-// [--max-connections N]: runs one worker node until SIGINT/SIGTERM
-// (docs/design.md §3 "Exactly-once streams and the worker protocol", §7 "Store
-// records"). Config warnings are logged one line each at start; --strict refuses a
-// config with an unknown key.
+// [--max-connections N]: runs one worker node until SIGINT/SIGTERM (docs/design.md §3
+// "Exactly-once streams and the worker protocol", §7 "Store records"). SIGHUP is
+// logged and otherwise ignored: a worker reads its config only at start. Config
+// warnings are logged one line each at start; --strict refuses a config with an
+// unknown key.
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -118,7 +119,14 @@ int RunServeWorker(const ServeWorkerOptions& options) {
                        "running config's source hash")
       .Set("hash=\"" + config_hash + "\"", 1);
 
-  http::AnnounceAndWaitForStopSignal((*node)->endpoint());
+  // Operators send SIGHUP to every node of a cluster after editing its config; the
+  // API nodes reload, a worker has nothing to reload and must not die of it.
+  http::AnnounceAndWaitForStopSignal((*node)->endpoint(), [&options] {
+    std::cerr << "rt-worker[" << options.node
+              << "]: SIGHUP ignored: workers read their config only at start; restart to "
+                 "apply changes"
+              << std::endl;
+  });
   (*node)->Stop();
   return kExitOk;
 }

@@ -20,10 +20,23 @@ std::string FormatEndpoint(const boost::asio::ip::tcp::endpoint& endpoint) {
   return text;
 }
 
-void AnnounceAndWaitForStopSignal(const boost::asio::ip::tcp::endpoint& endpoint) {
+void AnnounceAndWaitForStopSignal(const boost::asio::ip::tcp::endpoint& endpoint,
+                                  const std::function<void()>& on_hangup) {
   boost::asio::io_context context(1);
   boost::asio::signal_set signals(context, SIGINT, SIGTERM);
-  signals.async_wait([](const boost::system::error_code&, int) {});
+  signals.async_wait([&](const boost::system::error_code&, int) { context.stop(); });
+  boost::asio::signal_set hangup(context);
+  std::function<void()> wait_hangup = [&] {
+    hangup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      on_hangup();
+      wait_hangup();
+    });
+  };
+  if (on_hangup) {
+    hangup.add(SIGHUP);
+    wait_hangup();
+  }
   std::printf("listening on %s\n", FormatEndpoint(endpoint).c_str());
   std::fflush(stdout);
   context.run();

@@ -161,6 +161,37 @@ TEST_CASE("a worker process applies batches, answers reads and exits 0 on SIGTER
   CHECK(worker->WaitExit() == 0);
 }
 
+TEST_CASE("a worker survives SIGHUP, says it ignored it and still answers",
+          "[integration][worker]") {
+  TempDir dir;
+  const std::string config = WriteConfig(dir);
+  auto worker = StartWorker(config, dir.Sub("data"));
+  const auto port = worker->WaitForReadyPort();
+  REQUIRE(port);
+  REQUIRE(SendBatches(*port, 1, 100, 50) == 101);
+
+  // The log line proves the signal was handled (not merely still in flight) before
+  // the worker is asked again; the second SIGHUP shows the handler is re-armed.
+  const std::string ignored = "SIGHUP ignored: workers read their config only at start";
+  worker->Signal(SIGHUP);
+  REQUIRE(worker->WaitForOutput(ignored, /*in_stderr=*/true));
+  worker->Signal(SIGHUP);
+  REQUIRE(WaitFor([&] {
+    const std::string err = worker->Stderr();
+    const size_t first = err.find(ignored);
+    return first != std::string::npos && err.find(ignored, first + 1) != std::string::npos;
+  }));
+  INFO("stderr: " << worker->Stderr());
+  REQUIRE(worker->running());
+  const auto health = HttpFetch(*port, bhttp::verb::get, "/healthz");
+  REQUIRE(health);
+  CHECK(health->body() == "ok\n");
+  CheckTotals(*port, 100);
+
+  worker->Terminate();
+  CHECK(worker->WaitExit() == 0);
+}
+
 TEST_CASE("a worker killed mid-stream counts resent batches exactly once",
           "[integration][worker]") {
   TempDir dir;
