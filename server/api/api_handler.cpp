@@ -63,6 +63,7 @@ void ApiHandler::Register(http::Router& router) {
   router.Add(http::Verb::get, "/analytics/allslices",
              http::BindMethod(this, &ApiHandler::HandleGetAllSlices));
   router.Add(http::Verb::get, "/healthz", http::BindMethod(this, &ApiHandler::HandleHealth));
+  router.Add(http::Verb::get, "/readyz", http::BindMethod(this, &ApiHandler::HandleReady));
   router.Add(http::Verb::get, "/metrics", http::BindMethod(this, &ApiHandler::HandleMetrics));
 }
 
@@ -182,16 +183,36 @@ void ApiHandler::HandleGetAllSlices(http::Request&, http::Responder respond) {
   });
 }
 
-void ApiHandler::HandleHealth(http::Request&, http::Responder respond) {
+std::optional<std::string> ApiHandler::UnhealthyReason() const {
   std::optional<std::string> why = sink_.Unhealthy();
   if (std::optional<std::string> config = health_ ? health_() : std::nullopt) {
     why = why ? *why + "; " + *config : *config;
   }
-  if (why) {
+  return why;
+}
+
+void ApiHandler::HandleHealth(http::Request&, http::Responder respond) {
+  if (std::optional<std::string> why = UnhealthyReason()) {
     respond(http::MakeErrorResponse(http::StatusCode::service_unavailable, *why));
     return;
   }
   respond(http::MakeTextResponse(http::StatusCode::ok, "ok\n"));
+}
+
+void ApiHandler::HandleReady(http::Request&, http::Responder respond) {
+  std::optional<std::string> why = UnhealthyReason();
+  if (!why) {
+    // The workers of the slice that "now" falls in: the ones today's POSTs go to.
+    const std::shared_ptr<const ClusterConfig> config = config_();
+    const Result<int64_t> slice = SliceOfEpochMillis(*config, clock_.NowMillis());
+    const std::vector<std::string>* nodes = slice.ok() ? NodesForSlice(*config, *slice) : nullptr;
+    if (nodes != nullptr) why = sink_.NotReady(*nodes);
+  }
+  if (why) {
+    respond(http::MakeErrorResponse(http::StatusCode::service_unavailable, "not ready: " + *why));
+    return;
+  }
+  respond(http::MakeTextResponse(http::StatusCode::ok, "ready\n"));
 }
 
 void ApiHandler::HandleMetrics(http::Request&, http::Responder respond) {

@@ -31,10 +31,19 @@ class EventSink {
   virtual std::optional<std::string> Unhealthy() const = 0;
   // After kUndeliverable: the one-line reason for `worker` (off the hot path).
   virtual std::string UndeliverableReason(const std::string& worker) const = 0;
+  // A one-line reason why new traffic for `workers` (the current slice's) should go
+  // elsewhere (/readyz), nullopt when it may come. Off the hot path.
+  virtual std::optional<std::string> NotReady(const std::vector<std::string>& workers) const {
+    (void)workers;
+    return std::nullopt;
+  }
 };
 
 // The API node's endpoints (docs/http.md): POST/GET /analytics,
-// /analytics/perworker, /analytics/allslices, /healthz, /metrics. Pure request
+// /analytics/perworker, /analytics/allslices, /healthz, /readyz, /metrics.
+// /healthz is liveness plus what needs an operator (a refused config, an
+// undeliverable worker); /readyz adds what a load balancer should route around:
+// a worker of the current slice unreachable or with a long forwarding queue. Pure request
 // handling: the config snapshot, the clock, the sink and the fetcher are given, so
 // tests drive it without sockets.
 // Thread-safety: the handlers run concurrently on the I/O threads; everything they
@@ -56,6 +65,7 @@ class ApiHandler {
   void HandleGetPerWorker(http::Request& request, http::Responder respond);
   void HandleGetAllSlices(http::Request& request, http::Responder respond);
   void HandleHealth(http::Request& request, http::Responder respond);
+  void HandleReady(http::Request& request, http::Responder respond);
   void HandleMetrics(http::Request& request, http::Responder respond);
 
   uint64_t Rejected(RejectReason reason) const {
@@ -69,6 +79,8 @@ class ApiHandler {
     int64_t slice = 0;
     const std::vector<std::string>* nodes = nullptr;
   };
+  // /healthz's one-line reason to answer 503, nullopt when healthy.
+  std::optional<std::string> UnhealthyReason() const;
   std::optional<ReadTarget> ResolveReadTarget(const http::Request& request,
                                               http::Responder& respond);
 

@@ -22,7 +22,8 @@ namespace rt {
 // Puts admitted events into the forwarders; the handler's view of them.
 class ApiNode::Sink final : public EventSink {
  public:
-  explicit Sink(ForwarderSet& forwarders) : forwarders_(forwarders) {}
+  Sink(ForwarderSet& forwarders, uint64_t ready_max_queued)
+      : forwarders_(forwarders), ready_max_queued_(ready_max_queued) {}
   EnqueueResult Enqueue(const std::string& worker, const BatchEvent& event) override {
     return forwarders_.Enqueue(worker, event);
   }
@@ -30,9 +31,13 @@ class ApiNode::Sink final : public EventSink {
   std::string UndeliverableReason(const std::string& worker) const override {
     return forwarders_.Undeliverable(worker).value_or("it cannot be served now");
   }
+  std::optional<std::string> NotReady(const std::vector<std::string>& workers) const override {
+    return forwarders_.NotReady(workers, ready_max_queued_);
+  }
 
  private:
   ForwarderSet& forwarders_;
+  const uint64_t ready_max_queued_;
 };
 
 Result<std::unique_ptr<ApiNode>> ApiNode::Create(ClusterConfig config, ApiNodeOptions options,
@@ -99,7 +104,9 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
       [cache = cache_.get()](const std::string& worker, const BatchAck& ack) {
         for (const auto& [slice, stats] : ack.slices) cache->Put(worker, slice, stats);
       });
-  sink_ = std::make_unique<Sink>(*forwarders_);
+  // Not ready once a queue is half full: a load balancer then has time to move
+  // traffic away before POSTs get 503 (docs/http.md, /readyz).
+  sink_ = std::make_unique<Sink>(*forwarders_, options_.queue_limit / 2);
   metrics_.AddCallbackCounter(
       "rt_api_cache_hits_total", "Stats cache lookups answered from memory",
       [cache = cache_.get()] { return static_cast<double>(cache->hits()); });

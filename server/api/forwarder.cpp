@@ -252,6 +252,7 @@ void Forwarder::OnBatchResponse(Status status, http::Response response) {
 }
 
 void Forwarder::OnBatchAcked(uint64_t events, const BatchAck* ack) {
+  retrying_.store(false, std::memory_order_relaxed);
   if (delivery() != Delivery::kDelivering) SetDelivery(Delivery::kDelivering, "");
   backlog_pos_ += events;
   next_seq_ += events;
@@ -368,6 +369,7 @@ void Forwarder::SetDelivery(Delivery delivery, std::string reason) {
 
 void Forwarder::RetryLater(std::chrono::milliseconds delay, const std::string& why) {
   retries_.fetch_add(1, std::memory_order_relaxed);
+  retrying_.store(true, std::memory_order_relaxed);
   metrics_.retries->Inc();
   log_.Retrying(connection_->peer(), why);
   ResendAfter(delay);

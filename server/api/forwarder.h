@@ -163,6 +163,9 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
   // The last seq of the current stream that the worker acknowledged.
   uint64_t acked_seq() const { return acked_seq_.load(std::memory_order_relaxed); }
   uint64_t retries() const { return retries_.load(std::memory_order_relaxed); }
+  // True from a failed send (transport error, 5xx, ...) until the next ack: the
+  // worker is unreachable or failing as far as this node can tell (/readyz).
+  bool retrying() const { return retrying_.load(std::memory_order_relaxed); }
   uint64_t batches_acked() const { return batches_acked_.load(std::memory_order_relaxed); }
 
  private:
@@ -223,6 +226,7 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
   std::atomic<uint64_t> in_flight_{0};
   std::atomic<uint64_t> acked_seq_{0};
   std::atomic<uint64_t> retries_{0};
+  std::atomic<bool> retrying_{false};
   std::atomic<uint64_t> batches_acked_{0};
 };
 

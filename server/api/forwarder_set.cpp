@@ -63,6 +63,25 @@ std::optional<std::string> ForwarderSet::Unhealthy() const {
   return std::nullopt;
 }
 
+std::optional<std::string> ForwarderSet::NotReady(const std::vector<std::string>& workers,
+                                                  uint64_t max_queued) const {
+  std::shared_lock lock(mutex_);
+  for (const std::string& worker : workers) {
+    const auto it = forwarders_.find(worker);
+    if (it == forwarders_.end()) continue;
+    const Forwarder& forwarder = *it->second;
+    if (std::optional<std::string> why = forwarder.Undeliverable()) return why;
+    if (forwarder.retrying()) {
+      return "worker " + worker + " unreachable: its last batch failed and is being retried";
+    }
+    if (const uint64_t queued = forwarder.queued(); queued > max_queued) {
+      return "forwarding queue of worker " + worker + " holds " + std::to_string(queued) +
+             " events (threshold " + std::to_string(max_queued) + ")";
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> ForwarderSet::Undeliverable(const std::string& worker) const {
   std::shared_lock lock(mutex_);
   const auto it = forwarders_.find(worker);

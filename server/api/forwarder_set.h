@@ -8,6 +8,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "server/api/enqueue_result.h"
@@ -55,6 +56,12 @@ class ForwarderSet {
   // The first undeliverable worker's reason ("key mismatch with worker N", "stream to
   // worker N stopped: ..."), nullopt when every worker can be served.
   std::optional<std::string> Unhealthy() const;
+  // Why the node should not get new traffic for `workers` (those of the current
+  // slice): the first of them that is undeliverable, whose last send failed and was
+  // not acked since, or that has more than `max_queued` events unacked; nullopt when
+  // none. Off the hot path (/readyz).
+  std::optional<std::string> NotReady(const std::vector<std::string>& workers,
+                                      uint64_t max_queued) const;
   // Why `worker` cannot be served now, nullopt if it can (or is unknown).
   std::optional<std::string> Undeliverable(const std::string& worker) const;
 

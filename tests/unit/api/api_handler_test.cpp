@@ -32,9 +32,15 @@ class RecordingSink final : public EventSink {
   std::string UndeliverableReason(const std::string& worker) const override {
     return undeliverable.at(worker);
   }
+  std::optional<std::string> NotReady(const std::vector<std::string>& workers) const override {
+    asked_ready = workers;
+    return not_ready;
+  }
 
   bool full = false;
   std::optional<std::string> unhealthy;
+  std::optional<std::string> not_ready;
+  mutable std::vector<std::string> asked_ready;
   std::map<std::string, std::string> undeliverable;  // worker → reason
   std::vector<std::pair<std::string, BatchEvent>> events;
 };
@@ -209,6 +215,32 @@ TEST_CASE("healthz reports a key mismatch as 503", "[api][handler]") {
   const http::Response response = f.Call(&ApiHandler::HandleHealth, http::Verb::get, "/healthz");
   CHECK(response.result() == http::StatusCode::service_unavailable);
   CHECK(response.body() == "key mismatch with worker 1\n");
+}
+
+TEST_CASE("readyz is 200 ready until a worker of the current slice is not, then 503 naming it",
+          "[api][handler]") {
+  Fixture f;
+  f.config->routing = {{0, {"0"}}, {10, {"1"}}};  // now is in slice 10
+  http::Response response = f.Call(&ApiHandler::HandleReady, http::Verb::get, "/readyz");
+  CHECK(response.result() == http::StatusCode::ok);
+  CHECK(response.body() == "ready\n");
+  CHECK(f.sink.asked_ready == std::vector<std::string>{"1"});
+
+  f.sink.not_ready = "worker 1 unreachable: its last batch failed and is being retried";
+  response = f.Call(&ApiHandler::HandleReady, http::Verb::get, "/readyz");
+  CHECK(response.result() == http::StatusCode::service_unavailable);
+  CHECK(response.body() == "not ready: " + *f.sink.not_ready + "\n");
+  // Liveness is not readiness: /healthz stays 200.
+  CHECK(f.Call(&ApiHandler::HandleHealth, http::Verb::get, "/healthz").result() ==
+        http::StatusCode::ok);
+}
+
+TEST_CASE("readyz is 503 whenever healthz is", "[api][handler]") {
+  Fixture f;
+  f.sink.unhealthy = "key mismatch with worker 1";
+  const http::Response response = f.Call(&ApiHandler::HandleReady, http::Verb::get, "/readyz");
+  CHECK(response.result() == http::StatusCode::service_unavailable);
+  CHECK(response.body() == "not ready: key mismatch with worker 1\n");
 }
 
 TEST_CASE("perworker and allslices answers have the documented text form", "[api][handler]") {

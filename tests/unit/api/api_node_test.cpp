@@ -164,6 +164,28 @@ TEST_CASE("an API node whose stream to a worker was stopped says so on healthz a
   CHECK(good.applied_count() == 1);
 }
 
+TEST_CASE("an API node is not ready while a worker of the current slice fails, yet stays healthy",
+          "[api][node]") {
+  FakeWorker good;
+  FakeWorker failing;
+  NodeFixture f(good.port(), failing.port());
+  CHECK(f.Get("/readyz").result() == bhttp::status::ok);
+  CHECK(f.Get("/readyz").body() == "ready\n");
+  failing.RefuseWith(http::StatusCode::service_unavailable);
+  REQUIRE(f.Post(UserFor(f, "1")).result() == bhttp::status::accepted);
+  REQUIRE(WaitFor([&] { return f.Get("/readyz").result() != bhttp::status::ok; }));
+  const auto ready = f.Get("/readyz");
+  CHECK(ready.result() == bhttp::status::service_unavailable);
+  CHECK(ready.body() ==
+        "not ready: worker 1 unreachable: its last batch failed and is being retried\n");
+  CHECK(f.Get("/healthz").result() == bhttp::status::ok);  // liveness is not readiness
+  failing.AcceptAgain();
+  REQUIRE(WaitFor([&] { return f.Get("/readyz").result() == bhttp::status::ok; }, 20s));
+  CHECK(f.node->Stop(20s) == 0);
+  f.node.reset();
+  CHECK(failing.applied_count() == 1);
+}
+
 TEST_CASE("reads to a hung worker each answer 503 within their own timeout", "[api][node][read]") {
   // Worker 1 accepts and never answers (a blackholed worker); worker 0 answers.
   testing::FakeHttpServer good(

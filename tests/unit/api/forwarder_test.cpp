@@ -571,6 +571,50 @@ TEST_CASE("a forwarder set reports a stopped stream and keeps serving the other 
         std::string::npos);
 }
 
+TEST_CASE("a forwarder set is not ready while a listed worker fails, and ready once it acks",
+          "[api][forwarder]") {
+  FakeWorker good;
+  FakeWorker failing;
+  failing.RefuseWith(http::StatusCode::service_unavailable);
+  MetricsRegistry registry;
+  testing::TestIoThread io;
+  ForwarderSetOptions options;
+  options.node_id = "0";
+  options.key_id = "abcd1234";
+  ForwarderSet set(io.ioc(), options, registry, {});
+  REQUIRE(set.SetWorkers({{"1", WorkerUrl(good.port())}, {"2", WorkerUrl(failing.port())}}).ok());
+  CHECK_FALSE(set.NotReady({"1", "2"}, 100).has_value());
+  REQUIRE(set.Enqueue("2", MakeEvent(0)) == EnqueueResult::kQueued);
+  REQUIRE(WaitFor([&] { return set.NotReady({"1", "2"}, 100).has_value(); }));
+  CHECK(*set.NotReady({"1", "2"}, 100) ==
+        "worker 2 unreachable: its last batch failed and is being retried");
+  // Only the workers asked about count: worker 2 is not in the current slice here.
+  CHECK_FALSE(set.NotReady({"1"}, 100).has_value());
+  // A 503 is not a refusal that needs an operator: /healthz stays fine.
+  CHECK_FALSE(set.Unhealthy().has_value());
+  failing.AcceptAgain();
+  REQUIRE(WaitFor([&] { return !set.NotReady({"1", "2"}, 100).has_value(); }, 20s));
+  CHECK(set.Drain(std::chrono::steady_clock::now() + 20s) == 0);
+}
+
+TEST_CASE("a forwarder set is not ready while a listed worker's queue is over the threshold",
+          "[api][forwarder]") {
+  FakeWorker worker;
+  MetricsRegistry registry;
+  testing::TestIoThread io;
+  ForwarderSetOptions options;
+  options.node_id = "0";
+  options.key_id = "abcd1234";
+  options.linger = std::chrono::hours(1);  // a partial batch waits: the queue stays put
+  ForwarderSet set(io.ioc(), options, registry, {});
+  REQUIRE(set.SetWorkers({{"1", WorkerUrl(worker.port())}}).ok());
+  for (uint64_t i = 0; i < 3; ++i)
+    REQUIRE(set.Enqueue("1", MakeEvent(i)) == EnqueueResult::kQueued);
+  CHECK_FALSE(set.NotReady({"1"}, 3).has_value());
+  CHECK(set.NotReady({"1"}, 2) == "forwarding queue of worker 1 holds 3 events (threshold 2)");
+  CHECK(set.Drain(std::chrono::steady_clock::now() + 20s) == 0);
+}
+
 TEST_CASE("a forwarder set keeps a moved worker's stream and seqs", "[api][forwarder]") {
   FakeWorker worker;
   MetricsRegistry registry;
