@@ -42,12 +42,13 @@ ApiHandler::ApiHandler(ConfigSource config, const UserKeyer& keyer, const Clock&
                                           "Events accepted (202) by action", "action=\"click\"")),
       received_impressions_(metrics.AddCounter(
           "rt_api_received_total", "Events accepted (202) by action", "action=\"impression\"")),
-      gets_(metrics.AddCounter("rt_api_reads_total", "GET requests for stats answered 200")),
+      gets_(metrics.AddCounter("rt_api_reads_total",
+                               "Stats GETs (/analytics, /perworker, /allslices) answered 200")),
       get_failures_(metrics.AddCounter("rt_api_read_failures_total",
                                        "GET requests for stats answered 503 (a worker failed)")),
       post_latency_(metrics.AddHistogram("rt_api_post_seconds", "POST /analytics handling time")),
       get_latency_(
-          metrics.AddHistogram("rt_api_get_seconds", "GET /analytics time until the answer")) {
+          metrics.AddHistogram("rt_api_get_seconds", "Stats GETs' time until a 200 answer")) {
   for (size_t i = 0; i < rejected_.size(); ++i) {
     rejected_[i] = &metrics.AddCounter(
         "rt_api_rejected_total", "Events refused (400/503) by reason",
@@ -151,35 +152,46 @@ void ApiHandler::HandleGetStats(http::Request& request, http::Responder respond)
       });
 }
 
+// perworker and allslices count like GET /analytics: a 200 in rt_api_reads_total and
+// the latency histogram, a 503 in rt_api_read_failures_total.
 void ApiHandler::HandleGetPerWorker(http::Request& request, http::Responder respond) {
+  const auto start = SteadyClock::now();
   std::optional<ReadTarget> target = ResolveReadTarget(request, respond);
   if (!target) return;
   if (target->nodes == nullptr) {
+    gets_.Inc();
     respond(http::MakeTextResponse(http::StatusCode::ok, ""));
+    get_latency_.ObserveSeconds(SecondsSince(start));
     return;
   }
   const int64_t slice = target->slice;
   fetcher_.FetchSlice(
       *target->config, slice, *target->nodes, !WantsFresh(request),
-      [this, slice, respond = std::move(respond)](Status status, std::vector<WorkerStats> parts) {
+      [this, start, slice, respond = std::move(respond)](Status status,
+                                                         std::vector<WorkerStats> parts) {
         if (!status.ok()) {
           get_failures_.Inc();
           respond(http::MakeErrorResponse(http::StatusCode::service_unavailable, status.message()));
           return;
         }
+        gets_.Inc();
         respond(http::MakeTextResponse(http::StatusCode::ok, FormatPerWorker(slice, parts)));
+        get_latency_.ObserveSeconds(SecondsSince(start));
       });
 }
 
 void ApiHandler::HandleGetAllSlices(http::Request&, http::Responder respond) {
-  fetcher_.FetchAllSlices(*config_(), [this, respond = std::move(respond)](
+  const auto start = SteadyClock::now();
+  fetcher_.FetchAllSlices(*config_(), [this, start, respond = std::move(respond)](
                                           Status status, std::map<int64_t, SliceStats> slices) {
     if (!status.ok()) {
       get_failures_.Inc();
       respond(http::MakeErrorResponse(http::StatusCode::service_unavailable, status.message()));
       return;
     }
+    gets_.Inc();
     respond(http::MakeTextResponse(http::StatusCode::ok, FormatAllSlices(slices)));
+    get_latency_.ObserveSeconds(SecondsSince(start));
   });
 }
 

@@ -15,6 +15,7 @@
 #include "server/auth/request_signature.h"
 #include "server/auth/worker_key.h"
 #include "server/http/http_server.h"
+#include "server/metrics/process_metrics.h"
 #include "server/model/user_keyer.h"
 
 namespace rt {
@@ -71,6 +72,7 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
     std::lock_guard lock(identity_mutex_);
     PublishIdentity();
   }
+  RegisterProcessMetrics(metrics_);
   metrics_.AddCallbackGauge(
       "rt_api_protected_slice",
       "The last slice whose routing this node treats as fixed (data may be there)",

@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "server/metrics/process_metrics.h"
+
 namespace rt {
 
 Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& options) {
@@ -37,6 +39,7 @@ Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& o
   node->handler_->Register(router);
   node->server_ = std::make_unique<http::HttpServer>(std::move(router), options.server);
   const http::HttpServer* server = node->server_.get();
+  RegisterProcessMetrics(node->registry_);
   node->registry_.AddCallbackGauge(
       "rt_http_connections_open", "Client connections open now",
       [server] { return static_cast<double>(server->OpenConnections()); });

@@ -15,12 +15,14 @@
 #include "sim/oracle.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/local_cluster.h"
+#include "tests/support/metrics_scrape.h"
 #include "tests/support/wait_for.h"
 
 namespace rt {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::FetchMetric;
 using testing::HttpTestConnection;
 using testing::LocalCluster;
 using testing::MakeTestRequest;
@@ -123,9 +125,20 @@ TEST_CASE("every hour's totals equal an exact oracle", "[integration][api]") {
     CHECK(sum == oracle.StatsFor(slice));
   }
 
+  // allslices (like perworker) counts as a read, and in the latency histogram.
+  const std::optional<double> reads = FetchMetric(cluster.api_port(), "rt_api_reads_total");
+  const std::optional<double> timed = FetchMetric(cluster.api_port(), "rt_api_get_seconds_count");
+  REQUIRE(reads);
+  REQUIRE(timed);
   const auto all = Get(cluster.api_port(), "/analytics/allslices");
   REQUIRE(all);
   REQUIRE(all->result_int() == 200);
+  CHECK(FetchMetric(cluster.api_port(), "rt_api_reads_total") == *reads + 1);
+  CHECK(FetchMetric(cluster.api_port(), "rt_api_get_seconds_count") == *timed + 1);
+  const auto metrics = Get(cluster.api_port(), "/metrics");
+  REQUIRE(metrics);
+  CHECK_THAT(metrics->body(), Catch::Contains("rt_build_info{version=\"0.1\",revision=\""));
+  CHECK_THAT(metrics->body(), Catch::Contains("\nprocess_open_fds "));
   std::string expected_all;
   for (const auto& [slice, unused] : oracle.AllSlices()) {
     expected_all +=

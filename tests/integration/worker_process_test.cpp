@@ -156,6 +156,10 @@ TEST_CASE("a worker process applies batches, answers reads and exits 0 on SIGTER
   const auto metrics = HttpFetch(*port, bhttp::verb::get, "/metrics");
   REQUIRE(metrics);
   CHECK(metrics->body().find("rt_worker_events_applied_total 1000") != std::string::npos);
+  CHECK_THAT(metrics->body(), Catch::Contains("rt_build_info{version=\"0.1\",revision=\""));
+  CHECK_THAT(metrics->body(), Catch::Contains("\nprocess_open_fds "));
+  CHECK_THAT(metrics->body(), Catch::Contains("\nprocess_resident_memory_bytes "));
+  CHECK_THAT(metrics->body(), Catch::Contains("\nprocess_cpu_seconds_total "));
 
   worker->Terminate();
   CHECK(worker->WaitExit() == 0);

@@ -199,6 +199,19 @@ TEST_CASE("a cached GET sums the workers' cached parts without asking them", "[a
   CHECK(response.body() == "unique_users,4\nclicks,5\nimpressions,6\n");
 }
 
+TEST_CASE("a perworker 200 counts as a read and in the GET latency histogram", "[api][handler]") {
+  Fixture f;
+  f.cache.Put("0", 10, SliceStats{3, 4, 5});
+  f.cache.Put("1", 10, SliceStats{1, 1, 1});
+  const http::Response response = f.Call(&ApiHandler::HandleGetPerWorker, http::Verb::get,
+                                         "/analytics/perworker?timestamp=" + Ts(kNowMs));
+  REQUIRE(response.result() == http::StatusCode::ok);
+  const std::string metrics = f.metrics.Render();
+  CHECK_THAT(metrics, Catch::Contains("\nrt_api_reads_total 1\n"));
+  CHECK_THAT(metrics, Catch::Contains("\nrt_api_get_seconds_count 1\n"));
+  CHECK_THAT(metrics, Catch::Contains("\nrt_api_read_failures_total 0\n"));
+}
+
 TEST_CASE("healthz reports a stopped stream as 503 naming the worker and the status",
           "[api][handler]") {
   Fixture f;
