@@ -14,6 +14,7 @@
 #include "cli/listen_address.h"
 #include "cli/node_config.h"
 #include "cli/secret.h"
+#include "config/config_diff.h"
 #include "server/api/api_node.h"
 #include "server/http/stop_signal.h"
 
@@ -78,8 +79,16 @@ void Reload(const ServeApiOptions& options, ApiNode& node, int64_t process_start
     LogRefusal(options, next.status().message(), logged);
     return;
   }
-  if (*next == *node.config()) {
+  const std::shared_ptr<const ClusterConfig> running = node.config();
+  if (*next == *running) {
     node.ConfirmConfigSource(loaded.hash);
+    // The file that was refused holds the running config again: say that the
+    // refusal (and the 503 on /healthz) is over.
+    if (!logged.refusal.empty()) {
+      Log(options,
+          "config file " + options.config_path +
+              " holds the running config again: in sync, no longer refused hash=" + loaded.hash);
+    }
     logged.refusal.clear();
     return;
   }
@@ -88,7 +97,8 @@ void Reload(const ServeApiOptions& options, ApiNode& node, int64_t process_start
     return;
   }
   logged.refusal.clear();
-  Log(options, "config reloaded from " + options.config_path + " (hash " + loaded.hash + ")");
+  Log(options, "config reloaded from " + options.config_path + " hash=" + loaded.hash + " " +
+                   DescribeConfigChange(*running, *node.config()));
 }
 
 int RunServeApi(const ServeApiOptions& options) {

@@ -35,6 +35,10 @@ struct ServeWorkerOptions {
   std::string worker_key_file;
 };
 
+void Log(const ServeWorkerOptions& options, const std::string& line) {
+  std::cerr << "rt-worker[" << options.node << "]: " << line << std::endl;
+}
+
 int Fail(const std::string& message) {
   std::cerr << "rtctl serve-worker: " << message << "\n";
   return kExitFailure;
@@ -122,12 +126,13 @@ int RunServeWorker(const ServeWorkerOptions& options) {
   // Operators send SIGHUP to every node of a cluster after editing its config; the
   // API nodes reload, a worker has nothing to reload and must not die of it.
   http::AnnounceAndWaitForStopSignal((*node)->endpoint(), [&options] {
-    std::cerr << "rt-worker[" << options.node
-              << "]: SIGHUP ignored: workers read their config only at start; restart to "
-                 "apply changes"
-              << std::endl;
+    Log(options,
+        "SIGHUP ignored: workers read their config only at start; restart to apply "
+        "changes");
   });
+  Log(options, "stopping: finishing queued writes, closing the store in " + options.data_dir);
   (*node)->Stop();
+  Log(options, "stopped");
   return kExitOk;
 }
 

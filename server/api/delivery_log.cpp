@@ -12,27 +12,27 @@ void DeliveryLog::Retrying(std::string_view peer, const std::string& problem) {
   if (problem == last_problem_ || problem_lines_ >= kMaxLinesPerStreak) return;
   last_problem_ = problem;
   ++problem_lines_;
-  std::fprintf(stderr, "rt: worker %s (%.*s): %s; resending the batch with backoff\n",
-               worker_id_.c_str(), Width(peer), peer.data(), problem.c_str());
+  std::fprintf(stderr, "%sworker=%s peer=%.*s: %s; resending the batch with backoff\n",
+               prefix_.c_str(), worker_id_.c_str(), Width(peer), peer.data(), problem.c_str());
 }
 
 void DeliveryLog::EndStreak(std::string_view peer) {
-  std::fprintf(stderr, "rt: worker %s (%.*s): batches delivered again\n", worker_id_.c_str(),
-               Width(peer), peer.data());
+  std::fprintf(stderr, "%sworker=%s peer=%.*s: batches delivered again\n", prefix_.c_str(),
+               worker_id_.c_str(), Width(peer), peer.data());
   last_problem_.clear();
   problem_lines_ = 0;
 }
 
 void DeliveryLog::Error(std::string_view peer, const std::string& what) {
-  std::fprintf(stderr, "rt: ERROR: worker %s (%.*s): %s\n", worker_id_.c_str(), Width(peer),
-               peer.data(), what.c_str());
+  std::fprintf(stderr, "%sERROR: worker=%s peer=%.*s: %s\n", prefix_.c_str(), worker_id_.c_str(),
+               Width(peer), peer.data(), what.c_str());
 }
 
 void DeliveryLog::ErrorOnce(std::string_view peer, const std::string& what) {
   if (error_once_logged_) return;
   error_once_logged_ = true;
-  std::fprintf(stderr, "rt: ERROR: worker %s (%.*s): %s\n", worker_id_.c_str(), Width(peer),
-               peer.data(), what.c_str());
+  std::fprintf(stderr, "%sERROR: worker=%s peer=%.*s: %s\n", prefix_.c_str(), worker_id_.c_str(),
+               Width(peer), peer.data(), what.c_str());
 }
 
 }  // namespace rt

@@ -7,11 +7,14 @@ namespace rt {
 
 // The log lines of one worker's forwarder, on stderr. A worker down for an hour
 // must not fill the log with a line per retry, and nothing is logged per batch on
-// the hot path; problems that need an operator are ERROR lines.
+// the hot path; problems that need an operator are ERROR lines. Each line starts
+// with the node's prefix (`rt-api[0]: `, as serve-api's own lines) and names the
+// worker as `worker=ID peer=HOST:PORT`, for a machine to filter on.
 // Thread-safety: none (the forwarder's strand).
 class DeliveryLog {
  public:
-  explicit DeliveryLog(std::string worker_id) : worker_id_(std::move(worker_id)) {}
+  DeliveryLog(const std::string& node_id, const std::string& worker_id)
+      : prefix_("rt-api[" + node_id + "]: "), worker_id_(worker_id) {}
 
   // A send failed and will be repeated. Logs the first lines of a streak of
   // failures (at most kMaxLinesPerStreak, each problem once).
@@ -30,6 +33,7 @@ class DeliveryLog {
 
   void EndStreak(std::string_view peer);
 
+  const std::string prefix_;
   const std::string worker_id_;
   std::string last_problem_;  // the problem last logged in the current streak
   int problem_lines_ = 0;     // lines logged in the current streak

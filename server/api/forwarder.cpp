@@ -27,7 +27,7 @@ Forwarder::Forwarder(asio::io_context& ioc, ForwarderOptions options, ForwarderM
       strand_(asio::make_strand(ioc)),
       stream_id_(NewStreamId(options_.node_id)),
       backoff_(options_.backoff_initial, options_.backoff_max),
-      log_(options_.worker_id),
+      log_(options_.node_id, options_.worker_id),
       linger_timer_(strand_),
       backoff_timer_(strand_) {
   http::ClientOptions client;

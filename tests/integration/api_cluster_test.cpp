@@ -204,6 +204,10 @@ TEST_CASE("a reload adds a worker for future slices and refuses to reroute the c
       "[{\"slice\": 0, \"nodes\": [\"0\"]}, {\"slice\": " + std::to_string(next) +
       ", \"nodes\": [\"0\", \"1\"]}]";
   REQUIRE(cluster.WriteConfigAndReload(added) == LocalCluster::ReloadOutcome::kApplied);
+  // The log line says what changed, as key=value (the first reload also fixes the
+  // file's api-nodes port: changed=api-nodes,routing).
+  CHECK(cluster.api().WaitForOutput(
+      "routing routing_added=\"slice " + std::to_string(next) + " [0,1]\"", true, 10s));
   CHECK(WorkersOf(cluster.api_port(), clock.Start(next)) == both);
   CHECK(WorkersOf(cluster.api_port(), clock.Middle(next + 5)) == both);
   CHECK(WorkersOf(cluster.api_port(), clock.Middle(current)) == only_0);
@@ -253,6 +257,9 @@ TEST_CASE("a worker killed and restarted while events flow counts each event onc
   CHECK(GetSlice(cluster.api_port(), now) == oracle.StatsFor(0));
   REQUIRE(cluster.StopApi() == 0);
   CHECK(cluster.api().Stderr().find("every accepted event was delivered") != std::string::npos);
+  // The forwarder's lines carry the node's prefix and name the worker as key=value.
+  CHECK_THAT(cluster.api().Stderr(), Catch::Contains("rt-api[0]: worker=1 peer=127.0.0.1:"));
+  CHECK_THAT(cluster.api().Stderr(), Catch::Contains("batches delivered again"));
 }
 
 }  // namespace rt

@@ -103,6 +103,8 @@ TEST_CASE("an API node that refuses its config file says so on healthz and in me
     CHECK(FetchMetric(api, Refused(running)) == 0);
     CHECK_FALSE(FetchMetric(api, Refused(refused)).has_value());
     CHECK(FetchMetric(api, Generation(running)) == 2);
+    // The log says the refusal is over, once.
+    CHECK(cluster.api().WaitForOutput("holds the running config again: in sync", true, 10s));
   }
 
   SECTION("a file that does not load, then a safe change") {

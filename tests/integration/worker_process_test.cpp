@@ -163,6 +163,8 @@ TEST_CASE("a worker process applies batches, answers reads and exits 0 on SIGTER
 
   worker->Terminate();
   CHECK(worker->WaitExit() == 0);
+  CHECK_THAT(worker->Stderr(), Catch::Contains("rt-worker[0]: stopping: "));
+  CHECK_THAT(worker->Stderr(), Catch::EndsWith("rt-worker[0]: stopped\n"));
 }
 
 TEST_CASE("a worker survives SIGHUP, says it ignored it and still answers",
