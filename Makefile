@@ -25,7 +25,19 @@ build: configure
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-run: build
+# `make run` builds only rtctl, quietly: one line per step, the tools' output in
+# $(RUN_LOG) (its last lines are shown when a step fails), so that what one sees is
+# the cluster's banner.
+RUN_LOG = $(BUILD_DIR)/make-run.log
+run: deps
+	@mkdir -p $(BUILD_DIR)
+	@echo "make run: [1/3] configuring $(BUILD_DIR) ($(BUILD_TYPE))"
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >$(RUN_LOG) 2>&1 \
+	  || { tail -n 30 $(RUN_LOG) >&2; echo "make run: configure failed; full output in $(RUN_LOG)" >&2; exit 1; }
+	@echo "make run: [2/3] building rtctl with $(JOBS) jobs (minutes the first time; output in $(RUN_LOG))"
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target rtctl >>$(RUN_LOG) 2>&1 \
+	  || { tail -n 30 $(RUN_LOG) >&2; echo "make run: build failed; full output in $(RUN_LOG)" >&2; exit 1; }
+	@echo "make run: [3/3] starting the local cluster"
 	@./examples/run-local-cluster.sh $(BUILD_DIR)/cli/rtctl
 
 # Builds only the fuzz targets and the libraries they link, in their own build dir,
