@@ -153,7 +153,11 @@ TEST_CASE("a request whose deadline passed while queued fails without being sent
   FakeHttpServer server(NeverAnswer);
   IoThread io;
   auto conn = ClientConnection::Create(io.ioc(), "127.0.0.1", server.port());
-  constexpr auto kTimeout = std::chrono::milliseconds(300);
+  // The queued requests get a shorter timeout than the one ahead of them, so their
+  // deadlines have surely passed when it times out, however loaded the machine (with
+  // equal timeouts, a deadline a few microseconds later may still be ahead then).
+  constexpr auto kHeadTimeout = std::chrono::milliseconds(300);
+  constexpr auto kQueuedTimeout = std::chrono::milliseconds(100);
   constexpr size_t kCount = 5;
   std::mutex mutex;
   std::vector<Timed> results(kCount);
@@ -169,7 +173,7 @@ TEST_CASE("a request whose deadline passed while queued fails without being sent
           results[i].status = std::move(s);
           if (++finished == kCount) all_done.set_value();
         },
-        kTimeout);
+        i == 0 ? kHeadTimeout : kQueuedTimeout);
   }
   REQUIRE(all_done.get_future().wait_for(std::chrono::seconds(20)) == std::future_status::ready);
   std::lock_guard lock(mutex);
@@ -179,7 +183,7 @@ TEST_CASE("a request whose deadline passed while queued fails without being sent
     CHECK(results[i].status.message().find("timed out waiting for the connection") !=
           std::string::npos);
   }
-  // The same deadline for all: the first one's timeout ended every wait.
+  // The head's timeout ended every wait: none of the queued ones was sent.
   CHECK(server.request_count() == 1);
   CHECK(conn->outstanding() == 0);
 }
