@@ -53,10 +53,11 @@ Result<int64_t> SliceOfTimestamp(const ClusterConfig& config, int64_t timestamp)
   const int64_t seconds = millis ? FloorDiv(timestamp, 1000) : timestamp;
   Result<int64_t> slice = SliceOfSeconds(config, seconds);
   // Epoch seconds sent to a milliseconds cluster read as January 1970, so they land
-  // before the first slice; when the same number read as seconds would not, the
-  // operator's mistake is the unit, and the reason says so (decided on the numbers).
+  // before the first slice; when the same number read as seconds would not, and is
+  // too small to be the milliseconds of any date after 1973, the operator's mistake
+  // is the unit, and the reason says so (decided on the numbers).
   if (!slice.ok() && millis && seconds < config.first_slice_s &&
-      timestamp >= config.first_slice_s && timestamp >= 0) {
+      timestamp >= config.first_slice_s && timestamp >= 0 && timestamp < kEpochSecondsMillisSplit) {
     return Status::InvalidArgument(
         "timestamp " + std::to_string(timestamp) + " is before the first slice (" +
         FormatUtcTime(config.first_slice_s) +

@@ -45,6 +45,7 @@ Admission AdmitEvent(const ClusterConfig& config, const UserKeyer& keyer, std::s
     // The reverse unit mistake: epoch milliseconds on a seconds cluster read as a
     // time tens of thousands of years ahead; read as milliseconds it would be near now.
     if (config.timestamp_unit == TimestampUnit::kSeconds &&
+        *timestamp >= kEpochSecondsMillisSplit &&
         *timestamp / 1000 - now_ms / 1000 <= config.max_future_s) {
       reason +=
           ": it looks like epoch milliseconds; this cluster expects epoch seconds "

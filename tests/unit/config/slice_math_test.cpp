@@ -63,10 +63,13 @@ TEST_CASE("a seconds timestamp on a milliseconds config is named as epoch second
   CHECK_THAT(seconds.status().message(), Catch::Contains("before the first slice") &&
                                              Catch::Contains("looks like epoch seconds") &&
                                              Catch::Contains("expects epoch milliseconds"));
-  // Too early even as seconds: no hint.
-  const Result<int64_t> tiny = SliceOfTimestamp(config, 1000);
-  REQUIRE_FALSE(tiny.ok());
-  CHECK_THAT(tiny.status().message(), !Catch::Contains("seconds"));
+  // Too early even as seconds, or milliseconds just before the first slice: no hint.
+  for (const int64_t early : {int64_t{1000}, config.first_slice_s * 1000 - 1}) {
+    INFO(early);
+    const Result<int64_t> refused = SliceOfTimestamp(config, early);
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.status().message(), !Catch::Contains("seconds"));
+  }
 }
 
 TEST_CASE("second timestamps map to slices at exact boundaries", "[config][slice]") {
