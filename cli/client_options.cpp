@@ -11,13 +11,28 @@
 #include "config/utc_time.h"
 
 namespace rt::cli {
+namespace {
+
+// A day: more is a mistake, and it keeps the milliseconds far from overflowing.
+constexpr double kMaxTimeoutS = 86400;
+
+}  // namespace
 
 void AddClientOptions(CLI::App& sub, ClientOptions& options) {
   sub.add_option("--api", options.api,
                  "API node URL: http://HOST:PORT or the node's URL from the config "
                  "(default: $RT_API)");
+  // CLI::PositiveNumber would print its range, DBL_MAX in 300 digits.
   sub.add_option("--timeout", options.timeout_s, "Seconds allowed per request")
-      ->check(CLI::PositiveNumber)
+      ->check(
+          [](const std::string& value) -> std::string {
+            double seconds = 0;
+            const bool number = CLI::detail::lexical_cast(value, seconds);
+            if (number && seconds > 0 && seconds <= kMaxTimeoutS) return "";
+            return "must be a number of seconds above 0 and at most " +
+                   std::to_string(static_cast<int>(kMaxTimeoutS)) + ", not " + value;
+          },
+          "SECONDS")
       ->default_val(options.timeout_s);
 }
 

@@ -4,13 +4,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "cli/commands.h"
+#include "config/utc_time.h"
 #include "sim/report.h"
 #include "sim/simulation.h"
 
@@ -44,7 +48,40 @@ void AddHourOption(CLI::App& sub, const std::string& name, std::optional<int64_t
       ->check(CLI::NonNegativeNumber);
 }
 
+// The report file can be written: checked before a run that may take minutes, so a
+// wrong path fails at once with the reason, not after the run.
+Status CheckReportWritable(const std::string& path) {
+  const std::filesystem::path file(path);
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) {
+    return Status::IoError("--report " + path + ": is a directory");
+  }
+  const bool exists = std::filesystem::exists(file, ec);
+  const std::string target = exists                       ? path
+                             : file.parent_path().empty() ? std::string(".")
+                                                          : file.parent_path().string();
+  if (access(target.c_str(), W_OK) != 0) {
+    return Status::IoError("--report " + path + ": cannot write " +
+                           (exists ? std::string("the file") : "in " + target) + ": " +
+                           std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
 int RunSimulate(SimulateOptions options) {
+  if (!options.report_file.empty()) {
+    if (const Status s = CheckReportWritable(options.report_file); !s.ok()) {
+      std::cerr << "rtctl simulate: " << s.message() << "\n";
+      return kExitFailure;
+    }
+  }
+  if (const std::vector<std::string> skipped = ChangesOutsideRun(options.simulation);
+      !skipped.empty()) {
+    std::string line;
+    for (const std::string& change : skipped) line += (line.empty() ? "" : "; ") + change;
+    std::cerr << "rtctl simulate: warning: the run ends at hour " << options.simulation.hours - 1
+              << ", so these changes do not happen: " << line << "\n";
+  }
   const bool terminal = isatty(STDERR_FILENO) == 1 && !options.no_progress;
   if (terminal) options.simulation.progress = DrawProgress;
   Result<SimReport> result = RunSimulation(options.simulation);
@@ -68,7 +105,8 @@ int RunSimulate(SimulateOptions options) {
     file << FormatReportHtml(report);
     file.close();
     if (!file) {
-      std::cerr << "rtctl simulate: cannot write " << options.report_file << "\n";
+      std::cerr << "rtctl simulate: cannot write " << options.report_file << ": "
+                << std::strerror(errno) << "\n";
       exit_code = kExitFailure;
     }
   }
@@ -109,7 +147,13 @@ CommandRunner SetupSimulate(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
   sub->add_option("--first-slice", s.first_slice, "Start of slice 0, YYYY-MM-DDTHH:MM:SS UTC")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(
+          [](const std::string& value) -> std::string {
+            const Result<int64_t> parsed = ParseUtcTime(value);
+            return parsed.ok() ? std::string() : parsed.status().message();
+          },
+          "TIME");
   AddHourOption(*sub, "--add-workers-at", s.add_workers_at,
                 "Hour at which workers join for the slices from the next hour on");
   sub->add_option("--added-workers", s.added_workers, "How many workers join then")

@@ -7,6 +7,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "base/clock.h"
@@ -56,8 +57,9 @@ std::string NodeTable(const std::map<std::string, std::string>& table) {
   return std::to_string(table.size()) + " (" + list + ")";
 }
 
-void PrintSummary(const std::string& file, const ClusterConfig& config) {
-  std::cout << file << ": ok\n"
+// The summary of a valid config under `first_line` (`FILE: ok`, or the --against verdict).
+void PrintSummary(const std::string& first_line, const ClusterConfig& config) {
+  std::cout << first_line << "\n"
             << "api nodes: " << NodeTable(config.api_nodes) << "\n"
             << "workers: " << NodeTable(config.worker_nodes) << "\n"
             << "slice length: " << config.slice_length_s << " s\n"
@@ -166,10 +168,11 @@ Result<int64_t> ResolveNow(const ValidateConfigOptions& options, const ConfigRep
 }
 
 // Asks OLD's workers which slices they hold (unless --offline) and puts the greatest
-// into `context`; prints what it learnt (stdout) and one warning per worker it could
+// into `context`; prints what it learnt (`out`) and one warning per worker it could
 // not ask (stderr). Returns the same as JSON.
 json AskHeldSlices(const ValidateConfigOptions& options, const ClusterConfig& old_config,
-                   const std::optional<WorkerKey>& key, SafeChangeContext& context) {
+                   const std::optional<WorkerKey>& key, SafeChangeContext& context,
+                   std::ostream& out) {
   if (options.offline) {
     std::cerr << "rtctl validate-config: warning: --offline: the workers of " << options.against
               << " were not asked which slices they hold; slices beyond the horizon that hold "
@@ -184,9 +187,9 @@ json AskHeldSlices(const ValidateConfigOptions& options, const ClusterConfig& ol
   if (!options.json) {
     std::string asked;
     for (const std::string& id : held.asked) asked += (asked.empty() ? "" : ", ") + id;
-    std::cout << "asked workers of " << options.against << ": "
-              << (asked.empty() ? "none answered" : asked) << "; greatest slice held: "
-              << (held.held_through ? std::to_string(*held.held_through) : "none") << "\n";
+    out << "asked workers of " << options.against << ": "
+        << (asked.empty() ? "none answered" : asked) << "; greatest slice held: "
+        << (held.held_through ? std::to_string(*held.held_through) : "none") << "\n";
   }
   return {{"offline", false},
           {"asked", held.asked},
@@ -215,12 +218,12 @@ int RunValidateConfig(const ValidateConfigOptions& options) {
       {"file", options.file}, {"valid", report.ok()}, {"problems", ProblemsJson(report.problems)}};
   if (report.ok()) out["config"] = SummaryJson(*report.config);
   bool ok = report.ok();
-  if (!options.json) {
-    if (report.ok()) PrintSummary(options.file, *report.config);
-    std::cout.flush();
-    PrintProblems(options.file, report.problems);
-  }
-
+  // With --against the verdict leads: `FILE: safe to replace OLD at T` or `FILE:
+  // UNSAFE against OLD at T` replaces `FILE: ok` as the first line of stdout, and the
+  // check's own lines follow the summary (violations on stderr, after the warnings).
+  std::optional<std::string> verdict;
+  std::ostringstream check_out;
+  std::ostringstream check_err;
   if (old_report) {
     json against = {{"file", options.against},
                     {"valid", old_report->ok()},
@@ -229,8 +232,10 @@ int RunValidateConfig(const ValidateConfigOptions& options) {
     if (!old_report->ok()) {
       ok = false;
       if (!options.json) {
-        PrintProblems(options.against, old_report->problems);
-        std::cerr << "rtctl validate-config: --against " << options.against
+        for (const ConfigProblem& problem : old_report->problems) {
+          check_err << FormatProblem(options.against, problem) << "\n";
+        }
+        check_err << "rtctl validate-config: --against " << options.against
                   << " is not a valid config; no safe-change check\n";
       }
     } else if (report.ok()) {
@@ -251,7 +256,7 @@ int RunValidateConfig(const ValidateConfigOptions& options) {
         key = *read;
       }
       SafeChangeContext context;
-      against["held_slices"] = AskHeldSlices(options, old_config, key, context);
+      against["held_slices"] = AskHeldSlices(options, old_config, key, context, check_out);
       const std::vector<UnsafeChange> changes =
           CheckSafeChange(old_config, new_config, now_ms, context);
       const int64_t horizon = ProtectedSlice(old_config, new_config, now_ms, context);
@@ -261,18 +266,19 @@ int RunValidateConfig(const ValidateConfigOptions& options) {
       ok = ok && changes.empty();
       if (!options.json) {
         const std::string at = FormatUtcTime(now_ms / 1000) + " UTC";
-        if (changes.empty()) {
-          std::cout << options.file << ": safe to replace " << options.against << " at " << at
-                    << "\n";
-        }
+        verdict = changes.empty()
+                      ? options.file + ": safe to replace " + options.against + " at " + at
+                      : options.file + ": UNSAFE against " + options.against + " at " + at + " (" +
+                            std::to_string(changes.size()) + " unsafe change" +
+                            (changes.size() == 1 ? "" : "s") + " listed on stderr)";
         bool routing_unsafe = false;
         for (const UnsafeChange& change : changes) {
-          std::cerr << options.file << ": unsafe change against " << options.against << ": "
+          check_err << options.file << ": unsafe change against " << options.against << ": "
                     << change.message << "\n";
           routing_unsafe = routing_unsafe || change.kind == UnsafeChange::Kind::kRouting;
         }
         if (routing_unsafe) {
-          std::cerr << options.file << ": at " << at
+          check_err << options.file << ": at " << at
                     << " the routing change would be safe from slice " << horizon + 1
                     << " (starting " << FormatUtcTime(SliceStartSeconds(old_config, horizon + 1))
                     << " UTC)\n";
@@ -280,6 +286,13 @@ int RunValidateConfig(const ValidateConfigOptions& options) {
       }
     }
     out["against"] = std::move(against);
+  }
+  if (!options.json) {
+    if (report.ok()) PrintSummary(verdict.value_or(options.file + ": ok"), *report.config);
+    std::cout << check_out.str();
+    std::cout.flush();
+    PrintProblems(options.file, report.problems);
+    std::cerr << check_err.str();
   }
   out["ok"] = ok;
   if (options.json) std::cout << out.dump(2) << "\n";

@@ -159,7 +159,15 @@ Result<HttpResponse> HttpClient::Perform(bool post, std::string_view path_and_qu
   if (post) curl_easy_setopt(easy, CURLOPT_POSTFIELDS, nullptr);
   if (code != CURLE_OK) {
     const std::string reason = impl_->error[0] != '\0' ? impl_->error : curl_easy_strerror(code);
-    return Status::Unavailable("cannot reach " + base_url_ + ": " + reason);
+    std::string message = "cannot reach " + base_url_ + ": " + reason;
+    // OpenSSL's "wrong version number" is what a TLS hello to a plain HTTP port gets:
+    // an rt node itself never speaks TLS. Decided on curl's code and the scheme.
+    if (code == CURLE_SSL_CONNECT_ERROR && base_url_.starts_with("https://")) {
+      message +=
+          " (rt nodes speak plain HTTP; TLS is terminated in front of them, see "
+          "examples/nginx/rt-api.conf: use http:// for a node, https:// only for such a proxy)";
+    }
+    return Status::Unavailable(message);
   }
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &response.status);
   return response;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/usage_error.h"
 
 namespace {
 
@@ -32,9 +33,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version are "errors" with exit code 0 in CLI11.
     if (e.get_exit_code() == 0) return app.exit(e);
-    const auto parsed = app.get_subcommands();
-    const std::string where = parsed.empty() ? "rtctl" : "rtctl " + parsed[0]->get_name();
-    std::cerr << where << ": " << e.what() << " (see --help)\n";
+    std::cerr << DescribeUsageError(app, e, std::vector<std::string>(argv + 1, argv + argc))
+              << "\n";
     return kExitUsage;
   }
   for (auto& [sub, runner] : commands) {

@@ -230,6 +230,21 @@ ConfigProblem SyntaxError(std::string_view text, const json::parse_error& e) {
   if (const size_t colon = detail.find(": "); colon != std::string::npos) {
     detail = detail.substr(colon + 2);
   }
+  const SyntaxCause cause = DiagnoseSyntaxError(text, offset);
+  switch (cause.kind) {
+    case SyntaxCause::Kind::kUnterminatedComment:
+      return {ConfigProblem::Severity::kError, "", cause.line,
+              "JSON syntax error: unterminated /* comment (no closing */)"};
+    case SyntaxCause::Kind::kTrailingComma:
+      return {ConfigProblem::Severity::kError, "", cause.line,
+              std::string("JSON syntax error: trailing comma before '") + cause.closer +
+                  "' (JSON allows none)"};
+    case SyntaxCause::Kind::kUnknown:
+      break;
+  }
+  // nlohmann quotes what it last read, newlines as <U+000A>: keep the message one
+  // short line.
+  if (detail.size() > 200) detail = detail.substr(0, 200) + "...";
   return {ConfigProblem::Severity::kError, "", LineOfOffset(text, offset),
           "JSON syntax error: " + detail};
 }

@@ -35,6 +35,39 @@ int LineOfOffset(std::string_view text, size_t offset) {
   return 1 + static_cast<int>(std::count(text.begin(), text.begin() + offset, '\n'));
 }
 
+SyntaxCause DiagnoseSyntaxError(std::string_view text, size_t error_offset) {
+  const size_t end = std::min(error_offset + 1, text.size());
+  size_t last_comma = std::string_view::npos;  // offset of the last significant ','
+  size_t pos = 0;
+  while (pos < end) {
+    const char c = text[pos];
+    if (c == '"') {
+      for (++pos; pos < text.size() && text[pos] != '"'; ++pos) {
+        if (text[pos] == '\\') ++pos;
+      }
+      ++pos;
+      last_comma = std::string_view::npos;
+    } else if (text.substr(pos, 2) == "//") {
+      while (pos < text.size() && text[pos] != '\n') ++pos;
+    } else if (text.substr(pos, 2) == "/*") {
+      const size_t close = text.find("*/", pos + 2);
+      if (close == std::string_view::npos) {
+        return {SyntaxCause::Kind::kUnterminatedComment, LineOfOffset(text, pos)};
+      }
+      pos = close + 2;
+    } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      ++pos;
+    } else if ((c == ']' || c == '}') && pos == error_offset &&
+               last_comma != std::string_view::npos) {
+      return {SyntaxCause::Kind::kTrailingComma, LineOfOffset(text, last_comma), c};
+    } else {
+      last_comma = c == ',' ? pos : std::string_view::npos;
+      ++pos;
+    }
+  }
+  return {};
+}
+
 // A recursive-descent walk over already validated JSON that only tracks lines and
 // paths. Nesting depth is bounded by what nlohmann accepted.
 class JsonLineIndex::Scanner {

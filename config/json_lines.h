@@ -43,4 +43,17 @@ class JsonLineIndex {
 // The 1-based line of a byte offset in `text` (for nlohmann's parse_error::byte).
 int LineOfOffset(std::string_view text, size_t offset);
 
+// The cause of a JSON syntax error for the mistakes nlohmann describes badly: an
+// unterminated `/* */` comment (nlohmann quotes the rest of the file) and a comma
+// before `]` or `}` (nlohmann says "unexpected ']'"). `line` is where the cause is:
+// the comment's opening, the comma. Decided by scanning `text` up to `error_offset`
+// (the 0-based offset where the parse failed), never from nlohmann's message.
+struct SyntaxCause {
+  enum class Kind { kUnknown, kUnterminatedComment, kTrailingComma };
+  Kind kind = Kind::kUnknown;
+  int line = 0;
+  char closer = 0;  // kTrailingComma: the ']' or '}' after the comma
+};
+SyntaxCause DiagnoseSyntaxError(std::string_view text, size_t error_offset);
+
 }  // namespace rt

@@ -49,9 +49,22 @@ Result<int64_t> ParseTimestamp(std::string_view text) {
 }
 
 Result<int64_t> SliceOfTimestamp(const ClusterConfig& config, int64_t timestamp) {
-  const int64_t seconds =
-      config.timestamp_unit == TimestampUnit::kMilliseconds ? FloorDiv(timestamp, 1000) : timestamp;
-  return SliceOfSeconds(config, seconds);
+  const bool millis = config.timestamp_unit == TimestampUnit::kMilliseconds;
+  const int64_t seconds = millis ? FloorDiv(timestamp, 1000) : timestamp;
+  Result<int64_t> slice = SliceOfSeconds(config, seconds);
+  // Epoch seconds sent to a milliseconds cluster read as January 1970, so they land
+  // before the first slice; when the same number read as seconds would not, and is
+  // too small to be the milliseconds of any date after 1973, the operator's mistake
+  // is the unit, and the reason says so (decided on the numbers).
+  if (!slice.ok() && millis && seconds < config.first_slice_s &&
+      timestamp >= config.first_slice_s && timestamp >= 0 && timestamp < kEpochSecondsMillisSplit) {
+    return Status::InvalidArgument(
+        "timestamp " + std::to_string(timestamp) + " is before the first slice (" +
+        FormatUtcTime(config.first_slice_s) +
+        " UTC): it looks like epoch seconds; this cluster expects epoch milliseconds "
+        "(timestamp-unit)");
+  }
+  return slice;
 }
 
 Result<int64_t> SliceOfEpochMillis(const ClusterConfig& config, int64_t epoch_ms) {

@@ -15,6 +15,11 @@ namespace rt {
 // function here is exact on the whole int64 range: an overflow or a timestamp before
 // the first slice is an error, never a wrapped or negative slice.
 
+// Epoch seconds of any date before the year 5138 are below this, epoch milliseconds
+// of any date after 1973-03-03 are at or above it: the number that tells a value in
+// the wrong unit from one in the right unit, for the reasons of refused timestamps.
+inline constexpr int64_t kEpochSecondsMillisSplit = 100'000'000'000;
+
 // Parses the `timestamp` parameter: an optional '-' and decimal digits, nothing else
 // (no '+', spaces, fractions). "99999999999999999999" is an out-of-range error.
 [[nodiscard]] Result<int64_t> ParseTimestamp(std::string_view text);

@@ -1,7 +1,8 @@
 # Runs `rtctl validate-config` and checks its exit code and output; used by the
 # example tests in CMakeLists.txt:
 #   cmake -DRTCTL=path -DARGS="FILE --against OLD" -DEXPECT_RC=1
-#         [-DEXPECT_TEXT=substring] [-DEXPECT_TEXT2=substring] -P check-validate.cmake
+#         [-DEXPECT_TEXT=substring] [-DEXPECT_TEXT2=substring]
+#         [-DEXPECT_STDOUT_START=prefix] -P check-validate.cmake
 # EXPECT_TEXT* are plain substrings of stdout + stderr (no regex, so brackets and
 # quotes need no escaping).
 separate_arguments(args UNIX_COMMAND "${ARGS}")
@@ -14,6 +15,13 @@ execute_process(COMMAND "${CMAKE_COMMAND}" -E env
 set(all "${out}${err}")
 if(NOT rc STREQUAL EXPECT_RC)
   message(FATAL_ERROR "expected exit code ${EXPECT_RC}, got ${rc}\n--- stdout\n${out}--- stderr\n${err}")
+endif()
+# EXPECT_STDOUT_START: stdout must begin with this (the line that leads).
+if(DEFINED EXPECT_STDOUT_START)
+  string(FIND "${out}" "${EXPECT_STDOUT_START}" at)
+  if(NOT at EQUAL 0)
+    message(FATAL_ERROR "stdout does not start with \"${EXPECT_STDOUT_START}\"\n--- stdout\n${out}--- stderr\n${err}")
+  endif()
 endif()
 foreach(var EXPECT_TEXT EXPECT_TEXT2)
   if(DEFINED ${var})

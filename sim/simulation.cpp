@@ -361,6 +361,25 @@ ScenarioHours ResolveScenarioHours(const SimulationOptions& options) {
                        scaled(options.restart_at, 30), scaled(options.unsafe_at, 40)};
 }
 
+std::vector<std::string> ChangesOutsideRun(const SimulationOptions& options) {
+  const ScenarioHours hours = ResolveScenarioHours(options);
+  std::vector<std::string> skipped;
+  if (options.added_workers > 0 && hours.add_workers + 1 >= options.hours) {
+    skipped.push_back("workers join at hour " + std::to_string(hours.add_workers) +
+                      " (for slices from " + std::to_string(hours.add_workers + 1) + ")");
+  }
+  if (hours.add_api >= options.hours) {
+    skipped.push_back("an API node joins at hour " + std::to_string(hours.add_api));
+  }
+  if (hours.restart >= options.hours) {
+    skipped.push_back("a worker restarts at hour " + std::to_string(hours.restart));
+  }
+  if (hours.unsafe >= options.hours) {
+    skipped.push_back("an unsafe change is tried at hour " + std::to_string(hours.unsafe));
+  }
+  return skipped;
+}
+
 Result<SimReport> RunSimulation(const SimulationOptions& options) {
   if (Status s = ValidateOptions(options); !s.ok()) return s;
   const Result<int64_t> first_slice_s = ParseUtcTime(options.first_slice);

@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "sim/report.h"
@@ -45,6 +46,12 @@ struct ScenarioHours {
   int64_t unsafe = 0;
 };
 ScenarioHours ResolveScenarioHours(const SimulationOptions& options);
+
+// The scenario's changes that a run of options.hours hours would not see: a change
+// at an hour >= hours does not happen, and workers added at hour h only take the
+// slices from h + 1, so they get no traffic unless h + 1 < hours. One phrase each
+// ("workers join at hour 10 (for slices from 11)"); empty when every change happens.
+std::vector<std::string> ChangesOutsideRun(const SimulationOptions& options);
 
 // Runs the scenario: an InProcessCluster on a FakeClock, the TrafficModel's requests
 // through the LoadDriver, the changes, then (after draining every API node) every

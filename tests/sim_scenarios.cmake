@@ -20,3 +20,25 @@ set_tests_properties("sim: simulate prints a JSON report" PROPERTIES
 add_test(NAME "sim: simulate rejects a bad flag value with exit code 2"
          COMMAND sh -c "\"$0\" simulate --hours 0 2>/dev/null; test $? -eq 2" $<TARGET_FILE:rtctl>)
 set_tests_properties("sim: simulate rejects a bad flag value with exit code 2" PROPERTIES LABELS sim)
+
+# An impossible calendar date is a usage error too, found before anything starts.
+add_test(NAME "sim: simulate rejects an impossible --first-slice with exit code 2"
+         COMMAND sh -c "\"$0\" simulate --first-slice 2024-02-30T00:00:00 2>/dev/null; test $? -eq 2"
+                 $<TARGET_FILE:rtctl>)
+set_tests_properties("sim: simulate rejects an impossible --first-slice with exit code 2"
+                     PROPERTIES LABELS sim)
+
+# A report file that cannot be written fails before the run (the default 48-hour run
+# would take minutes: the short timeout proves it is not run), with the reason.
+add_test(NAME "sim: simulate checks --report before the run"
+         COMMAND sh -c "out=$(\"$0\" simulate --no-progress --report /nonexistent/r.html 2>&1); rc=$?; echo \"$out\"; test $rc -eq 1 && echo \"$out\" | grep -q 'No such file or directory'"
+                 $<TARGET_FILE:rtctl>)
+set_tests_properties("sim: simulate checks --report before the run" PROPERTIES
+                     TIMEOUT 20 LABELS sim)
+
+# A run too short for a scenario change says so on stderr, and still passes.
+add_test(NAME "sim: simulate says which changes a short run skips"
+         COMMAND sh -c "err=$(\"$0\" simulate --hours 1 --events-per-hour 50 --users 20 --no-progress 2>&1 >/dev/null); rc=$?; echo \"$err\"; test $rc -eq 0 && echo \"$err\" | grep -q 'do not happen: workers join at hour 0'"
+                 $<TARGET_FILE:rtctl>)
+set_tests_properties("sim: simulate says which changes a short run skips" PROPERTIES
+                     TIMEOUT 120 LABELS sim)

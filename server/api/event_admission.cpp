@@ -40,9 +40,18 @@ Admission AdmitEvent(const ClusterConfig& config, const UserKeyer& keyer, std::s
   Result<int64_t> event_ms = TimestampToEpochMillis(config, *timestamp);
   if (!event_ms.ok()) return Reject(RejectReason::kBadTimestamp, event_ms.status().message());
   if (*event_ms - now_ms > config.max_future_s * 1000) {
-    return Reject(RejectReason::kTooFarInFuture,
-                  "timestamp " + query->timestamp_text + " is more than " +
-                      std::to_string(config.max_future_s) + " s ahead of this node's clock");
+    std::string reason = "timestamp " + query->timestamp_text + " is more than " +
+                         std::to_string(config.max_future_s) + " s ahead of this node's clock";
+    // The reverse unit mistake: epoch milliseconds on a seconds cluster read as a
+    // time tens of thousands of years ahead; read as milliseconds it would be near now.
+    if (config.timestamp_unit == TimestampUnit::kSeconds &&
+        *timestamp >= kEpochSecondsMillisSplit &&
+        *timestamp / 1000 - now_ms / 1000 <= config.max_future_s) {
+      reason +=
+          ": it looks like epoch milliseconds; this cluster expects epoch seconds "
+          "(timestamp-unit)";
+    }
+    return Reject(RejectReason::kTooFarInFuture, reason);
   }
 
   Result<int64_t> slice = SliceOfTimestamp(config, *timestamp);

@@ -235,6 +235,23 @@ TEST_CASE("rtctl send --count with a seed is counted exactly as the same seed pr
   }
 }
 
+TEST_CASE("send and query --seconds on a milliseconds cluster say the unit is wrong",
+          "[integration][cli]") {
+  LocalCluster cluster({});
+  REQUIRE(cluster.Start());
+  const std::string api = cluster.api_url();
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"send", "--api", api, "--user", "u", "--click", "--seconds"},
+        std::vector<std::string>{"query", "--api", api, "--seconds"}}) {
+    const Run run = Rtctl(args);
+    INFO(run.err);
+    CHECK(run.code == 1);
+    CHECK(IsOneLine(run.err));
+    CHECK_THAT(run.err, Catch::Contains("400 ") && Catch::Contains("looks like epoch seconds") &&
+                            Catch::Contains("expects epoch milliseconds"));
+  }
+}
+
 TEST_CASE("a rejected event is exit 1 with the node's 400 reason on stderr", "[integration][cli]") {
   LocalCluster cluster({});
   REQUIRE(cluster.Start());

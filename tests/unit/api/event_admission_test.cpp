@@ -84,6 +84,43 @@ TEST_CASE("every bad event is refused with its reason", "[api][admission]") {
   }
 }
 
+TEST_CASE("epoch seconds on a milliseconds cluster are refused as looking like seconds",
+          "[api][admission]") {
+  const ClusterConfig config = TestConfig();
+  const UserKeyer keyer("");
+  const int64_t now = kFirstSliceMs + 10 * kHourMs;
+  const Admission seconds = AdmitEvent(config, keyer, Target(now / 1000, "u", "click"), now);
+  REQUIRE_FALSE(seconds.ok());
+  CHECK(seconds.rejection.reason == RejectReason::kBeforeFirstSlice);
+  CHECK_THAT(seconds.rejection.message, Catch::Contains("looks like epoch seconds") &&
+                                            Catch::Contains("expects epoch milliseconds"));
+  CHECK(seconds.rejection.message.find('\n') == std::string::npos);
+
+  // A millisecond time that is simply too early is not called seconds.
+  const Admission early = AdmitEvent(config, keyer, Target(kFirstSliceMs - 1, "u", "click"), now);
+  REQUIRE_FALSE(early.ok());
+  CHECK_THAT(early.rejection.message, !Catch::Contains("seconds"));
+}
+
+TEST_CASE("epoch milliseconds on a seconds cluster are refused as looking like milliseconds",
+          "[api][admission]") {
+  ClusterConfig config = TestConfig();
+  config.timestamp_unit = TimestampUnit::kSeconds;
+  const UserKeyer keyer("");
+  const int64_t now = kFirstSliceMs + 10 * kHourMs;
+  const Admission millis = AdmitEvent(config, keyer, Target(now, "u", "click"), now);
+  REQUIRE_FALSE(millis.ok());
+  CHECK(millis.rejection.reason == RejectReason::kTooFarInFuture);
+  CHECK_THAT(millis.rejection.message, Catch::Contains("looks like epoch milliseconds") &&
+                                           Catch::Contains("expects epoch seconds"));
+
+  // Seconds an hour ahead are only too far ahead, not milliseconds.
+  const Admission ahead = AdmitEvent(config, keyer, Target(now / 1000 + 3600, "u", "click"), now);
+  REQUIRE_FALSE(ahead.ok());
+  CHECK(ahead.rejection.reason == RejectReason::kTooFarInFuture);
+  CHECK_THAT(ahead.rejection.message, !Catch::Contains("milliseconds"));
+}
+
 TEST_CASE("max-future-s allows events up to the limit", "[api][admission]") {
   const ClusterConfig config = TestConfig();
   const UserKeyer keyer("");

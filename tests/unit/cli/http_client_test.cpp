@@ -74,6 +74,26 @@ TEST_CASE("an unreachable server is a transport error naming the URL", "[cli][ht
   CHECK_THAT(response.status().message(), Catch::StartsWith("cannot reach " + url + ": "));
 }
 
+TEST_CASE("https to a plain HTTP node says that rt speaks plain HTTP", "[cli][http_client]") {
+  FakeHttpServer server([](const testing::TestRequest&) { return FakeHttpServer::Text(200, ""); });
+  std::string url = server.url();
+  REQUIRE(url.starts_with("http://"));
+  url.replace(0, 4, "https");
+  HttpClient client(url);
+  Result<HttpResponse> response = client.Get("/analytics?timestamp=1");
+  REQUIRE_FALSE(response.ok());
+  CHECK(response.status().code() == Status::Code::kUnavailable);
+  CHECK_THAT(response.status().message(), Catch::StartsWith("cannot reach " + url + ": ") &&
+                                              Catch::Contains("rt nodes speak plain HTTP") &&
+                                              Catch::Contains("examples/nginx/rt-api.conf"));
+
+  // Plain http to a closed port: no TLS hint.
+  HttpClient plain(ClosedPortUrl());
+  Result<HttpResponse> refused = plain.Get("/analytics?timestamp=1");
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.status().message(), !Catch::Contains("plain HTTP"));
+}
+
 TEST_CASE("one client reuses its connection across a loop of requests", "[cli][http_client]") {
   FakeHttpServer server([](const testing::TestRequest&) { return FakeHttpServer::Text(202, ""); });
   HttpClient client(server.url());

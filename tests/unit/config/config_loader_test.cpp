@@ -106,6 +106,37 @@ TEST_CASE("a JSON syntax error names its line", "[config][loader]") {
   CHECK_THAT(report.problems[0].message, Catch::StartsWith("JSON syntax error"));
 }
 
+TEST_CASE("an unterminated comment is named with its line, not quoted", "[config][loader]") {
+  const std::string text = "{\n  \"api-nodes\": {},\n  /* left open\n  \"worker-nodes\": {}\n}\n";
+  const ConfigReport report = CheckClusterConfigText(text, kStartMs);
+  REQUIRE(report.problems.size() == 1);
+  CHECK(report.problems[0].line == 3);
+  CHECK_THAT(report.problems[0].message, Catch::Contains("unterminated /* comment"));
+  CHECK_THAT(report.problems[0].message, !Catch::Contains("<U+000A>"));
+  CHECK_THAT(report.problems[0].message, !Catch::Contains("worker-nodes"));
+}
+
+TEST_CASE("a trailing comma is named with the comma's line", "[config][loader]") {
+  const std::string in_array =
+      "{\n  \"routing\": [\n    {\"slice\": 0, \"nodes\": [\"0\"]},\n  ]\n}\n";
+  const ConfigReport array_report = CheckClusterConfigText(in_array, kStartMs);
+  REQUIRE(array_report.problems.size() == 1);
+  CHECK(array_report.problems[0].line == 3);
+  CHECK_THAT(array_report.problems[0].message, Catch::Contains("trailing comma before ']'"));
+
+  // In an object, with a comment between the comma and the brace.
+  const std::string in_object = "{\n  \"length-of-time-slice\": 3600, // hourly\n}\n";
+  const ConfigReport object_report = CheckClusterConfigText(in_object, kStartMs);
+  REQUIRE(object_report.problems.size() == 1);
+  CHECK(object_report.problems[0].line == 2);
+  CHECK_THAT(object_report.problems[0].message, Catch::Contains("trailing comma before '}'"));
+
+  // A comma inside a string is not one.
+  const ConfigReport string_report = CheckClusterConfigText("{\n  \"a\": \"x,\" ]\n}\n", kStartMs);
+  REQUIRE(string_report.problems.size() == 1);
+  CHECK_THAT(string_report.problems[0].message, !Catch::Contains("trailing comma"));
+}
+
 // Found by tests/fuzz/fuzz_config: nlohmann throws out_of_range, not parse_error, for
 // a number beyond a double's range, and it escaped as an exception (rtctl aborted).
 TEST_CASE("a number too large for a double is an error, not an exception", "[config][loader]") {

@@ -55,6 +55,23 @@ TEST_CASE("millisecond timestamps map to slices at exact boundaries", "[config][
   CHECK_THAT(before.status().message(), Catch::Contains("before the first slice"));
 }
 
+TEST_CASE("a seconds timestamp on a milliseconds config is named as epoch seconds",
+          "[config][slice]") {
+  const ClusterConfig config = HourlyConfig(TimestampUnit::kMilliseconds);
+  const Result<int64_t> seconds = SliceOfTimestamp(config, config.first_slice_s + 7200);
+  REQUIRE_FALSE(seconds.ok());
+  CHECK_THAT(seconds.status().message(), Catch::Contains("before the first slice") &&
+                                             Catch::Contains("looks like epoch seconds") &&
+                                             Catch::Contains("expects epoch milliseconds"));
+  // Too early even as seconds, or milliseconds just before the first slice: no hint.
+  for (const int64_t early : {int64_t{1000}, config.first_slice_s * 1000 - 1}) {
+    INFO(early);
+    const Result<int64_t> refused = SliceOfTimestamp(config, early);
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.status().message(), !Catch::Contains("seconds"));
+  }
+}
+
 TEST_CASE("second timestamps map to slices at exact boundaries", "[config][slice]") {
   const ClusterConfig config = HourlyConfig(TimestampUnit::kSeconds);
   const int64_t start = config.first_slice_s;

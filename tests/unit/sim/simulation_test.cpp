@@ -24,6 +24,30 @@ TEST_CASE("the scenario's change hours scale with --hours unless given", "[sim][
   CHECK(ResolveScenarioHours(options).restart == 1);
 }
 
+TEST_CASE("changes a short run would not see are named", "[sim][scenario]") {
+  SimulationOptions options;
+  options.hours = 8;
+  CHECK(ChangesOutsideRun(options).empty());
+
+  // --hours 1 scales every change to hour 0: the workers join for slice 1, never run.
+  options.hours = 1;
+  const std::vector<std::string> one_hour = ChangesOutsideRun(options);
+  REQUIRE(one_hour.size() == 1);
+  CHECK(one_hour[0] == "workers join at hour 0 (for slices from 1)");
+
+  options.hours = 4;
+  options.add_workers_at = 10;
+  const std::vector<std::string> late = ChangesOutsideRun(options);
+  REQUIRE(late.size() == 1);
+  CHECK(late[0] == "workers join at hour 10 (for slices from 11)");
+
+  options.added_workers = 0;  // no workers to add: nothing skipped
+  options.unsafe_at = 4;
+  const std::vector<std::string> unsafe = ChangesOutsideRun(options);
+  REQUIRE(unsafe.size() == 1);
+  CHECK(unsafe[0] == "an unsafe change is tried at hour 4");
+}
+
 TEST_CASE("a simulation with impossible options fails before starting anything",
           "[sim][scenario]") {
   SimulationOptions options;
