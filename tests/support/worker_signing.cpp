@@ -1,5 +1,6 @@
 #include "tests/support/worker_signing.h"
 
+#include "server/api/request_signing.h"
 #include "server/auth/request_signature.h"
 
 namespace rt::testing {
@@ -10,18 +11,9 @@ std::string TestWorkerKeyHex() { return TestWorkerKey().Hex(); }
 
 void SignTestRequest(TestRequest& request, const WorkerKey& key, const Clock* clock) {
   static const SystemClock system_clock;
-  request.erase(std::string(kTimestampHeader));
-  request.erase(std::string(kSignatureHeader));
-  const std::string body_hash = Sha256HexOf(request.body());
-  SignedRequest parts;
-  parts.method = request.method_string();
-  parts.target = request.target();
-  for (const auto& field : request) parts.headers.emplace_back(field.name_string(), field.value());
-  parts.body_sha256_hex = body_hash;
-  const Signature signature =
-      RequestSigner(key, clock != nullptr ? *clock : system_clock).Sign(parts);
-  request.set(std::string(kTimestampHeader), signature.timestamp);
-  request.set(std::string(kSignatureHeader), signature.signature);
+  // TestRequest is http::Request: the API node's own signing does it.
+  SignRequest(RequestSigner(key, clock != nullptr ? *clock : system_clock), request,
+              Sha256HexOf(request.body()));
 }
 
 std::optional<TestResponse> SignedFetch(
