@@ -12,6 +12,7 @@ packages=(
   libkyotocabinet-dev kyotocabinet-utils catch2 libssl-dev
   libbenchmark-dev curl procps nginx-light openssl
   clang-14 libfuzzer-14-dev
+  etcd-server etcd-client lintian help2man prometheus gnuplot-nox nftables iproute2
 )
 
 missing=()
