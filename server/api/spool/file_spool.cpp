@@ -66,11 +66,11 @@ Result<uint64_t> FileSpool::Append(std::string_view payload) {
                                    " bytes: empty or larger than a segment");
   }
   const int64_t now_ms = NowMs();
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (failed_) return Status::IoError("spool for worker " + worker_id_ + " failed");
   Segment* segment = ActiveLocked();
   if (segment == nullptr || segment->end + need > segment->size) {
-    if (Status s = RollOverLocked(); !s.ok()) return s;
+    if (Status s = RollOverLocked(lock); !s.ok()) return s;
     segment = ActiveLocked();
   }
   const uint64_t seq = next_seq_++;
@@ -86,7 +86,9 @@ Result<uint64_t> FileSpool::Append(std::string_view payload) {
   return seq;
 }
 
-Status FileSpool::RollOverLocked() {
+Status FileSpool::RollOverLocked(std::unique_lock<std::mutex>& lock) {
+  prealloc_cv_.wait(lock, [&] { return !prealloc_running_; });
+  if (failed_) return Status::IoError("spool for worker " + worker_id_ + " failed");
   std::unique_ptr<Segment> fresh = std::move(next_);
   if (fresh == nullptr) {
     const size_t size = disk_.options().segment_bytes;
@@ -424,11 +426,19 @@ void FileSpool::Preallocate() {
     if (!prealloc_wanted_ || next_ != nullptr || failed_) return;
     id = next_segment_id_++;
     held = segments_.size();
+    prealloc_running_ = true;
   }
   const size_t size = disk_.options().segment_bytes;
-  if (!disk_.TryAllocate(size, held)) return;  // Append will find the spool full
+  if (!disk_.TryAllocate(size, held)) {  // Append will find the spool full
+    std::lock_guard lock(mu_);
+    prealloc_running_ = false;
+    prealloc_cv_.notify_all();
+    return;
+  }
   auto created = CreateSegment(id);
   std::lock_guard lock(mu_);
+  prealloc_running_ = false;
+  prealloc_cv_.notify_all();
   if (!created.ok()) {
     disk_.Release(size);
     // A full device is Append's to report (kUnavailable); anything else is fatal.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -125,7 +126,7 @@ class FileSpool final : public EventSpool {
   void Preallocate();
 
   Segment* ActiveLocked();
-  Status RollOverLocked();
+  Status RollOverLocked(std::unique_lock<std::mutex>& lock);
   // A new segment file of options().segment_bytes, mapped, its header not yet written.
   Result<std::unique_ptr<Segment>> CreateSegment(uint64_t id);
   Segment* FindLocked(uint64_t seq) const;
@@ -144,6 +145,10 @@ class FileSpool final : public EventSpool {
   std::deque<std::unique_ptr<Segment>> segments_;
   std::unique_ptr<Segment> next_;  // preallocated, header not yet written
   bool prealloc_wanted_ = false;
+  // The disk thread is creating next_ (with the next segment id): a rollover waits for
+  // it on prealloc_cv_ rather than racing it, so that ids follow the seqs.
+  bool prealloc_running_ = false;
+  std::condition_variable prealloc_cv_;
   bool sync_wanted_ = false;
   bool failed_ = false;   // a fatal error happened: Append refuses
   bool closing_ = false;  // in the destructor: no more Wake
