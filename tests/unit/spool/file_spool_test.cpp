@@ -226,6 +226,18 @@ TEST_CASE("concurrent appends get contiguous seqs and keep every payload intact"
   REQUIRE(fixture.fatals().empty());
 }
 
+TEST_CASE("the fast CRC32C agrees with the portable one and the standard check value", "[spool]") {
+  const std::string check = "123456789";
+  REQUIRE(spool::Crc32c(check.data(), check.size()) == 0xE3069283);  // RFC 3720 check
+  REQUIRE(spool::Crc32cPortable(check.data(), check.size()) == 0xE3069283);
+  std::string data;
+  for (size_t size = 0; size < 300; ++size) {
+    REQUIRE(spool::Crc32c(data.data(), data.size()) ==
+            spool::Crc32cPortable(data.data(), data.size()));
+    data += static_cast<char>(size * 131 + 7);
+  }
+}
+
 TEST_CASE("worker ids map to directory names and back", "[spool]") {
   for (std::string id : {"7", "worker-a.1_b", "x1", ".", "..", "a/b", "", "ü"}) {
     std::string name = spool::WorkerDirName(id);
