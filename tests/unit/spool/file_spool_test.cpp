@@ -52,6 +52,40 @@ TEST_CASE("appended records read back in order across several segments", "[spool
   REQUIRE(fixture.fatals().empty());
 }
 
+// Mapped segments are what a spool keeps in RSS: /proc/self/maps lists them.
+size_t MappedSegments(const std::string& worker_dir) {
+  std::ifstream maps("/proc/self/maps");
+  size_t count = 0;
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find(worker_dir + "/") != std::string::npos) ++count;
+  }
+  return count;
+}
+
+TEST_CASE("a spool keeps only a few segments mapped however many it holds", "[spool][rss]") {
+  SpoolFixture fixture;
+  auto disk = fixture.OpenDisk();
+  auto spool = fixture.OpenSpool(*disk);
+  const std::string worker_dir = fixture.worker_dir("7");
+  AppendRange(*spool, 1, 2000);  // 36 segments, none read
+  REQUIRE(SegmentFiles(worker_dir).size() >= 36);
+  // The current one, the preallocated next, and at most one full one not yet unmapped.
+  REQUIRE(WaitFor([&] { return MappedSegments(worker_dir) <= 3; }));
+  size_t most = 0;
+  for (uint64_t from = 1; from <= 2000; from += 100) {
+    std::string body;
+    REQUIRE(spool->Read(from, 100, 1 << 20, body) == 100);
+    most = std::max(most, MappedSegments(worker_dir));
+  }
+  REQUIRE(most <= 4);  // plus the one being read
+
+  // Reopened: only the last segment is mapped, however many were scanned.
+  spool.reset();
+  spool = fixture.OpenSpool(*disk);
+  REQUIRE(MappedSegments(worker_dir) <= 1);
+  REQUIRE(ReadAll(*spool, 1).size() == 2000);
+}
+
 TEST_CASE("a reopened spool resumes its next seq, stream and cursor", "[spool]") {
   SpoolFixture fixture;
   {
