@@ -132,23 +132,19 @@ Result<std::unique_ptr<FileSpool::Segment>> FileSpool::CreateSegment(uint64_t id
   return segment;
 }
 
+// In fsync mode `done` always runs on the disk thread (as event_spool.h says), even for
+// a record an earlier group already covered: callers need not expect it inline.
 void FileSpool::WhenDurable(uint64_t seq, std::function<void()> done) {
   if (!fsync_) {
     done();
     return;
   }
-  {
-    std::lock_guard lock(mu_);
-    if (seq > durable_seq_) {
-      waiting_.emplace_back(seq, std::move(done));
-      if (!sync_wanted_) {
-        sync_wanted_ = true;
-        disk_.Wake(this);
-      }
-      return;
-    }
+  std::lock_guard lock(mu_);
+  waiting_.emplace_back(seq, std::move(done));
+  if (!sync_wanted_) {
+    sync_wanted_ = true;
+    disk_.Wake(this);
   }
-  done();
 }
 
 FileSpool::Segment* FileSpool::FindLocked(uint64_t seq) const {
@@ -334,7 +330,8 @@ void FileSpool::SyncWritten() {
     status = range.segment->map.Sync(range.begin, range.end, range.segment->path);
     if (!status.ok()) break;
   }
-  if (Histogram* histogram = disk_.options().fsync_seconds; histogram != nullptr) {
+  Histogram* histogram = disk_.options().fsync_seconds;
+  if (histogram != nullptr && !ranges.empty()) {
     histogram->ObserveSeconds(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
