@@ -48,7 +48,13 @@ TEST_CASE("appended records read back in order across several segments", "[spool
   REQUIRE(spool->Read(501, 100, 1 << 20, body) == 0);
   REQUIRE(spool->events() == 500);
   REQUIRE(spool->bytes() >= 9 * 4096);
-  REQUIRE(spool->oldest_unacknowledged_ms() > 0);
+  const int64_t oldest = spool->oldest_unacknowledged_ms();
+  REQUIRE(oldest > 0);
+  spool->Acknowledge(250);
+  REQUIRE(spool->oldest_unacknowledged_ms() >= oldest);
+  spool->Acknowledge(500);
+  REQUIRE(spool->oldest_unacknowledged_ms() == 0);
+  REQUIRE(spool->events() == 0);
   REQUIRE(fixture.fatals().empty());
 }
 
