@@ -79,7 +79,7 @@ std::string BashCompletionScript(const CLI::App& app, const std::string& name) {
       << "  ((COMP_CWORD > 1)) && prev=${COMP_WORDS[COMP_CWORD - 1]}\n"
       << "  if [[ -n $prev && \" $valued \" == *\" $prev \"* ]]; then return 0; fi\n"
       << "  if [[ $cur == -* ]]; then\n"
-      << "    COMPREPLY=($(compgen -W \"$flags $valued --help\" -- \"$cur\"))\n"
+      << "    COMPREPLY=($(compgen -W \"$flags $valued\" -- \"$cur\"))\n"
       << "  elif [[ -n $subs ]]; then\n"
       << "    COMPREPLY=($(compgen -W \"$subs\" -- \"$cur\"))\n"
       << "  fi\n"
