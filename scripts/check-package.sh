@@ -53,6 +53,7 @@ for dep in adduser libkyotocabinet libcurl libssl libc6; do
 done
 grep -qx /etc/rt/cluster.json "$scratch/control/conffiles" || fail "/etc/rt/cluster.json is not a conffile"
 [[ -x $scratch/control/postinst ]] || fail "no executable postinst"
+sh -n "$scratch/control/postinst" || fail "postinst is not valid sh"
 if grep -Eq 'systemctl|deb-systemd|invoke-rc.d' "$scratch/control/postinst"; then
   fail "postinst touches units (it must never start or enable them)"
 fi
