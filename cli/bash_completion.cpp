@@ -7,6 +7,7 @@
 namespace rt::cli {
 namespace {
 
+// CLI11 leaves a subcommand or option of the group "" out of --help: so do we.
 bool Hidden(const CLI::App& sub) { return sub.get_group().empty(); }
 
 std::vector<const CLI::App*> VisibleSubcommands(const CLI::App& app) {

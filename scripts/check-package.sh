@@ -65,7 +65,7 @@ rtctl=$root/usr/bin/rtctl
 [[ -x $rtctl ]] || { echo "FAIL: no /usr/bin/rtctl in the package" >&2; exit 1; }
 out=$("$rtctl" --version) || fail "rtctl --version exited $?"
 first=${out%%$'\n'*}
-[[ $first =~ ^rtctl\ [0-9][0-9.]*\ \(git\ [0-9a-f]+|unknown\)$ ]] || fail "--version first line: '$first'"
+[[ $first =~ ^rtctl\ [0-9][0-9.]*\ \(git\ ([0-9a-f]+|unknown)\)$ ]] || fail "--version first line: '$first'"
 [[ $out == *"Kyoto Cabinet "[0-9]* && $out == *"Boost "[0-9]* ]] || fail "--version lacks Kyoto/Boost: $out"
 ok "rtctl --version: ${out//$'\n'/ | }"
 if "$rtctl" validate-config "$root/etc/rt/cluster.json" >"$scratch/validate.log" 2>&1; then
