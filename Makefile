@@ -9,7 +9,9 @@ FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CXX ?= clang++-14
 
-.PHONY: all deps configure build test run fuzz format clean
+PACKAGE_DIR ?= build-package
+
+.PHONY: all deps configure build test run fuzz package format clean
 
 all: build
 
@@ -51,8 +53,16 @@ fuzz: deps
 	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target rt_fuzz_targets
 	@./tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
+# The Debian package rt_<version>_amd64.deb (cmake/package.cmake), from a Release build
+# of rtctl alone (no tests) in its own build dir; the .deb lands in $(PACKAGE_DIR).
+package: deps
+	@cmake -S . -B $(PACKAGE_DIR) -DCMAKE_BUILD_TYPE=Release -DRT_BUILD_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(PACKAGE_DIR) -j $(JOBS) --target rtctl rt_package_files
+	@cd $(PACKAGE_DIR) && cpack -G DEB >/dev/null
+	@ls $(PACKAGE_DIR)/rt_*_amd64.deb
+
 format:
 	@git ls-files '*.h' '*.cpp' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(FUZZ_DIR) $(PACKAGE_DIR)

@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/usage_error.h"
+#include "cli/version.h"
 
 namespace {
 
@@ -19,11 +20,14 @@ int main(int argc, char** argv) {
   CLI::App app{"rtctl: run, query, check and simulate an rt analytics cluster"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
+  app.set_version_flag("--version", VersionText(),
+                       "Print rtctl's version and git revision, and the Kyoto Cabinet and "
+                       "Boost versions, and exit");
 
   std::vector<std::pair<CLI::App*, CommandRunner>> commands;
-  for (auto setup :
-       {SetupServeApi, SetupServeWorker, SetupSend, SetupQuery, SetupPerWorker, SetupAllSlices,
-        SetupValidateConfig, SetupSimulate, SetupSlice, SetupWorkerKey, SetupWorkerGet}) {
+  for (auto setup : {SetupServeApi, SetupServeWorker, SetupSend, SetupQuery, SetupPerWorker,
+                     SetupAllSlices, SetupValidateConfig, SetupSimulate, SetupSlice, SetupWorkerKey,
+                     SetupWorkerGet, SetupCompletion}) {
     CommandRunner runner = setup(app);
     commands.emplace_back(AllSubcommands(app).back(), std::move(runner));
   }

@@ -9,14 +9,7 @@
 #include <sstream>
 #include <string>
 
-// Set by server/CMakeLists.txt for this file only, so that a new revision rebuilds
-// one object.
-#ifndef RT_BUILD_VERSION
-#define RT_BUILD_VERSION "unknown"
-#endif
-#ifndef RT_BUILD_REVISION
-#define RT_BUILD_REVISION "unknown"
-#endif
+#include "server/metrics/build_info.h"
 
 namespace rt {
 namespace {
@@ -77,7 +70,8 @@ ProcessSample ReadProcessSample() {
 void RegisterProcessMetrics(MetricsRegistry& registry) {
   registry
       .AddGauge("rt_build_info", "Always 1; the labels say which build runs",
-                "version=\"" RT_BUILD_VERSION "\",revision=\"" RT_BUILD_REVISION "\"")
+                "version=\"" + std::string(BuildVersion()) + "\",revision=\"" +
+                    std::string(BuildRevision()) + "\"")
       .Set(1);
   registry.AddCallbackCounter("process_cpu_seconds_total", "User and system CPU time spent",
                               [] { return OrNan(ReadCpuSeconds()); });
