@@ -264,7 +264,9 @@ TEST_CASE("a worker killed and restarted while events flow counts each event onc
 
 TEST_CASE("a worker killed -9 under load reports its store repair on /healthz and /metrics",
           "[integration][worker][faults][disk]") {
-  LocalCluster cluster({.workers = 1});
+  LocalCluster::Options options;
+  options.workers = 1;
+  LocalCluster cluster(options);
   REQUIRE(cluster.Start());
   const uint16_t worker = cluster.worker_port(0);
   CHECK(FetchMetric(worker, "rt_worker_store_repaired") == 0.0);
