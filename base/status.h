@@ -19,6 +19,7 @@ class [[nodiscard]] Status {
     kIoError,
     kConflict,
     kUnavailable,
+    kResourceExhausted,  // out of disk space (or another resource): may succeed later
     kInternal
   };
 
@@ -36,6 +37,9 @@ class [[nodiscard]] Status {
   }
   static Status Unavailable(std::string message) {
     return Status(Code::kUnavailable, std::move(message));
+  }
+  static Status ResourceExhausted(std::string message) {
+    return Status(Code::kResourceExhausted, std::move(message));
   }
   static Status Internal(std::string message) {
     return Status(Code::kInternal, std::move(message));

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 namespace rt {
 namespace {
@@ -96,7 +98,38 @@ BatchLog::BatchLog(std::string path, int fd, uint64_t size)
 
 BatchLog::~BatchLog() { ::close(fd_); }
 
-Result<std::vector<BatchRequest>> BatchLog::ReadAll() {
+namespace {
+
+// The record starting at `pos` of `data`, if it is complete and well formed; its
+// size through `record_size`.
+std::optional<BatchRequest> RecordAt(const std::string& data, size_t pos, size_t& record_size) {
+  if (data.size() - pos < kHeaderSize) return std::nullopt;
+  const char* header = data.data() + pos;
+  if (std::memcmp(header, kMagic, 4) != 0) return std::nullopt;
+  const uint32_t payload_size = GetU32(header + 4);
+  if (data.size() - pos - kHeaderSize < payload_size) return std::nullopt;
+  const char* payload = header + kHeaderSize;
+  if (Fnv1a(payload, payload_size) != GetU64(header + 8)) return std::nullopt;
+  BatchRequest batch;
+  if (!DecodePayload(payload, payload_size, batch)) return std::nullopt;
+  record_size = kHeaderSize + payload_size;
+  return batch;
+}
+
+// The offset of the first good record after `pos`, if any.
+std::optional<size_t> GoodRecordAfter(const std::string& data, size_t pos) {
+  const std::string_view magic(kMagic, 4);
+  for (size_t at = data.find(magic, pos + 1); at != std::string::npos;
+       at = data.find(magic, at + 1)) {
+    size_t size = 0;
+    if (RecordAt(data, at, size)) return at;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<BatchLog::Contents> BatchLog::ReadAll() {
   std::string data(size_, '\0');
   size_t done = 0;
   while (done < data.size()) {
@@ -107,27 +140,30 @@ Result<std::vector<BatchRequest>> BatchLog::ReadAll() {
     done += static_cast<size_t>(n);
   }
   data.resize(done);
-  std::vector<BatchRequest> batches;
+  Contents contents;
   size_t pos = 0;
-  while (data.size() - pos >= kHeaderSize) {
-    const char* header = data.data() + pos;
-    if (std::memcmp(header, kMagic, 4) != 0) break;
-    uint32_t payload_size = GetU32(header + 4);
-    if (data.size() - pos - kHeaderSize < payload_size) break;
-    const char* payload = header + kHeaderSize;
-    if (Fnv1a(payload, payload_size) != GetU64(header + 8)) break;
-    BatchRequest batch;
-    if (!DecodePayload(payload, payload_size, batch)) break;
-    batches.push_back(std::move(batch));
-    pos += kHeaderSize + payload_size;
+  size_t record_size = 0;
+  while (auto batch = RecordAt(data, pos, record_size)) {
+    contents.batches.push_back(std::move(*batch));
+    pos += record_size;
   }
-  if (pos < size_) {  // a torn or garbled tail: it was never acknowledged
-    if (::ftruncate(fd_, static_cast<off_t>(pos)) != 0) {
-      return Errno("cannot cut torn tail of batch log", path_);
-    }
-    size_ = pos;
+  if (pos == data.size()) return contents;
+  if (const std::optional<size_t> good = GoodRecordAfter(data, pos)) {
+    return Status::IoError(
+        "batch log " + path_ + " is damaged at byte " + std::to_string(pos) + " (after record " +
+        std::to_string(contents.batches.size()) + ") but holds a good record at byte " +
+        std::to_string(*good) +
+        ": refusing to start, since cutting it there would drop acknowledged batches; "
+        "keep a copy, then truncate it to " +
+        std::to_string(pos) + " bytes to start without the batches after the damage");
   }
-  return batches;
+  // A torn or garbled tail: it was never acknowledged.
+  if (::ftruncate(fd_, static_cast<off_t>(pos)) != 0) {
+    return Errno("cannot cut torn tail of batch log", path_);
+  }
+  contents.torn_tail_bytes = size_ - pos;
+  size_ = pos;
+  return contents;
 }
 
 void BatchLog::Append(const BatchRequest& batch) {
@@ -167,6 +203,7 @@ Status BatchLog::Flush() {
 
 Status BatchLog::Truncate() {
   buffer_.clear();
+  if (size_ == 0) return Status::Ok();
   if (::ftruncate(fd_, 0) != 0) return Errno("cannot truncate batch log", path_);
   size_ = 0;
   return Status::Ok();

@@ -18,8 +18,15 @@ namespace rt {
 // hard-synchronized the log is truncated.
 //
 // Record: "RTBL", u32 payload size, u64 FNV-1a of the payload, payload (stream,
-// first seq, key id, events); integers little-endian. A torn last record (a crash
-// during an unacknowledged append) fails its checksum and is dropped.
+// first seq, key id, events); integers little-endian.
+//
+// Damage: every record before the last group was fsynced before any of it was
+// acknowledged, so only the end of the file can be torn by a crash, and only records
+// nobody was told about. A bad record with no good record after it is such a torn
+// tail: ReadAll cuts it off and reports how many bytes it cut. A bad record with a
+// good one after it is damage in the middle (a bad disk, a stray write): cutting
+// there would drop acknowledged batches, so ReadAll refuses and leaves the file
+// alone for an operator.
 //
 // Not thread-safe: owned and used by the store's single writer.
 class BatchLog {
@@ -29,14 +36,23 @@ class BatchLog {
   BatchLog(const BatchLog&) = delete;
   BatchLog& operator=(const BatchLog&) = delete;
 
-  // Every complete record from the start, in append order; cuts a torn tail off.
-  [[nodiscard]] Result<std::vector<BatchRequest>> ReadAll();
+  struct Contents {
+    std::vector<BatchRequest> batches;  // every good record, in append order
+    uint64_t torn_tail_bytes = 0;       // cut off the end (see the class comment)
+  };
+  // Reads the whole log and cuts a torn tail off. IoError naming the offset when a
+  // record before the end is damaged (nothing is cut then).
+  [[nodiscard]] Result<Contents> ReadAll();
 
   // Buffers a record; nothing reaches the file before Flush.
   void Append(const BatchRequest& batch);
-  // Writes the buffered records and fdatasyncs the file once.
+  // Writes the buffered records and fdatasyncs the file once. A failure leaves the
+  // file in an unknown state (after a failed fsync the kernel may have dropped the
+  // dirty pages and a second fsync "succeed"), so the caller must treat it as fatal
+  // and acknowledge nothing.
   [[nodiscard]] Status Flush();
-  // Empties the file. REQUIRES: everything in it is durable elsewhere.
+  // Empties the file (nothing to do when it is empty already). REQUIRES: everything
+  // in it is durable elsewhere.
   [[nodiscard]] Status Truncate();
 
   uint64_t SizeBytes() const { return size_; }

@@ -1,11 +1,30 @@
 #include "server/store/batch_writer.h"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <utility>
 
 namespace rt {
 
-BatchWriter::BatchWriter(KcStore& store, bool start_paused, size_t max_queued_events)
-    : store_(store), max_queued_events_(max_queued_events) {
+namespace {
+
+[[noreturn]] void ExitOnFatal(const Status& status) {
+  std::fprintf(stderr,
+               "rt-worker: FATAL: %s: exiting without acknowledging the batches of this "
+               "group; the next start replays the batch log\n",
+               status.message().c_str());
+  std::fflush(stderr);
+  ::_exit(1);
+}
+
+}  // namespace
+
+BatchWriter::BatchWriter(KcStore& store, bool start_paused, size_t max_queued_events,
+                         FatalHandler on_fatal)
+    : store_(store),
+      max_queued_events_(max_queued_events),
+      on_fatal_(on_fatal ? std::move(on_fatal) : FatalHandler(ExitOnFatal)) {
   if (!start_paused) Start();
 }
 
@@ -59,7 +78,13 @@ bool BatchWriter::Submit(BatchRequest request, BatchDone done) {
     return true;
   }
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    if (!fatal_.ok()) {
+      Status refused = fatal_;
+      lock.unlock();
+      done(refused);
+      return true;
+    }
     if (!stopping_) {
       const size_t events = request.events.size();
       if (!HasRoomLocked(events)) return false;
@@ -81,7 +106,13 @@ bool BatchWriter::SubmitSingle(int64_t slice, const UserKey& key, Action action,
     return true;
   }
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    if (!fatal_.ok()) {
+      Status refused = fatal_;
+      lock.unlock();
+      done(refused);
+      return true;
+    }
     if (!stopping_) {
       if (!HasRoomLocked(1)) return false;
       ++queued_events_;
@@ -155,6 +186,14 @@ void BatchWriter::ProcessGroup(std::deque<Item>& group) {
     }
   }
   Status synced = store_.SyncLog(to_log);
+  if (!synced.ok()) {
+    synced = Status::Unavailable("the batch log failed: " + synced.message());
+    {
+      std::lock_guard lock(mu_);
+      fatal_ = synced;
+    }
+    on_fatal_(synced);  // by default does not return
+  }
 
   size_t next_batch = 0, next_single = 0;
   for (Item& item : group) {

@@ -36,6 +36,14 @@ namespace rt {
 // without bound. An empty queue takes any batch, however large (it could never go
 // through otherwise; the HTTP body limit bounds it).
 //
+// A failed log append or fsync (fsync mode) is fatal: the group's batches are in
+// Kyoto but not durable, and after a failed fsync nothing the kernel says about the
+// log can be trusted any more. So none of them is acknowledged: the writer calls
+// `on_fatal` (default: one line on stderr, then _exit(1) at once: no destructor runs
+// that could flush or answer anything), answers the group with the error if
+// `on_fatal` returns (tests), and refuses everything afterwards. The next start
+// replays the log and hard-syncs Kyoto (KcStore::Open); the senders resend.
+//
 // Completions must be quick and must not block (post the response to the
 // session's executor). Thread-safe: Submit* may be called from any thread.
 // The store must outlive the writer.
@@ -43,6 +51,7 @@ class BatchWriter {
  public:
   using BatchDone = std::function<void(Result<BatchOutcome>)>;
   using SingleDone = std::function<void(Result<SliceStats>)>;
+  using FatalHandler = std::function<void(const Status&)>;
 
   struct Stats {
     uint64_t groups = 0;   // drains of the queue (fsyncs in fsync mode)
@@ -56,9 +65,11 @@ class BatchWriter {
 
   // Starts the writer thread unless `start_paused` (then call Start); paused is
   // for tests that need to queue several batches before the first drain.
-  // REQUIRES: max_queued_events > 0.
+  // REQUIRES: max_queued_events > 0. `on_fatal`: see the class comment; null for
+  // the default (exit 1).
   explicit BatchWriter(KcStore& store, bool start_paused = false,
-                       size_t max_queued_events = kDefaultMaxQueuedEvents);
+                       size_t max_queued_events = kDefaultMaxQueuedEvents,
+                       FatalHandler on_fatal = nullptr);
   ~BatchWriter();  // Stop()
   BatchWriter(const BatchWriter&) = delete;
   BatchWriter& operator=(const BatchWriter&) = delete;
@@ -111,7 +122,9 @@ class BatchWriter {
   bool stopped_ = false;      // guarded by mu_
   bool started_ = false;      // guarded by mu_
   bool busy_ = false;         // a group or an inline item is being applied; guarded by mu_
-  Stats stats_;               // guarded by mu_
+  Status fatal_;              // set once the log failed (class comment); guarded by mu_
+  FatalHandler on_fatal_;
+  Stats stats_;  // guarded by mu_
   std::thread thread_;
 };
 

@@ -3,11 +3,13 @@
 #include <kchashdb.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <set>
 
 #include "server/store/batch_log.h"
+#include "server/store/file_reserve.h"
 #include "server/store/kc_records.h"
 
 namespace rt {
@@ -43,6 +45,14 @@ void ReleaseDir(const std::string& dir) {
 // took minutes).
 constexpr size_t kScanSlices = 16;
 
+// What a batch can add to the file, for the space reserved before it (FileReserve):
+// a marker record is ~40 bytes (25-byte key, header, 8-byte alignment); 128 leaves
+// room for counter records that move and free-block fragments. Plus the slice
+// directory, which may be rewritten whole when it grows, and a fixed slack for
+// Kyoto's header and free-block pool.
+constexpr int64_t kReserveBytesPerEvent = 128;
+constexpr int64_t kReserveSlackBytes = 1 << 20;
+
 }  // namespace
 
 Result<std::unique_ptr<KcStore>> KcStore::Open(const std::string& data_dir,
@@ -71,6 +81,7 @@ KcStore::KcStore(std::string data_dir, const KcStoreOptions& options)
 KcStore::~KcStore() {
   log_.reset();
   if (db_->flags() & kc::HashDB::FOPEN) db_->close();
+  reserve_.reset();  // after close: its descriptor's close drops the file's fcntl locks
   ReleaseDir(data_dir_);
 }
 
@@ -88,14 +99,41 @@ Status KcStore::OpenDb() {
   db_->tune_map(options_.map_bytes);
   db_->tune_options(kc::HashDB::TLINEAR);
   const std::string path = data_dir_ + "/rt.kch";
+  ProbeRecordCount(path);
+  const auto start = std::chrono::steady_clock::now();
   // OTRYLOCK: a second process fails at once instead of waiting for the lock.
   if (!db_->open(path, kc::HashDB::OWRITER | kc::HashDB::OCREATE | kc::HashDB::OTRYLOCK)) {
     const kc::BasicDB::Error error = db_->error();
     return Status::Unavailable("cannot open " + path + ": " + error.message() +
                                " (is another worker using data dir " + data_dir_ + "?)");
   }
+  start_report_.open_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // HashDB::recovered and reorganized are protected; status() reports both.
+  std::map<std::string, std::string> status;
+  if (db_->status(&status)) {
+    start_report_.wal_applied = status["recovered"] == "1";
+    start_report_.rebuilt = status["reorganized"] == "1";
+  }
+  start_report_.records_after = db_->count();
+  auto reserve = FileReserve::Open(path);
+  if (!reserve.ok()) return reserve.status();
+  reserve_ = std::move(*reserve);
   read_ahead_ = KcReadAhead::For(*db_, path);
   return Status::Ok();
+}
+
+// The record count Kyoto's header holds before the writer's open repairs anything:
+// a reader that neither locks (so it applies no WAL) nor repairs, and maps nothing.
+// Before the writer's open, so that closing it drops no lock of ours.
+void KcStore::ProbeRecordCount(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return;
+  kc::HashDB probe;
+  probe.tune_map(0);
+  if (!probe.open(path, kc::HashDB::OREADER | kc::HashDB::ONOLOCK | kc::HashDB::ONOREPAIR)) return;
+  start_report_.records_before = probe.count();
+  probe.close();
 }
 
 Status KcStore::LoadState() {
@@ -124,8 +162,11 @@ Status KcStore::ReplayLog() {
   if (!options_.fsync && !std::filesystem::exists(path)) return Status::Ok();
   auto log = BatchLog::Open(path);
   if (!log.ok()) return log.status();
-  auto batches = (*log)->ReadAll();
-  if (!batches.ok()) return batches.status();
+  auto contents = (*log)->ReadAll();
+  if (!contents.ok()) return contents.status();
+  const std::vector<BatchRequest>* batches = &contents->batches;
+  start_report_.log_torn_tail_bytes = contents->torn_tail_bytes;
+  start_report_.log_batches_replayed = batches->size();
   for (size_t i = 0; i < batches->size(); ++i) {
     const BatchRequest& b = (*batches)[i];
     auto outcome = ApplyInternal(b.stream, b.first_seq, b.key_id, b.events);
@@ -194,6 +235,7 @@ Result<BatchOutcome> KcStore::ApplyInternal(std::string_view stream, uint64_t fi
   const std::string_view new_key_id = !key_id.empty() && key_id_.empty() ? key_id : "";
   const std::span<const BatchEvent> fresh = events.subspan(outcome->duplicates);
   if (!fresh.empty() || !new_key_id.empty()) {
+    if (Status s = ReserveFor(fresh.size()); !s.ok()) return s;
     if (Status s = CommitBatch(stream, fresh, outcome->acked_seq, new_key_id); !s.ok()) return s;
     Publish(stream, outcome->acked_seq, new_key_id);
   }
@@ -245,10 +287,41 @@ Status KcStore::CommitBatch(std::string_view stream, std::span<const BatchEvent>
   }
   if (!s.ok()) {
     db_->end_transaction(false);  // after DbError read the cause
-    return s;
+    // The abort cut the file back to its size before the transaction, and with it
+    // the blocks reserved past that.
+    reserve_->Forget(db_->size());
+    return NoSpaceOr(s, ReserveNeed(fresh.size()));
   }
-  if (!db_->end_transaction(true)) return DbError("cannot commit transaction on");
+  if (!db_->end_transaction(true)) {
+    reserve_->Forget(db_->size());
+    return NoSpaceOr(DbError("cannot commit transaction on"), ReserveNeed(fresh.size()));
+  }
   return Status::Ok();
+}
+
+int64_t KcStore::ReserveNeed(size_t fresh_events) const {
+  const auto events = static_cast<int64_t>(fresh_events);
+  const auto directory = static_cast<int64_t>(8 * (slices_.size() + fresh_events));
+  return events * kReserveBytesPerEvent + directory + kReserveSlackBytes;
+}
+
+// Before a batch's transaction: the blocks it may write into are allocated, or the
+// batch is refused with ResourceExhausted before anything was written (FileReserve
+// says why a write into the map must never meet an unallocated block).
+Status KcStore::ReserveFor(size_t fresh_events) {
+  Status s = reserve_->Ensure(db_->size() + ReserveNeed(fresh_events), options_.reserve_step_bytes);
+  return s.WithContext("data dir " + data_dir_);
+}
+
+// Kyoto reports a failed write (its WAL is written with pwrite) as a system error
+// without errno; when the filesystem has less free space than the batch needed, that
+// is what it was.
+Status KcStore::NoSpaceOr(Status s, int64_t need) const {
+  if (s.code() != Status::Code::kIoError) return s;
+  const int64_t free_bytes = reserve_->FreeBytes();
+  if (free_bytes < 0 || free_bytes >= need) return s;
+  return Status::ResourceExhausted(s.message() + " (" + std::to_string(free_bytes) +
+                                   " bytes free: no space left)");
 }
 
 // The prefetch pipeline: every marker's hash is computed first, then, while event
@@ -420,7 +493,9 @@ Status KcStore::SyncLog(std::span<const BatchRequest* const> batches) {
 }
 
 Status KcStore::Sync() {
-  if (!db_->synchronize(true)) return DbError("cannot synchronize");
+  const bool synced = db_->synchronize(true);
+  reserve_->Forget(db_->size());  // Kyoto cut the file to its logical size
+  if (!synced) return DbError("cannot synchronize");
   return Status::Ok();
 }
 
@@ -452,10 +527,13 @@ Status KcStore::AdoptKeyId(std::string_view key_id) {
                               "that did not sign worker requests yet)");
     }
   }
+  if (Status s = ReserveFor(0); !s.ok()) return s;
   if (!db_->set(kKeyIdKey.data(), kKeyIdKey.size(), key_id.data(), key_id.size())) {
     return DbError("cannot write key id to");
   }
-  if (!db_->synchronize(false)) return DbError("cannot flush");
+  const bool flushed = db_->synchronize(false);
+  reserve_->Forget(db_->size());  // Kyoto cut the file to its logical size
+  if (!flushed) return DbError("cannot flush");
   std::unique_lock lock(mu_);
   key_id_ = key_id;
   return Status::Ok();

@@ -19,6 +19,7 @@
 #include "server/model/user_key.h"
 #include "server/store/batch_request.h"
 #include "server/store/kc_read_ahead.h"
+#include "server/store/start_report.h"
 
 namespace kyotocabinet {
 class HashDB;
@@ -27,6 +28,7 @@ class HashDB;
 namespace rt {
 
 class BatchLog;
+class FileReserve;
 
 struct KcStoreOptions {
   // --fsync: acknowledged batches survive power loss through the batch log
@@ -42,6 +44,9 @@ struct KcStoreOptions {
   // In fsync mode, once the log holds this many bytes the next SyncLog
   // hard-synchronizes Kyoto and truncates the log.
   uint64_t log_checkpoint_bytes = 64 << 20;
+  // Disk blocks are reserved ahead of the file's growth (FileReserve: a full disk is
+  // then an error, not a SIGBUS inside the map) this many bytes at a time.
+  int64_t reserve_step_bytes = 64 << 20;
 };
 
 // The worker's storage: one Kyoto Cabinet HashDB (`rt.kch`) in a data directory.
@@ -65,7 +70,8 @@ class KcStore {
  public:
   // Opens (creating if missing) the store in `data_dir`, loads the slice stats,
   // and in fsync mode replays the batch log. Fails with a clear error if the
-  // directory is already open elsewhere.
+  // directory is already open elsewhere, or if the batch log is damaged before its
+  // end (BatchLog::ReadAll). What the open repaired: start_report().
   [[nodiscard]] static Result<std::unique_ptr<KcStore>> Open(const std::string& data_dir,
                                                              const KcStoreOptions& options = {});
   ~KcStore();  // closes the database
@@ -78,7 +84,9 @@ class KcStore {
   // (kKeyMismatch, stored_key_id). Fails with InvalidArgument for first_seq 0 or a
   // bad stream name, IoError when Kyoto fails. The first non-empty key id seen is
   // stored; an empty `key_id` skips the check (internal use only; the HTTP layer
-  // requires the header).
+  // requires the header). A full disk is ResourceExhausted, and then nothing of the
+  // batch is applied: disk space for it is reserved before the transaction begins
+  // (FileReserve), and a Kyoto write failing inside it aborts the transaction.
   [[nodiscard]] Result<BatchOutcome> ApplyBatch(std::string_view stream, uint64_t first_seq,
                                                 std::string_view key_id,
                                                 std::span<const BatchEvent> events);
@@ -112,6 +120,8 @@ class KcStore {
   std::vector<std::pair<int64_t, SliceStats>> AllSlices() const;  // ascending
   size_t SliceCount() const;
   uint64_t SizeBytes() const { return size_bytes_.load(std::memory_order_relaxed); }
+  // Set by Open, constant afterwards: safe from any thread.
+  const StoreStartReport& start_report() const { return start_report_; }
   std::string StoredKeyId() const;
   bool fsync() const { return options_.fsync; }
   // Streams in the in-memory mark cache: only streams with an applied batch (a refused
@@ -152,11 +162,17 @@ class KcStore {
   void ReportTouched(std::span<const BatchEvent> events,
                      std::vector<std::pair<int64_t, SliceStats>>& touched) const;
   Status DbError(std::string_view what) const;
+  int64_t ReserveNeed(size_t fresh_events) const;
+  Status ReserveFor(size_t fresh_events);
+  Status NoSpaceOr(Status s, int64_t need) const;
+  void ProbeRecordCount(const std::string& path);
 
   const std::string data_dir_;
   const KcStoreOptions options_;
   std::unique_ptr<kyotocabinet::HashDB> db_;
   std::unique_ptr<BatchLog> log_;
+  std::unique_ptr<FileReserve> reserve_;  // closed after db_ (see FileReserve)
+  StoreStartReport start_report_;
 
   // Writer-only state.
   std::unordered_map<std::string, uint64_t> marks_;  // cache of the streams' marks

@@ -106,7 +106,18 @@ http::Response WorkerHandler::Refusal(const Status& status) {
     case Status::Code::kUnavailable:
       metrics_.rejected_unavailable.Inc();
       return http::MakeErrorResponse(StatusCode::service_unavailable, status.message());
+    case Status::Code::kResourceExhausted: {
+      // 507, not 503: the sender retries either (any 5xx), but an operator and the
+      // metrics can tell a full disk from an overloaded worker.
+      metrics_.storage_no_space.Inc();
+      http::Response response =
+          http::MakeErrorResponse(StatusCode::insufficient_storage,
+                                  "insufficient storage, nothing applied: " + status.message());
+      response.set(http::beast_http::field::retry_after, "5");
+      return response;
+    }
     default:
+      metrics_.storage_io.Inc();
       return http::MakeErrorResponse(StatusCode::internal_server_error,
                                      "storage error: " + status.message());
   }
@@ -249,7 +260,10 @@ void WorkerHandler::PostBatch(http::Request& request, http::Responder respond) {
 }
 
 void WorkerHandler::GetHealth(http::Request&, http::Responder respond) {
-  respond(http::MakeTextResponse(StatusCode::ok, "ok\n"));
+  // Still 200 after a repair: Kyoto's transaction log keeps the data consistent; the
+  // line tells an operator that a repair happened (docs/http.md).
+  const std::string repair = RepairSummary(store_.start_report());
+  respond(http::MakeTextResponse(StatusCode::ok, repair.empty() ? "ok\n" : "ok\n" + repair + "\n"));
 }
 
 void WorkerHandler::GetMetrics(http::Request&, http::Responder respond) {

@@ -7,6 +7,8 @@ namespace rt {
 
 namespace {
 constexpr const char* kRejectedHelp = "Worker requests refused, by reason";
+constexpr const char* kStorageHelp =
+    "Writes the store could not apply (nothing of them applied), by kind";
 }  // namespace
 
 WorkerMetrics::WorkerMetrics(MetricsRegistry& registry, const KcStore& store,
@@ -35,11 +37,19 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry& registry, const KcStore& store,
       rejected_out_of_range(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
                                                 "reason=\"slice_out_of_range\"")),
       rejected_unauthorized(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
-                                                "reason=\"unauthorized\"")) {
+                                                "reason=\"unauthorized\"")),
+      storage_no_space(
+          registry.AddCounter("rt_worker_storage_errors_total", kStorageHelp, "kind=\"no_space\"")),
+      storage_io(
+          registry.AddCounter("rt_worker_storage_errors_total", kStorageHelp, "kind=\"io\"")) {
   registry.AddCallbackGauge("rt_worker_slices_held", "Slices this worker holds data for",
                             [&store] { return static_cast<double>(store.SliceCount()); });
   registry.AddCallbackGauge("rt_worker_store_bytes", "Size of the Kyoto Cabinet file",
                             [&store] { return static_cast<double>(store.SizeBytes()); });
+  registry.AddCallbackGauge(
+      "rt_worker_store_repaired",
+      "1 if Kyoto repaired the store at this start (it was not closed cleanly), else 0",
+      [&store] { return store.start_report().repaired() ? 1.0 : 0.0; });
   registry.AddCallbackGauge("rt_worker_writer_queue_depth",
                             "Batches and events waiting for the single writer",
                             [&writer] { return static_cast<double>(writer.QueueDepth()); });

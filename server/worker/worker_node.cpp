@@ -1,6 +1,7 @@
 #include "server/worker/worker_node.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -22,6 +23,12 @@ Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& o
   Result<std::unique_ptr<KcStore>> store = KcStore::Open(options.data_dir, store_options);
   if (!store.ok()) return store.status();
   node->store_ = std::move(store).value();
+  // One line each, only when something happened (docs/design.md §7 "Store records").
+  for (const std::string& line : {RepairSummary(node->store_->start_report()),
+                                  TornTailSummary(node->store_->start_report())}) {
+    if (!line.empty())
+      std::fprintf(stderr, "rt-worker: %s: %s\n", options.data_dir.c_str(), line.c_str());
+  }
   if (Status adopted = node->store_->AdoptKeyId(key_id); !adopted.ok()) return adopted;
   node->writer_ = std::make_unique<BatchWriter>(*node->store_, /*start_paused=*/false,
                                                 std::max<size_t>(1, options.max_queued_events));

@@ -262,6 +262,41 @@ TEST_CASE("a worker killed and restarted while events flow counts each event onc
   CHECK_THAT(cluster.api().Stderr(), Catch::Contains("batches delivered again"));
 }
 
+TEST_CASE("a worker killed -9 under load reports its store repair on /healthz and /metrics",
+          "[integration][worker][faults][disk]") {
+  LocalCluster::Options options;
+  options.workers = 1;
+  LocalCluster cluster(options);
+  REQUIRE(cluster.Start());
+  const uint16_t worker = cluster.worker_port(0);
+  CHECK(FetchMetric(worker, "rt_worker_store_repaired") == 0.0);
+  const int64_t now = NowMs();
+  Oracle oracle;
+  HttpTestConnection connection(cluster.api_port());
+  for (int i = 0; i < 3000; ++i) {
+    if (i == 1000) {
+      // Killed once it has committed batches: its Kyoto file is open, its WAL there.
+      REQUIRE(testing::WaitFor([&] { return FetchMetric(worker, "rt_worker_batches_total") >= 1; },
+                               20s, 5ms));
+      cluster.KillWorker(0);
+      REQUIRE(cluster.RestartWorker(0));
+    }
+    const std::string user = "user" + std::to_string(i % 700);
+    REQUIRE(PostEvent(connection, now, user, i % 4 == 0) == 202);
+    oracle.Record(0, user, i % 4 == 0 ? Action::kClick : Action::kImpression);
+  }
+  WaitUntilCounted(cluster.api_port(), now, oracle.StatsFor(0));
+  CHECK(GetSlice(cluster.api_port(), now) == oracle.StatsFor(0));
+
+  const uint16_t restarted = cluster.worker_port(0);
+  const auto health = testing::HttpFetch(restarted, bhttp::verb::get, "/healthz");
+  REQUIRE(health);
+  CHECK(health->result_int() == 200);  // consistent after Kyoto's repair: still healthy
+  CHECK(health->body().rfind("ok\n", 0) == 0);
+  CHECK(health->body().size() > 3);  // a line saying what was repaired
+  CHECK(FetchMetric(restarted, "rt_worker_store_repaired") == 1.0);
+}
+
 }  // namespace rt
 
 namespace rt {

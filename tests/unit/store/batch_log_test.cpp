@@ -39,10 +39,10 @@ std::unique_ptr<BatchLog> OpenLog(const std::string& path) {
 }
 
 std::vector<BatchRequest> ReadAllOrDie(BatchLog& log) {
-  auto batches = log.ReadAll();
-  INFO(batches.status().message());
-  REQUIRE(batches.ok());
-  return std::move(*batches);
+  auto contents = log.ReadAll();
+  INFO(contents.status().message());
+  REQUIRE(contents.ok());
+  return std::move(contents->batches);
 }
 
 // Batch `n` of stream `stream`: `size` events from seq 1 + n * size, over slices 7

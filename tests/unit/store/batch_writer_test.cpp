@@ -1,8 +1,15 @@
 #include "server/store/batch_writer.h"
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -203,6 +210,76 @@ TEST_CASE("a bounded writer queue counts events, not batches", "[store][writer][
   REQUIRE(testing::WaitFor([&] { return answered.load() >= 2; }, std::chrono::seconds(20)));
   CHECK(answered.load() == 2);
   CHECK(store->StatsFor(1) == SliceStats{10, 0, 10});
+}
+
+TEST_CASE("a failed batch log write is fatal: nothing is acknowledged, later writes are refused",
+          "[store][writer][disk]") {
+  testing::TempDir dir;
+  // Every write to the log fails with ENOSPC, as on a full disk; opening and replaying
+  // the (empty) log still work.
+  std::filesystem::create_symlink("/dev/full", dir.Sub("batches.log"));
+  auto store = OpenOrDie(dir.path(), /*fsync=*/true);
+  std::mutex mu;
+  std::vector<Status> fatal;
+  std::vector<Result<BatchOutcome>> answers;
+  {
+    BatchWriter writer(*store, /*start_paused=*/false, BatchWriter::kDefaultMaxQueuedEvents,
+                       [&](const Status& status) {
+                         std::lock_guard lock(mu);
+                         fatal.push_back(status);
+                       });
+    writer.Submit({"s", 1, "kid", {{1, KeyOf(1), Action::kClick}}}, [&](Result<BatchOutcome> r) {
+      std::lock_guard lock(mu);
+      answers.push_back(std::move(r));
+    });
+    REQUIRE(testing::WaitFor([&] {
+      std::lock_guard lock(mu);
+      return answers.size() == 1;
+    }));
+    // After the fatal error nothing is applied or acknowledged any more.
+    writer.Submit({"s", 2, "kid", {{1, KeyOf(2), Action::kClick}}}, [&](Result<BatchOutcome> r) {
+      std::lock_guard lock(mu);
+      answers.push_back(std::move(r));
+    });
+  }
+  REQUIRE(fatal.size() == 1);
+  CHECK(fatal[0].code() == Status::Code::kUnavailable);
+  REQUIRE(answers.size() == 2);
+  CHECK_FALSE(answers[0].ok());
+  CHECK_FALSE(answers[1].ok());
+  CHECK(store->StatsFor(1) == SliceStats{1, 1, 0});  // the first is in Kyoto, unacknowledged
+}
+
+TEST_CASE("by default a failed batch log write exits the process with 1 and one line",
+          "[store][writer][disk]") {
+  testing::TempDir dir;
+  std::filesystem::create_symlink("/dev/full", dir.Sub("batches.log"));
+  const std::string err_path = dir.Sub("stderr.txt");
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (err < 0 || ::dup2(err, STDERR_FILENO) < 0) _exit(3);
+    KcStoreOptions options;
+    options.fsync = true;
+    options.buckets = 1 << 12;
+    options.map_bytes = 1 << 20;
+    auto store = KcStore::Open(dir.path(), options);
+    if (!store.ok()) _exit(4);
+    BatchWriter writer(**store);
+    writer.Submit({"s", 1, "kid", {{1, KeyOf(1), Action::kClick}}},
+                  [](Result<BatchOutcome>) { _exit(5); });  // never acknowledged
+    writer.Stop();
+    _exit(6);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  std::ifstream in(err_path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  INFO(text);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1);
 }
 
 }  // namespace
