@@ -26,5 +26,6 @@ CommandRunner SetupSimulate(CLI::App& app);
 CommandRunner SetupSlice(CLI::App& app);
 CommandRunner SetupWorkerKey(CLI::App& app);
 CommandRunner SetupWorkerGet(CLI::App& app);
+CommandRunner SetupConfig(CLI::App& app);
 
 }  // namespace rt::cli

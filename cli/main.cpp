@@ -21,9 +21,9 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
 
   std::vector<std::pair<CLI::App*, CommandRunner>> commands;
-  for (auto setup :
-       {SetupServeApi, SetupServeWorker, SetupSend, SetupQuery, SetupPerWorker, SetupAllSlices,
-        SetupValidateConfig, SetupSimulate, SetupSlice, SetupWorkerKey, SetupWorkerGet}) {
+  for (auto setup : {SetupServeApi, SetupServeWorker, SetupSend, SetupQuery, SetupPerWorker,
+                     SetupAllSlices, SetupValidateConfig, SetupSimulate, SetupSlice, SetupWorkerKey,
+                     SetupWorkerGet, SetupConfig}) {
     CommandRunner runner = setup(app);
     commands.emplace_back(AllSubcommands(app).back(), std::move(runner));
   }

@@ -21,4 +21,18 @@ Result<ConfigText> ReadConfigText(const ConfigLocation& location, int64_t revisi
   return ConfigText{std::move(value->value), value->mod_revision};
 }
 
+ConfigReport CheckClusterConfigAt(const std::string& location_text, int64_t process_start_ms,
+                                  int64_t* revision) {
+  Result<ConfigLocation> location = ParseConfigLocation(location_text);
+  Result<ConfigText> text =
+      location.ok() ? ReadConfigText(*location) : Result<ConfigText>(location.status());
+  if (!text.ok()) {
+    ConfigReport report;
+    report.problems.push_back({ConfigProblem::Severity::kError, "", 0, text.status().message()});
+    return report;
+  }
+  if (revision != nullptr) *revision = text->revision;
+  return CheckClusterConfigText(text->text, process_start_ms);
+}
+
 }  // namespace rt
