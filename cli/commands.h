@@ -27,5 +27,6 @@ CommandRunner SetupSlice(CLI::App& app);
 CommandRunner SetupWorkerKey(CLI::App& app);
 CommandRunner SetupWorkerGet(CLI::App& app);
 CommandRunner SetupConfig(CLI::App& app);
+CommandRunner SetupStatus(CLI::App& app);
 
 }  // namespace rt::cli

@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   std::vector<std::pair<CLI::App*, CommandRunner>> commands;
   for (auto setup : {SetupServeApi, SetupServeWorker, SetupSend, SetupQuery, SetupPerWorker,
                      SetupAllSlices, SetupValidateConfig, SetupSimulate, SetupSlice, SetupWorkerKey,
-                     SetupWorkerGet, SetupConfig}) {
+                     SetupWorkerGet, SetupConfig, SetupStatus}) {
     CommandRunner runner = setup(app);
     commands.emplace_back(AllSubcommands(app).back(), std::move(runner));
   }

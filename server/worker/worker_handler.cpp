@@ -248,8 +248,22 @@ void WorkerHandler::PostBatch(http::Request& request, http::Responder respond) {
   if (!taken) respond(QueueFull());
 }
 
-void WorkerHandler::GetHealth(http::Request&, http::Responder respond) {
-  respond(http::MakeTextResponse(StatusCode::ok, "ok\n"));
+void WorkerHandler::SetHealthDetails(std::function<std::optional<std::string>()> note,
+                                     std::function<std::string()> json) {
+  health_note_ = std::move(note);
+  health_json_ = std::move(json);
+}
+
+void WorkerHandler::GetHealth(http::Request& request, http::Responder respond) {
+  if (health_json_ && http::AcceptsJson(request)) {
+    respond(http::MakeJsonResponse(StatusCode::ok, health_json_()));
+    return;
+  }
+  std::string body = "ok\n";
+  if (health_note_) {
+    if (std::optional<std::string> note = health_note_()) body += *note + "\n";
+  }
+  respond(http::MakeTextResponse(StatusCode::ok, std::move(body)));
 }
 
 void WorkerHandler::GetMetrics(http::Request&, http::Responder respond) {
