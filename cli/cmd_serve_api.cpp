@@ -1,20 +1,27 @@
 // rtctl serve-api: runs one API node of the cluster config until SIGINT/SIGTERM;
-// reloads the config every reload-interval-s and on SIGHUP. Config warnings (an
-// unknown key with its did-you-mean hint) are logged one line each at start and
-// whenever they change on reload; --strict refuses a config with an unknown key.
+// reloads a config file every reload-interval-s and on SIGHUP, and applies each
+// change of a config in etcd as it is written (a watch; SIGHUP re-reads). Config
+// warnings (an unknown key with its did-you-mean hint) are logged one line each at
+// start and whenever they change on reload; --strict refuses a config with an
+// unknown key.
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/listen_address.h"
 #include "cli/node_config.h"
 #include "cli/secret.h"
 #include "config/config_diff.h"
+#include "config/source/config_location.h"
+#include "config/source/config_watcher.h"
+#include "config/source/etcd_client.h"
 #include "server/api/api_node.h"
 #include "server/http/stop_signal.h"
 
@@ -44,6 +51,9 @@ void Log(const ServeApiOptions& options, const std::string& line) {
 struct ReloadLog {
   std::vector<ConfigProblem> warnings;
   std::string refusal;
+  // The newest etcd revision handled: a watched change and a re-read (SIGHUP) may
+  // arrive out of order, and an older revision must not replace a newer one.
+  int64_t revision = 0;
 };
 
 // Logs each warning of the config file as one line, unless they are the ones logged
@@ -69,9 +79,11 @@ void LogRefusal(const ServeApiOptions& options, const std::string& why, ReloadLo
 // validates and is a safe change; one log line either way (none when unchanged). A
 // refused file leaves the node unhealthy until the file is accepted or holds the
 // running config again (ApiNode::ConfigRefusal).
-void Reload(const ServeApiOptions& options, ApiNode& node, int64_t process_start_ms,
-            ReloadLog& logged) {
-  NodeConfig loaded = LoadNodeConfig(options.config_path, process_start_ms, options.strict);
+void Apply(const ServeApiOptions& options, ApiNode& node, NodeConfig loaded, ReloadLog& logged) {
+  if (loaded.revision > 0) {
+    if (loaded.revision <= logged.revision) return;
+    logged.revision = loaded.revision;
+  }
   LogWarnings(options, loaded.warnings, logged);
   Result<ClusterConfig>& next = loaded.config;
   if (!next.ok()) {
@@ -82,6 +94,7 @@ void Reload(const ServeApiOptions& options, ApiNode& node, int64_t process_start
   const std::shared_ptr<const ClusterConfig> running = node.config();
   if (*next == *running) {
     node.ConfirmConfigSource(loaded.hash);
+    node.config_status().SetRunning(loaded.revision, loaded.hash);
     // The file that was refused holds the running config again: say that the
     // refusal (and the 503 on /healthz) is over.
     if (!logged.refusal.empty()) {
@@ -97,8 +110,55 @@ void Reload(const ServeApiOptions& options, ApiNode& node, int64_t process_start
     return;
   }
   logged.refusal.clear();
-  Log(options, "config reloaded from " + options.config_path + " hash=" + loaded.hash + " " +
-                   DescribeConfigChange(*running, *node.config()));
+  node.config_status().SetRunning(loaded.revision, loaded.hash);
+  Log(options, "config reloaded from " + options.config_path + " hash=" + loaded.hash +
+                   (loaded.revision > 0 ? " revision=" + std::to_string(loaded.revision) : "") +
+                   " " + DescribeConfigChange(*running, *node.config()));
+}
+
+// Re-reads the config source and applies it (Apply). An etcd that does not answer
+// is not a refusal: the node keeps its config, the watcher reports the source down.
+void Reload(const ServeApiOptions& options, ApiNode& node, int64_t process_start_ms,
+            ReloadLog& logged) {
+  NodeConfig loaded = LoadNodeConfig(options.config_path, process_start_ms, options.strict);
+  if (loaded.read_status.code() == Status::Code::kUnavailable) {
+    Log(options,
+        "config source unreachable, keeping the running config: " + loaded.read_status.message());
+    return;
+  }
+  Apply(options, node, std::move(loaded), logged);
+}
+
+// An etcd config location is watched (docs/design.md §5 "Config and the safe-change
+// rule"): each change is applied on the control thread as a reload would, and the
+// source's reachability is logged once per change and shown on /healthz and
+// rt_config_source_up. Null for a file.
+std::unique_ptr<ConfigWatcher> WatchConfig(const ServeApiOptions& options,
+                                           const ConfigLocation& location, const EtcdClient& client,
+                                           int64_t read_revision, boost::asio::io_context& control,
+                                           ApiNode& node, int64_t process_start_ms,
+                                           ReloadLog& logged) {
+  return std::make_unique<ConfigWatcher>(
+      client, location.key, read_revision,
+      [&options, &control, &node, &logged, process_start_ms](const EtcdEvent& event) {
+        boost::asio::post(control, [&options, &node, &logged, process_start_ms, event] {
+          if (event.deleted) {
+            node.RefuseConfigSource(
+                "", "config key deleted at revision " + std::to_string(event.mod_revision));
+            LogRefusal(options, "config key deleted", logged);
+            return;
+          }
+          Apply(options, node,
+                NodeConfigFromText(options.config_path, event.value, event.mod_revision,
+                                   process_start_ms, options.strict),
+                logged);
+        });
+      },
+      [&options, &node](bool up, const std::string& why) {
+        node.config_status().SetSourceUp(up, why);
+        Log(options, up ? "config source " + options.config_path + " reachable again; watching"
+                        : "config source unreachable, keeping the running config: " + why);
+      });
 }
 
 int RunServeApi(const ServeApiOptions& options) {
@@ -151,6 +211,10 @@ int RunServeApi(const ServeApiOptions& options) {
     std::cerr << "rtctl serve-api: " << status.message() << "\n";
     return kExitFailure;
   }
+  const Result<ConfigLocation> location = ParseConfigLocation(options.config_path);
+  (*node)->config_status().SetSource(location->is_etcd() ? "etcd" : "file", options.config_path);
+  (*node)->config_status().SetRunning(loaded.revision, loaded.hash);
+  logged.revision = loaded.revision;
 
   // Signals and the reload timer on a context of their own; the handlers are in
   // place before the ready line so a signal right after it is never fatal.
@@ -181,10 +245,20 @@ int RunServeApi(const ServeApiOptions& options) {
     });
   };
   wait_hup();
-  arm_timer();
+  std::optional<EtcdClient> etcd;
+  std::unique_ptr<ConfigWatcher> watcher;
+  if (location->is_etcd()) {
+    // Watched instead of re-read every reload-interval-s; SIGHUP still re-reads.
+    etcd.emplace(location->endpoints);
+    watcher = WatchConfig(options, *location, *etcd, loaded.revision, control, **node,
+                          process_start_ms, logged);
+  } else {
+    arm_timer();
+  }
   std::printf("listening on %s\n", http::FormatEndpoint((*node)->LocalEndpoint()).c_str());
   std::fflush(stdout);
   control.run();
+  watcher.reset();  // before the node: it posts to control, which no longer runs
 
   Log(options, "stopping: draining forwarding queues (up to " +
                    std::to_string(options.drain_timeout_s) + " s)");
@@ -203,7 +277,9 @@ int RunServeApi(const ServeApiOptions& options) {
 CommandRunner SetupServeApi(CLI::App& app) {
   auto options = std::make_shared<ServeApiOptions>();
   CLI::App* sub = app.add_subcommand("serve-api", "Run an API node of the cluster");
-  sub->add_option("--config", options->config_path, "Cluster config file")->required();
+  sub->add_option("--config", options->config_path,
+                  "Cluster config: a file, or etcd://HOST:PORT[,HOST:PORT...]/KEY (watched)")
+      ->required();
   sub->add_option("--node", options->node_id, "This node's id among the config's api-nodes")
       ->required();
   sub->add_option("--secret-file", options->secret_file,

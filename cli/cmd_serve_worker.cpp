@@ -2,7 +2,9 @@
 // [--listen HOST:PORT] [--strict] [--worker-key-file F] [--max-queued-events N]
 // [--max-connections N]: runs one worker node until SIGINT/SIGTERM (docs/design.md §3
 // "Exactly-once streams and the worker protocol", §7 "Store records"). SIGHUP is
-// logged and otherwise ignored: a worker reads its config only at start. Config
+// logged and otherwise ignored: a worker reads a config file only at start; a config
+// in etcd is watched, and each change that keeps the slice geometry becomes the
+// running revision (rt_config_revision). Config
 // warnings are logged one line each at start; --strict refuses a config with an
 // unknown key.
 #include <iostream>
@@ -16,6 +18,9 @@
 #include "cli/node_config.h"
 #include "cli/secret.h"
 #include "config/node_url.h"
+#include "config/source/config_location.h"
+#include "config/source/config_watcher.h"
+#include "config/source/etcd_client.h"
 #include "server/http/stop_signal.h"
 #include "server/worker/worker_node.h"
 
@@ -48,6 +53,7 @@ int Fail(const std::string& message) {
 struct WorkerSetup {
   ListenAddress listen;
   SliceGeometry geometry;
+  int64_t revision = 0;  // the etcd revision read (0 for a file)
 };
 
 // The slice geometry the worker judges slice numbers with (SliceRange). With
@@ -68,6 +74,7 @@ Result<WorkerSetup> SetupOf(const ServeWorkerOptions& options, std::string& conf
   const NodeConfig loaded =
       LoadNodeConfig(options.config, SystemClock().NowMillis(), options.strict);
   config_hash = loaded.hash;
+  const int64_t revision = loaded.revision;
   for (const ConfigProblem& warning : loaded.warnings) {
     std::cerr << "rt-worker[" << options.node
               << "]: " << FormatConfigWarning(options.config, warning) << std::endl;
@@ -82,11 +89,47 @@ Result<WorkerSetup> SetupOf(const ServeWorkerOptions& options, std::string& conf
   if (!options.listen.empty()) {
     Result<ListenAddress> listen = ParseListenAddress(options.listen);
     if (!listen.ok()) return listen.status();
-    return WorkerSetup{*listen, GeometryOf(*config)};
+    return WorkerSetup{*listen, GeometryOf(*config), revision};
   }
   const Result<NodeUrl> url = ParseNodeUrl(it->second);
   if (!url.ok()) return url.status().WithContext("worker-nodes." + options.node);
-  return WorkerSetup{ListenAddress{url->host, url->port}, GeometryOf(*config)};
+  return WorkerSetup{ListenAddress{url->host, url->port}, GeometryOf(*config), revision};
+}
+
+// A watched etcd change (docs/design.md §5 "Config and the safe-change rule"): the
+// worker takes from its config only the slice geometry, which must never change,
+// and its own address, which it cannot change while running. A valid change that
+// keeps both becomes the running revision; anything else is refused (logged, and
+// the revision stays), like a bad file on an API node's reload.
+void OnConfigChange(const ServeWorkerOptions& options, WorkerNode& node,
+                    const SliceGeometry& running, const EtcdEvent& event) {
+  const std::string revision = std::to_string(event.mod_revision);
+  if (event.deleted) {
+    Log(options, "config key deleted at revision " + revision + "; keeping the running config");
+    return;
+  }
+  const NodeConfig loaded = NodeConfigFromText(options.config, event.value, event.mod_revision,
+                                               SystemClock().NowMillis(), options.strict);
+  const Result<ClusterConfig>& config = loaded.config;
+  std::string refusal;
+  if (!config.ok()) {
+    refusal = config.status().message();
+  } else if (!config->worker_nodes.contains(options.node)) {
+    refusal = "node \"" + options.node + "\" is no longer in worker-nodes";
+  } else {
+    const SliceGeometry next = GeometryOf(*config);
+    if (next.first_slice_s != running.first_slice_s ||
+        next.slice_length_s != running.slice_length_s) {
+      refusal = "first-slice or length-of-time-slice changed; they must never change";
+    }
+  }
+  if (!refusal.empty()) {
+    Log(options,
+        "config revision " + revision + " refused, keeping the running config: " + refusal);
+    return;
+  }
+  node.config_status().SetRunning(event.mod_revision, loaded.hash);
+  Log(options, "config revision " + revision + " applied hash=" + loaded.hash);
 }
 
 int RunServeWorker(const ServeWorkerOptions& options) {
@@ -111,6 +154,7 @@ int RunServeWorker(const ServeWorkerOptions& options) {
   node_options.server.max_connections = options.max_connections;
   node_options.slice_geometry = setup->geometry;
   node_options.worker_key = **key;
+  node_options.node_id = options.node;
   Result<std::unique_ptr<WorkerNode>> node = WorkerNode::Start(node_options);
   if (!node.ok()) return Fail(node.status().message());
   // The worker reads its config once, at start: generation 1, so that every node's
@@ -123,6 +167,25 @@ int RunServeWorker(const ServeWorkerOptions& options) {
                        "running config's source hash")
       .Set("hash=\"" + config_hash + "\"", 1);
 
+  const Result<ConfigLocation> location = ParseConfigLocation(options.config);
+  (*node)->config_status().SetSource(location->is_etcd() ? "etcd" : "file", options.config);
+  (*node)->config_status().SetRunning(setup->revision, config_hash);
+  std::optional<EtcdClient> etcd;
+  std::unique_ptr<ConfigWatcher> watcher;
+  if (location->is_etcd()) {
+    etcd.emplace(location->endpoints);
+    watcher = std::make_unique<ConfigWatcher>(
+        *etcd, location->key, setup->revision,
+        [&options, &node, geometry = setup->geometry](const EtcdEvent& event) {
+          OnConfigChange(options, **node, geometry, event);
+        },
+        [&options, &node](bool up, const std::string& why) {
+          (*node)->config_status().SetSourceUp(up, why);
+          Log(options, up ? "config source " + options.config + " reachable again; watching"
+                          : "config source unreachable, keeping the running config: " + why);
+        });
+  }
+
   // Operators send SIGHUP to every node of a cluster after editing its config; the
   // API nodes reload, a worker has nothing to reload and must not die of it.
   http::AnnounceAndWaitForStopSignal((*node)->endpoint(), [&options] {
@@ -130,6 +193,7 @@ int RunServeWorker(const ServeWorkerOptions& options) {
         "SIGHUP ignored: workers read their config only at start; restart to apply "
         "changes");
   });
+  watcher.reset();
   Log(options, "stopping: finishing queued writes, closing the store in " + options.data_dir);
   (*node)->Stop();
   Log(options, "stopped");
@@ -141,7 +205,9 @@ int RunServeWorker(const ServeWorkerOptions& options) {
 CommandRunner SetupServeWorker(CLI::App& app) {
   auto options = std::make_shared<ServeWorkerOptions>();
   CLI::App* sub = app.add_subcommand("serve-worker", "Run a worker node");
-  sub->add_option("--config", options->config, "Cluster config file")->required();
+  sub->add_option("--config", options->config,
+                  "Cluster config: a file, or etcd://HOST:PORT[,HOST:PORT...]/KEY (watched)")
+      ->required();
   sub->add_option("--node", options->node, "This worker's id in worker-nodes")->required();
   sub->add_option("--data-dir", options->data_dir, "Directory of the Kyoto Cabinet store")
       ->required();

@@ -19,6 +19,7 @@
 #include "config/routing.h"
 #include "config/safe_change.h"
 #include "config/slice_math.h"
+#include "config/source/config_text.h"
 #include "config/utc_time.h"
 
 namespace rt::cli {
@@ -199,10 +200,10 @@ json AskHeldSlices(const ValidateConfigOptions& options, const ClusterConfig& ol
 
 int RunValidateConfig(const ValidateConfigOptions& options) {
   const int64_t process_start_ms = SystemClock().NowMillis();
-  const ConfigReport report = CheckClusterConfigFile(options.file, process_start_ms);
+  const ConfigReport report = CheckClusterConfigAt(options.file, process_start_ms);
   std::optional<ConfigReport> old_report;
   if (!options.against.empty()) {
-    old_report = CheckClusterConfigFile(options.against, process_start_ms);
+    old_report = CheckClusterConfigAt(options.against, process_start_ms);
   }
   int64_t now_ms = process_start_ms;
   if (!options.now.empty()) {
@@ -305,9 +306,12 @@ CommandRunner SetupValidateConfig(CLI::App& app) {
   auto options = std::make_shared<ValidateConfigOptions>();
   CLI::App* sub = app.add_subcommand(
       "validate-config", "Check a cluster config, and optionally that it may replace another");
-  sub->add_option("FILE", options->file, "The cluster config to check")->required();
-  sub->add_option("--against", options->against,
-                  "The running config: also check that replacing it by FILE is safe");
+  sub->add_option("FILE", options->file,
+                  "The cluster config to check: a file or etcd://HOST:PORT[,...]/KEY")
+      ->required();
+  sub->add_option(
+      "--against", options->against,
+      "The running config (a file or etcd://...): also check that replacing it by FILE is safe");
   sub->add_option("--now", options->now,
                   "The time of the change for --against: epoch milliseconds (or the "
                   "config's timestamp-unit) or YYYY-MM-DDTHH:MM:SS (UTC); default: now");

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   std::vector<std::pair<CLI::App*, CommandRunner>> commands;
   for (auto setup : {SetupServeApi, SetupServeWorker, SetupSend, SetupQuery, SetupPerWorker,
                      SetupAllSlices, SetupValidateConfig, SetupSimulate, SetupSlice, SetupWorkerKey,
-                     SetupWorkerGet, SetupCompletion}) {
+                     SetupWorkerGet, SetupConfig, SetupStatus, SetupCompletion}) {
     CommandRunner runner = setup(app);
     commands.emplace_back(AllSubcommands(app).back(), std::move(runner));
   }

@@ -23,6 +23,11 @@ struct NodeConfig {
   // ConfigSourceHash of the bytes read (also when they did not load); empty when
   // the file could not be read.
   std::string hash;
+  // The etcd revision that wrote the bytes (0 for a file).
+  int64_t revision = 0;
+  // Why the source could not be read at all (Ok when it was): Unavailable when etcd
+  // did not answer, which a running node treats as "keep going", not as a refusal.
+  Status read_status;
 };
 
 // A config text's identity in metrics and /healthz (rt_config_generation{hash}):
@@ -30,7 +35,14 @@ struct NodeConfig {
 // a node with a file by `sha256sum FILE | cut -c1-12`.
 std::string ConfigSourceHash(std::string_view bytes);
 
-NodeConfig LoadNodeConfig(const std::string& path, int64_t process_start_ms, bool strict);
+// Reads and checks the config at `location`: a file path or an etcd:// location
+// (config/source/config_location.h).
+NodeConfig LoadNodeConfig(const std::string& location, int64_t process_start_ms, bool strict);
+
+// As LoadNodeConfig on text already read (a watched etcd change), named `location`
+// in messages.
+NodeConfig NodeConfigFromText(const std::string& location, const std::string& text,
+                              int64_t revision, int64_t process_start_ms, bool strict);
 
 // "config FILE:LINE: warning: path: message", the log line of one warning.
 std::string FormatConfigWarning(const std::string& path, const ConfigProblem& warning);

@@ -13,6 +13,11 @@
 #   RT_API_PORT=8080           the API node's port
 #   RT_WORKER_PORTS=9000,9001  the two workers' ports (worker 0, worker 1)
 #   RT_RUN_DIR=run             data, logs and secret (relative to the repo root)
+#   RT_CONFIG=file             `etcd`: start a single-member etcd (Debian's etcd-server)
+#                              with its data in $RT_RUN_DIR/etcd, put the config there
+#                              (key rt/local-cluster; a value kept from an earlier run
+#                              stays) and run the nodes on etcd://127.0.0.1:PORT/rt/local-cluster
+#   RT_ETCD_PORTS=2379,2380    etcd's client and peer ports (RT_CONFIG=etcd)
 # With other ports than 8080/9000/9001, the config is a copy of
 # examples/local-cluster.json with those ports, written to $RT_RUN_DIR/local-cluster.json.
 # The routing never changes, so data kept under one set of ports is still read
@@ -37,6 +42,18 @@ stop_timeout_s=15
 
 valid_port() { [[ $1 =~ ^[0-9]+$ ]] && (( $1 >= 1 && $1 <= 65535 )); }
 valid_port "$api_port" || { echo "run-local-cluster: RT_API_PORT=$api_port is not a port" >&2; exit 2; }
+config_source=${RT_CONFIG:-file}
+IFS=', ' read -r -a etcd_ports <<<"${RT_ETCD_PORTS:-2379,2380}"
+case $config_source in
+  file) etcd_ports=() ;;
+  etcd)
+    command -v etcd >/dev/null || { echo "run-local-cluster: RT_CONFIG=etcd needs etcd (apt-get install etcd-server)" >&2; exit 1; }
+    if (( ${#etcd_ports[@]} != 2 )) || ! valid_port "${etcd_ports[0]}" || ! valid_port "${etcd_ports[1]}"; then
+      echo "run-local-cluster: RT_ETCD_PORTS needs two ports (client, peer), got '${RT_ETCD_PORTS:-}'" >&2
+      exit 2
+    fi ;;
+  *) echo "run-local-cluster: RT_CONFIG=$config_source: expected file or etcd" >&2; exit 2 ;;
+esac
 if (( ${#worker_ports[@]} != 2 )); then
   echo "run-local-cluster: RT_WORKER_PORTS needs exactly two ports (worker 0, worker 1), got '${RT_WORKER_PORTS:-}'" >&2
   exit 2
@@ -62,7 +79,7 @@ fi
 # A port is busy if something accepts connections on it.
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 busy=0
-for port in "${worker_ports[@]}" "$api_port"; do
+for port in "${worker_ports[@]}" "$api_port" "${etcd_ports[@]}"; do
   if port_busy "$port"; then
     echo "run-local-cluster: port $port on 127.0.0.1 is already in use (another rt, or: ss -ltnp 'sport = :$port')" >&2
     busy=1
@@ -121,11 +138,14 @@ stop_all() {
 trap 'echo; echo "run-local-cluster: stopping..."; stop_all 0' INT TERM
 trap 'stop_all 1' EXIT
 
-# start NAME LOG ARGS...: starts one node in the background, logging to LOG.
+# start NAME LOG ARGS...: starts one node in the background, logging to LOG
+# (`--etcd ARGS...`: etcd instead of rtctl).
 start() {
   local name=$1 log=$2
   shift 2
-  "$rtctl" "$@" >"$log" 2>&1 &
+  local program=$rtctl
+  if [[ $1 == --etcd ]]; then program=etcd; shift; fi
+  "$program" "$@" >"$log" 2>&1 &
   pids+=("$!")
   names+=("$name")
   logs+=("$log")
@@ -149,6 +169,35 @@ wait_ready() {
   done
 }
 
+if [[ $config_source == etcd ]]; then
+  # A single-member etcd for trying the config in etcd; its client port also serves
+  # the v3 JSON gateway the nodes use (on by default when etcd is started with flags,
+  # not with a config file: docs/operations.md).
+  etcd_url=http://127.0.0.1:${etcd_ports[0]}
+  peer_url=http://127.0.0.1:${etcd_ports[1]}
+  start "etcd" "$run_dir/etcd.log" --etcd --name rt-local --data-dir "$run_dir/etcd" \
+    --listen-client-urls "$etcd_url" --advertise-client-urls "$etcd_url" \
+    --listen-peer-urls "$peer_url" --initial-advertise-peer-urls "$peer_url" \
+    --initial-cluster "rt-local=$peer_url"
+  location=etcd://127.0.0.1:${etcd_ports[0]}/rt/local-cluster
+  deadline=$((SECONDS + ready_timeout_s))
+  until "$rtctl" config get "$location" >/dev/null 2>"$run_dir/etcd-get.err" \
+        || grep -q "no such key" "$run_dir/etcd-get.err"; do
+    if ! kill -0 "${pids[0]}" 2>/dev/null || (( SECONDS >= deadline )); then
+      echo "run-local-cluster: etcd did not start; last lines of $run_dir/etcd.log:" >&2
+      tail -n 5 "$run_dir/etcd.log" >&2 || true
+      exit 1
+    fi
+    sleep 0.2
+  done
+  if grep -q "no such key" "$run_dir/etcd-get.err"; then
+    "$rtctl" config put "$location" "$config" --worker-key-file "$worker_key_file" --offline >/dev/null
+  else
+    echo "run-local-cluster: keeping the config already in $location (rtctl config get $location)"
+  fi
+  config=$location
+fi
+
 for i in "${!worker_ids[@]}"; do
   id=${worker_ids[$i]}
   start "worker $id" "$run_dir/worker-$id.log" serve-worker --config "$config" --node "$id" \
@@ -156,7 +205,9 @@ for i in "${!worker_ids[@]}"; do
 done
 start "API node 0" "$run_dir/api-0.log" serve-api --config "$config" --node 0 \
   --secret-file "$secret_file"
-for i in "${!pids[@]}"; do wait_ready "$i"; done
+first_node=0  # etcd (when started) has no ready line; it answered above
+[[ $config_source == etcd ]] && first_node=1
+for i in "${!pids[@]}"; do (( i < first_node )) || wait_ready "$i"; done
 
 cat <<INFO
 rt local cluster is running ($config):

@@ -238,12 +238,27 @@ std::optional<std::string> ApiHandler::UnhealthyReason() const {
   return why;
 }
 
-void ApiHandler::HandleHealth(http::Request&, http::Responder respond) {
-  if (std::optional<std::string> why = UnhealthyReason()) {
+void ApiHandler::SetHealthDetails(HealthCheck note, HealthJson json) {
+  health_note_ = std::move(note);
+  health_json_ = std::move(json);
+}
+
+void ApiHandler::HandleHealth(http::Request& request, http::Responder respond) {
+  const std::optional<std::string> why = UnhealthyReason();
+  if (health_json_ && http::AcceptsJson(request)) {
+    respond(http::MakeJsonResponse(
+        why ? http::StatusCode::service_unavailable : http::StatusCode::ok, health_json_(why)));
+    return;
+  }
+  if (why) {
     respond(http::MakeErrorResponse(http::StatusCode::service_unavailable, *why));
     return;
   }
-  respond(http::MakeTextResponse(http::StatusCode::ok, "ok\n"));
+  std::string body = "ok\n";
+  if (health_note_) {
+    if (std::optional<std::string> note = health_note_()) body += *note + "\n";
+  }
+  respond(http::MakeTextResponse(http::StatusCode::ok, std::move(body)));
 }
 
 void ApiHandler::HandleReady(http::Request&, http::Responder respond) {

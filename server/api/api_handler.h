@@ -60,6 +60,14 @@ class ApiHandler {
 
   void Register(http::Router& router);
 
+  // /healthz extras from the node (docs/design.md §6 "HTTP core: threads and
+  // deadlines"): `note` (may be empty) a line added to the text answer while it has
+  // one (the config source being unreachable), `json` the body answered to
+  // `Accept: application/json`, given the 503 reason or nullopt. REQUIRES: called
+  // before the handler serves.
+  using HealthJson = std::function<std::string(const std::optional<std::string>& unhealthy)>;
+  void SetHealthDetails(HealthCheck note, HealthJson json);
+
   void HandlePostEvent(http::Request& request, http::Responder respond);
   void HandleGetStats(http::Request& request, http::Responder respond);
   void HandleGetPerWorker(http::Request& request, http::Responder respond);
@@ -91,6 +99,8 @@ class ApiHandler {
   SliceFetcher& fetcher_;
   MetricsRegistry& metrics_;
   HealthCheck health_;
+  HealthCheck health_note_;
+  HealthJson health_json_;
 
   Counter& received_clicks_;
   Counter& received_impressions_;

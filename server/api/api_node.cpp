@@ -121,6 +121,10 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
   handler_ =
       std::make_unique<ApiHandler>([this] { return config_.load(); }, *keyer_, clock_, *sink_,
                                    *fetcher_, metrics_, [this] { return ConfigRefusal(); });
+  config_status_ = std::make_unique<ConfigStatus>(metrics_);
+  handler_->SetHealthDetails(
+      [this] { return config_status_->DownNote(); },
+      [this](const std::optional<std::string>& why) { return HealthJson(why); });
   http::Router router;
   handler_->Register(router);
   http::ServerOptions server_options = options_.server;

@@ -16,6 +16,7 @@
 #include "base/status.h"
 #include "config/cluster_config.h"
 #include "server/http/server_options.h"
+#include "server/metrics/config_status.h"
 #include "server/metrics/metrics.h"
 
 namespace rt {
@@ -126,8 +127,14 @@ class ApiNode {
   uint64_t Stop(std::chrono::milliseconds drain_timeout);
 
   MetricsRegistry& metrics() { return metrics_; }
+  // The config's source, revision and reachability, set by the owner (rtctl
+  // serve-api); shown on /metrics and /healthz.
+  ConfigStatus& config_status() { return *config_status_; }
 
  private:
+  // The JSON answer of /healthz (server/api/api_node_health.cpp).
+  std::string HealthJson(const std::optional<std::string>& unhealthy) const;
+
   ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& clock);
 
   ApiNodeOptions options_;
@@ -147,6 +154,7 @@ class ApiNode {
   std::string refusal_;  // one line
   LabeledGauge* generation_gauge_ = nullptr;
   LabeledGauge* refused_gauge_ = nullptr;
+  std::unique_ptr<ConfigStatus> config_status_;
   // See the class comment; -1: none. Written under reload_mutex_, read by the gauge.
   std::atomic<int64_t> remembered_horizon_slice_{-1};
   std::atomic<int64_t> last_held_slice_{-1};

@@ -36,4 +36,16 @@ Response MakeMetricsResponse(std::string exposition) {
   return response;
 }
 
+Response MakeJsonResponse(StatusCode status, std::string body) {
+  Response response{status, 11};
+  response.set(beast_http::field::content_type, "application/json");
+  response.body() = std::move(body);
+  return response;
+}
+
+bool AcceptsJson(const Request& request) {
+  const auto it = request.find(beast_http::field::accept);
+  return it != request.end() && it->value().find("application/json") != std::string_view::npos;
+}
+
 }  // namespace rt::http

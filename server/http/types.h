@@ -54,5 +54,10 @@ Response MakeTextResponse(StatusCode status, std::string body);
 Response MakeErrorResponse(StatusCode status, std::string_view reason);
 // 200 with a rendered Prometheus text exposition and its content type.
 Response MakeMetricsResponse(std::string exposition);
+// An application/json response.
+Response MakeJsonResponse(StatusCode status, std::string body);
+// Whether the request's Accept header names application/json (the JSON form of an
+// endpoint that answers text by default, e.g. /healthz).
+bool AcceptsJson(const Request& request);
 
 }  // namespace rt::http

@@ -259,11 +259,26 @@ void WorkerHandler::PostBatch(http::Request& request, http::Responder respond) {
   if (!taken) respond(QueueFull());
 }
 
-void WorkerHandler::GetHealth(http::Request&, http::Responder respond) {
+void WorkerHandler::SetHealthDetails(std::function<std::optional<std::string>()> note,
+                                     std::function<std::string()> json) {
+  health_note_ = std::move(note);
+  health_json_ = std::move(json);
+}
+
+void WorkerHandler::GetHealth(http::Request& request, http::Responder respond) {
+  if (health_json_ && http::AcceptsJson(request)) {
+    respond(http::MakeJsonResponse(StatusCode::ok, health_json_()));
+    return;
+  }
   // Still 200 after a repair: Kyoto's transaction log keeps the data consistent; the
   // line tells an operator that a repair happened (docs/http.md).
+  std::string body = "ok\n";
   const std::string repair = RepairSummary(store_.start_report());
-  respond(http::MakeTextResponse(StatusCode::ok, repair.empty() ? "ok\n" : "ok\n" + repair + "\n"));
+  if (!repair.empty()) body += repair + "\n";
+  if (health_note_) {
+    if (std::optional<std::string> note = health_note_()) body += *note + "\n";
+  }
+  respond(http::MakeTextResponse(StatusCode::ok, std::move(body)));
 }
 
 void WorkerHandler::GetMetrics(http::Request&, http::Responder respond) {

@@ -50,6 +50,12 @@ class WorkerHandler {
   // the signature check.
   void Register(http::Router& router);
 
+  // /healthz extras from the node: `note` (may be empty) a line added to the text
+  // answer while it has one, `json` the body answered to `Accept: application/json`.
+  // /healthz stays unsigned. REQUIRES: called before the handler serves.
+  void SetHealthDetails(std::function<std::optional<std::string>()> note,
+                        std::function<std::string()> json);
+
   void PostEvent(http::Request& request, http::Responder respond);
   void GetSlice(http::Request& request, http::Responder respond);
   void GetSlices(http::Request& request, http::Responder respond);
@@ -68,6 +74,8 @@ class WorkerHandler {
   std::optional<http::Response> OutOfRange(std::span<const BatchEvent> events);
 
   KcStore& store_;
+  std::function<std::optional<std::string>()> health_note_;
+  std::function<std::string()> health_json_;
   BatchWriter& writer_;
   WorkerMetrics& metrics_;
   const MetricsRegistry& registry_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 
@@ -42,6 +43,10 @@ Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& o
   node->handler_ =
       std::make_unique<WorkerHandler>(*node->store_, *node->writer_, *node->worker_metrics_,
                                       node->registry_, *node->verifier_, key_id, range);
+  node->config_status_ = std::make_unique<ConfigStatus>(node->registry_);
+  node->handler_->SetHealthDetails(
+      [status = node->config_status_.get()] { return status->DownNote(); },
+      [raw = node.get(), id = options.node_id] { return raw->HealthJson(id); });
   http::Router router;
   node->handler_->Register(router);
   node->server_ = std::make_unique<http::HttpServer>(std::move(router), options.server);
@@ -64,6 +69,33 @@ Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& o
 }
 
 WorkerNode::~WorkerNode() { Stop(); }
+
+// What `rtctl status` shows per worker: the running config's identity, the writer's
+// backlog and the slices held. Runs on the server's threads while the node is up.
+std::string WorkerNode::HealthJson(const std::string& node_id) const {
+  using nlohmann::json;
+  const ConfigStatus::Snapshot source = config_status_->Get();
+  const std::vector<std::pair<int64_t, SliceStats>> slices = store_->AllSlices();
+  json held = {{"count", slices.size()}};
+  if (!slices.empty()) {
+    held["first"] = slices.front().first;
+    held["last"] = slices.back().first;
+  }
+  return json{{"kind", "worker"},
+              {"node", node_id},
+              {"healthy", true},
+              {"reason", nullptr},
+              {"config",
+               {{"source", source.source},
+                {"location", source.location},
+                {"revision", source.revision},
+                {"hash", source.hash},
+                {"source_up", source.source_up},
+                {"source_error", source.source_up ? json(nullptr) : json(source.source_error)}}},
+              {"queued_events", writer_->QueuedEvents()},
+              {"slices", std::move(held)}}
+      .dump();
+}
 
 void WorkerNode::Stop() {
   if (stopped_) return;

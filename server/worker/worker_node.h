@@ -12,6 +12,7 @@
 #include "server/auth/worker_key.h"
 #include "server/http/http_server.h"
 #include "server/http/server_options.h"
+#include "server/metrics/config_status.h"
 #include "server/metrics/metrics.h"
 #include "server/store/batch_writer.h"
 #include "server/store/kc_store.h"
@@ -22,6 +23,7 @@
 namespace rt {
 
 struct WorkerNodeOptions {
+  std::string node_id;  // its id in worker-nodes, for /healthz (empty in-process)
   std::string data_dir;
   bool fsync = false;
   std::string listen_host = "127.0.0.1";
@@ -66,9 +68,13 @@ class WorkerNode {
   MetricsRegistry& metrics() { return registry_; }
   // REQUIRES: not stopped.
   KcStore& store() { return *store_; }
+  // The config's source, revision and reachability, set by the owner (rtctl
+  // serve-worker); shown on /metrics and /healthz.
+  ConfigStatus& config_status() { return *config_status_; }
 
  private:
   WorkerNode() = default;
+  std::string HealthJson(const std::string& node_id) const;
 
   SystemClock system_clock_;  // when no clock is given
   MetricsRegistry registry_;
@@ -77,6 +83,7 @@ class WorkerNode {
   std::unique_ptr<BatchWriter> writer_;
   std::unique_ptr<WorkerMetrics> worker_metrics_;
   std::unique_ptr<WorkerHandler> handler_;
+  std::unique_ptr<ConfigStatus> config_status_;
   std::unique_ptr<http::HttpServer> server_;
   boost::asio::ip::tcp::endpoint endpoint_;
   bool stopped_ = false;
