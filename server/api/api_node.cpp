@@ -1,6 +1,7 @@
 #include "server/api/api_node.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <future>
 #include <iostream>
 
@@ -25,7 +26,7 @@ class ApiNode::Sink final : public EventSink {
  public:
   Sink(ForwarderSet& forwarders, uint64_t ready_max_queued)
       : forwarders_(forwarders), ready_max_queued_(ready_max_queued) {}
-  EnqueueResult Enqueue(const std::string& worker, const BatchEvent& event) override {
+  EnqueueOutcome Enqueue(const std::string& worker, const BatchEvent& event) override {
     return forwarders_.Enqueue(worker, event);
   }
   std::optional<std::string> Unhealthy() const override { return forwarders_.Unhealthy(); }
@@ -97,6 +98,15 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
   forward.node_id = options_.node_id;
   forward.key_id = worker_key.KeyId();
   forward.signer = signer_;
+  forward.open_spool = options_.open_spool;
+  forward.spool_fsync = options_.spool_fsync;
+  forward.on_fatal = options_.on_spool_fatal;
+  if (!forward.on_fatal) {
+    forward.on_fatal = [](const Status& status) {
+      std::cerr << "rtctl serve-api: " << status.message() << "; exiting\n" << std::flush;
+      std::exit(1);
+    };
+  }
   forward.queue_limit = options_.queue_limit;
   forward.batch_max = options_.batch_max;
   forward.linger = options_.linger;
@@ -139,7 +149,15 @@ ApiNode::~ApiNode() { Stop(std::chrono::milliseconds(0)); }
 
 Status ApiNode::Start() {
   const auto config = config_.load();
+  if (Status status = forwarders_->AdoptSpools(options_.spooled_workers); !status.ok()) {
+    return status;
+  }
   if (Status status = forwarders_->SetWorkers(config->worker_nodes); !status.ok()) return status;
+  for (const auto& [worker, events] : forwarders_->Orphans()) {
+    std::cerr << "ERROR the spool holds " << events << " events for worker " << worker
+              << ", which the config does not name; they are kept until a config lists it "
+                 "again\n";
+  }
   Result<NodeUrl> url = ParseNodeUrl(config->api_nodes.at(options_.node_id));
   if (!url.ok()) return url.status().WithContext("api node " + options_.node_id);
   const std::string host = options_.listen_host.value_or(url->host);

@@ -6,11 +6,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/status.h"
@@ -21,6 +23,7 @@
 namespace rt {
 
 class ApiHandler;
+class EventSpool;
 class ForwarderSet;
 class RequestSigner;
 class SliceFetcher;
@@ -41,6 +44,16 @@ struct ApiNodeOptions {
   size_t batch_max = 4096;                       // events per batch
   std::chrono::milliseconds linger{2};           // flush a partial batch after this
   std::chrono::milliseconds read_timeout{2000};  // a worker's answer to a GET, from queueing
+  // The spool (docs/design.md §13 "Spool"): opens worker `id`'s spool under
+  // --spool-dir; null: a MemorySpool of queue_limit events per worker.
+  std::function<Result<std::shared_ptr<EventSpool>>(const std::string& id)> open_spool;
+  // Workers with a spool directory already (their events are kept even when the
+  // config does not name them).
+  std::vector<std::string> spooled_workers;
+  bool spool_fsync = false;  // a 202 waits for the group fsync that covers its event
+  // A spool failed (write, fsync): the node cannot keep its promises. Null: log the
+  // line and exit(1).
+  std::function<void(const Status&)> on_spool_fatal;
   // The start config's source hash (ConfigSourceHash of the bytes it was read from);
   // empty for a config that was never text (the simulator's).
   std::string config_hash;

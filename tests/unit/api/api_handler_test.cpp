@@ -22,11 +22,11 @@ class FixedClock final : public Clock {
 
 class RecordingSink final : public EventSink {
  public:
-  EnqueueResult Enqueue(const std::string& worker, const BatchEvent& event) override {
-    if (full) return EnqueueResult::kQueueFull;
-    if (undeliverable.count(worker) != 0) return EnqueueResult::kUndeliverable;
+  EnqueueOutcome Enqueue(const std::string& worker, const BatchEvent& event) override {
+    if (full) return {EnqueueResult::kQueueFull};
+    if (undeliverable.count(worker) != 0) return {EnqueueResult::kUndeliverable};
     events.emplace_back(worker, event);
-    return EnqueueResult::kQueued;
+    return {EnqueueResult::kQueued, events.size(), wait_on};
   }
   std::optional<std::string> Unhealthy() const override { return unhealthy; }
   std::string UndeliverableReason(const std::string& worker) const override {
@@ -38,6 +38,7 @@ class RecordingSink final : public EventSink {
   }
 
   bool full = false;
+  EventSpool* wait_on = nullptr;  // the spool whose fsync the 202 waits for
   std::optional<std::string> unhealthy;
   std::optional<std::string> not_ready;
   mutable std::vector<std::string> asked_ready;
