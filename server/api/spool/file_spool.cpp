@@ -1,0 +1,452 @@
+#include "server/api/spool/file_spool.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "server/api/spool/spool_format.h"
+
+namespace rt {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void FileSpool::Segment::AddToIndex(uint64_t seq, size_t offset, int64_t ms) {
+  if (index.empty() || offset / kIndexStride != index.back().offset / kIndexStride) {
+    index.push_back({seq, offset, ms});
+  }
+}
+
+FileSpool::FileSpool(SpoolDisk& disk, std::string worker_id, std::string dir)
+    : disk_(disk),
+      worker_id_(std::move(worker_id)),
+      dir_(std::move(dir)),
+      fsync_(disk.options().fsync) {}
+
+FileSpool::~FileSpool() {
+  disk_.Unregister(this);
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  // Nothing else runs now: finish the work the disk thread would have done.
+  if (fsync_) SyncWritten();
+  if (acknowledged_ > cursor_written_) {
+    // A hint only (the worker's mark is the real cursor): a failure is not fatal.
+    (void)spool::WriteFileAtomically(dir_, "cursor", std::to_string(acknowledged_) + "\n");
+  }
+  disk_.Release(bytes_);
+}
+
+FileSpool::Segment* FileSpool::ActiveLocked() {
+  if (segments_.empty() || segments_.back()->sealed) return nullptr;
+  return segments_.back().get();
+}
+
+void FileSpool::FatalLocked(const Status& status) {
+  failed_ = true;
+  disk_.Fatal(status);
+}
+
+// The hot path: a lock, a CRC and a memcpy into the mapping. A system call only when
+// the segment rolls over without a preallocated successor.
+Result<uint64_t> FileSpool::Append(std::string_view payload) {
+  const size_t need = spool::RecordBytes(payload.size());
+  if (payload.empty() || need > disk_.options().segment_bytes - spool::kSegmentHeaderBytes) {
+    return Status::InvalidArgument("spool record of " + std::to_string(payload.size()) +
+                                   " bytes: empty or larger than a segment");
+  }
+  const int64_t now_ms = NowMs();
+  std::unique_lock lock(mu_);
+  if (failed_) return Status::IoError("spool for worker " + worker_id_ + " failed");
+  Segment* segment = ActiveLocked();
+  if (segment == nullptr || segment->end + need > segment->size) {
+    if (Status s = RollOverLocked(lock); !s.ok()) return s;
+    segment = ActiveLocked();
+  }
+  const uint64_t seq = next_seq_++;
+  spool::WriteRecord(segment->map.data() + segment->end, seq, now_ms, payload);
+  segment->AddToIndex(seq, segment->end, now_ms);
+  segment->end += need;
+  segment->end_seq = next_seq_;
+  if (seq == acknowledged_ + 1) oldest_ms_ = now_ms;
+  if (!prealloc_wanted_ && next_ == nullptr && segment->end > segment->size / 2) {
+    prealloc_wanted_ = true;
+    disk_.Wake(this);
+  }
+  return seq;
+}
+
+Status FileSpool::RollOverLocked(std::unique_lock<std::mutex>& lock) {
+  prealloc_cv_.wait(lock, [&] { return !prealloc_running_; });
+  if (failed_) return Status::IoError("spool for worker " + worker_id_ + " failed");
+  std::unique_ptr<Segment> fresh = std::move(next_);
+  if (fresh == nullptr) {
+    const size_t size = disk_.options().segment_bytes;
+    if (!disk_.TryAllocate(size, segments_.size())) {
+      return Status::Unavailable("spool for worker " + worker_id_ + " is full (" +
+                                 std::to_string(bytes_) + " bytes)");
+    }
+    auto created = CreateSegment(next_segment_id_++);
+    if (!created.ok()) {
+      disk_.Release(size);
+      if (created.status().code() != Status::Code::kUnavailable) FatalLocked(created.status());
+      return created.status();
+    }
+    fresh = std::move(created).value();
+    bytes_ += fresh->size;
+  }
+  fresh->first_seq = next_seq_;
+  fresh->end_seq = next_seq_;
+  spool::EncodeSegmentHeader({fresh->id, next_seq_}, fresh->map.data());
+  fresh->end = spool::kSegmentHeaderBytes;
+  if (!segments_.empty() && !segments_.back()->sealed) {
+    segments_.back()->sealed = true;
+    disk_.Wake(this);  // to unmap it once synced and not being read
+  }
+  segments_.push_back(std::move(fresh));
+  prealloc_wanted_ = false;
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<FileSpool::Segment>> FileSpool::CreateSegment(uint64_t id) {
+  auto segment = std::make_unique<Segment>();
+  segment->id = id;
+  segment->path = dir_ + "/" + spool::SegmentFileName(id);
+  segment->size = disk_.options().segment_bytes;
+  auto map = spool::CreateSegmentFile(segment->path, segment->size);
+  if (!map.ok()) return map.status();
+  segment->map = std::move(map).value();
+  // The new name must survive a power cut as well as its blocks.
+  if (Status s = spool::SyncDir(dir_); !s.ok()) return s;
+  segment->index.reserve(segment->size / kIndexStride + 1);
+  return segment;
+}
+
+void FileSpool::WhenDurable(uint64_t seq, std::function<void()> done) {
+  if (!fsync_) {
+    done();
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (seq > durable_seq_) {
+      waiting_.emplace_back(seq, std::move(done));
+      if (!sync_wanted_) {
+        sync_wanted_ = true;
+        disk_.Wake(this);
+      }
+      return;
+    }
+  }
+  done();
+}
+
+FileSpool::Segment* FileSpool::FindLocked(uint64_t seq) const {
+  auto it =
+      std::upper_bound(segments_.begin(), segments_.end(), seq,
+                       [](uint64_t s, const auto& segment) { return s < segment->first_seq; });
+  if (it == segments_.begin()) return nullptr;
+  Segment* segment = std::prev(it)->get();
+  return seq < segment->end_seq ? segment : nullptr;
+}
+
+size_t FileSpool::OffsetOfLocked(const Segment& segment, uint64_t seq) const {
+  if (segment.id == reader_segment_ && seq == reader_seq_) return reader_offset_;
+  auto it = std::upper_bound(segment.index.begin(), segment.index.end(), seq,
+                             [](uint64_t s, const IndexEntry& e) { return s < e.seq; });
+  // The index always has the segment's first record, and seq >= first_seq.
+  size_t offset = std::prev(it)->offset;
+  for (uint64_t s = std::prev(it)->seq; s < seq; ++s) {
+    offset += spool::RecordBytes(spool::PayloadLenAt(segment.map.data(), offset));
+  }
+  return offset;
+}
+
+size_t FileSpool::Read(uint64_t from, size_t max_records, size_t max_bytes, std::string& body) {
+  std::lock_guard lock(mu_);
+  size_t count = 0;
+  size_t payload_bytes = 0;
+  uint64_t seq = from;
+  while (count < max_records) {
+    Segment* segment = FindLocked(seq);
+    if (segment == nullptr) break;  // the end, a gap, or acknowledged and reclaimed
+    if (!segment->map) {
+      auto map = spool::MapExistingFile(segment->path);
+      if (!map.ok()) {
+        FatalLocked(map.status());
+        break;
+      }
+      segment->map = std::move(map).value();
+    }
+    const char* data = segment->map.data();
+    size_t offset = OffsetOfLocked(*segment, seq);
+    bool full = false;
+    while (count < max_records && seq < segment->end_seq) {
+      const uint32_t len = spool::PayloadLenAt(data, offset);
+      if (count > 0 && payload_bytes + len > max_bytes) {
+        full = true;
+        break;
+      }
+      body.append(data + offset + spool::kRecordHeaderBytes, len);
+      payload_bytes += len;
+      offset += spool::RecordBytes(len);
+      ++seq;
+      ++count;
+    }
+    reader_segment_ = segment->id;
+    reader_seq_ = seq;
+    reader_offset_ = offset;
+    if (seq == segment->end_seq && segment->sealed) {
+      // Read past: drop the mapping now unless the disk thread is syncing it (then
+      // UnmapIdle does, since the reader has moved on).
+      if (!segment->pinned && (!fsync_ || segment->synced >= segment->end)) segment->map.Reset();
+      reader_segment_ = 0;
+    }
+    if (full) break;
+  }
+  return count;
+}
+
+std::optional<EventSpool::Gap> FileSpool::GapAt(uint64_t seq) const {
+  std::lock_guard lock(mu_);
+  for (const Gap& gap : gaps_) {
+    if (gap.first <= seq && seq <= gap.last) return Gap{seq, gap.last};
+  }
+  return std::nullopt;
+}
+
+void FileSpool::Acknowledge(uint64_t seq) {
+  std::lock_guard lock(mu_);
+  seq = std::min(seq, next_seq_ - 1);
+  if (seq <= acknowledged_) return;
+  acknowledged_ = seq;
+  std::erase_if(gaps_, [&](const Gap& gap) { return gap.last <= seq; });
+  for (Gap& gap : gaps_) gap.first = std::max(gap.first, seq + 1);
+  UpdateOldestLocked();
+  if (segments_.size() > 1 && segments_.front()->end_seq - 1 <= seq) disk_.Wake(this);
+}
+
+void FileSpool::UpdateOldestLocked() {
+  oldest_ms_ = 0;
+  for (const auto& segment : segments_) {
+    if (segment->end_seq <= acknowledged_ + 1 || segment->index.empty()) continue;
+    const uint64_t want = std::max(acknowledged_ + 1, segment->first_seq);
+    auto it = std::upper_bound(segment->index.begin(), segment->index.end(), want,
+                               [](uint64_t s, const IndexEntry& e) { return s < e.seq; });
+    oldest_ms_ = std::prev(it)->appended_ms;
+    return;
+  }
+}
+
+EventSpool::Stream FileSpool::stream() const {
+  std::lock_guard lock(mu_);
+  return stream_;
+}
+
+Status FileSpool::StartNewStream(Stream stream) {
+  // Only the reader calls this, so the file needs no lock; Append is not held up by
+  // the fsyncs.
+  Status s = spool::WriteFileAtomically(dir_, "stream",
+                                        stream.id + "\n" + std::to_string(stream.base) + "\n");
+  std::lock_guard lock(mu_);
+  if (!s.ok()) {
+    FatalLocked(s);
+    return s;
+  }
+  stream_ = std::move(stream);
+  return Status::Ok();
+}
+
+uint64_t FileSpool::next_seq() const {
+  std::lock_guard lock(mu_);
+  return next_seq_;
+}
+
+uint64_t FileSpool::acknowledged() const {
+  std::lock_guard lock(mu_);
+  return acknowledged_;
+}
+
+uint64_t FileSpool::LostLocked() const {
+  uint64_t lost = 0;
+  for (const Gap& gap : gaps_) lost += gap.last - gap.first + 1;
+  return lost;
+}
+
+uint64_t FileSpool::events() const {
+  std::lock_guard lock(mu_);
+  return next_seq_ - 1 - acknowledged_ - LostLocked();
+}
+
+uint64_t FileSpool::bytes() const {
+  std::lock_guard lock(mu_);
+  return bytes_;
+}
+
+int64_t FileSpool::oldest_unacknowledged_ms() const {
+  std::lock_guard lock(mu_);
+  return next_seq_ - 1 > acknowledged_ ? oldest_ms_ : 0;
+}
+
+// ---- the disk thread ----
+
+void FileSpool::Maintain() {
+  if (fsync_) SyncWritten();
+  UnmapIdle();
+  Reclaim();
+  Preallocate();
+}
+
+// One group: everything written when it starts, synced without the lock (Append goes
+// on meanwhile), then the completions it covers, in the order they were asked for.
+void FileSpool::SyncWritten() {
+  struct Range {
+    Segment* segment;
+    size_t begin;
+    size_t end;
+  };
+  std::vector<Range> ranges;
+  uint64_t covered = 0;
+  {
+    std::lock_guard lock(mu_);
+    sync_wanted_ = false;
+    covered = next_seq_ - 1;
+    for (auto& segment : segments_) {
+      if (segment->map && segment->synced < segment->end) {
+        segment->pinned = true;
+        ranges.push_back({segment.get(), segment->synced, segment->end});
+      }
+    }
+  }
+  const auto start = std::chrono::steady_clock::now();
+  Status status;
+  for (const Range& range : ranges) {
+    status = range.segment->map.Sync(range.begin, range.end, range.segment->path);
+    if (!status.ok()) break;
+  }
+  if (Histogram* histogram = disk_.options().fsync_seconds; histogram != nullptr) {
+    histogram->ObserveSeconds(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::vector<std::function<void()>> done;
+  {
+    std::lock_guard lock(mu_);
+    for (const Range& range : ranges) {
+      range.segment->pinned = false;
+      if (status.ok()) range.segment->synced = range.end;
+    }
+    if (!status.ok()) {
+      FatalLocked(status);
+      return;
+    }
+    durable_seq_ = std::max(durable_seq_, covered);
+    while (!waiting_.empty() && waiting_.front().first <= durable_seq_) {
+      done.push_back(std::move(waiting_.front().second));
+      waiting_.pop_front();
+    }
+    // Asked for records appended after this group started: another group.
+    if (!waiting_.empty() && !sync_wanted_ && !closing_) {
+      sync_wanted_ = true;
+      disk_.Wake(this);
+    }
+  }
+  for (auto& callback : done) callback();
+}
+
+void FileSpool::UnmapIdle() {
+  std::vector<spool::Mapping> unmap;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& segment : segments_) {
+      if (segment->sealed && segment->map && !segment->pinned && segment->id != reader_segment_ &&
+          (!fsync_ || segment->synced >= segment->end)) {
+        unmap.push_back(std::move(segment->map));
+      }
+    }
+  }
+  // munmap outside the lock
+}
+
+// The cursor file first, then the segments wholly at or below it: a restart never
+// finds a hole below its cursor that it would report as lost.
+void FileSpool::Reclaim() {
+  uint64_t cursor = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (segments_.size() < 2 || segments_.front()->end_seq - 1 > acknowledged_) return;
+    cursor = acknowledged_;
+  }
+  if (cursor > cursor_written_) {
+    Status s = spool::WriteFileAtomically(dir_, "cursor", std::to_string(cursor) + "\n");
+    if (!s.ok()) {
+      std::lock_guard lock(mu_);
+      FatalLocked(s);
+      return;
+    }
+    std::lock_guard lock(mu_);
+    cursor_written_ = cursor;
+  }
+  std::vector<std::unique_ptr<Segment>> reclaimed;
+  {
+    std::lock_guard lock(mu_);
+    while (segments_.size() > 1 && segments_.front()->end_seq - 1 <= cursor &&
+           !segments_.front()->pinned) {
+      if (segments_.front()->id == reader_segment_) reader_segment_ = 0;
+      bytes_ -= segments_.front()->size;
+      reclaimed.push_back(std::move(segments_.front()));
+      segments_.pop_front();
+    }
+  }
+  for (auto& segment : reclaimed) {
+    segment->map.Reset();
+    if (::unlink(segment->path.c_str()) != 0 && errno != ENOENT) {
+      std::lock_guard lock(mu_);
+      FatalLocked(spool::ErrnoStatus("unlink", segment->path, errno));
+      return;
+    }
+    disk_.Release(segment->size);
+  }
+}
+
+void FileSpool::Preallocate() {
+  uint64_t id = 0;
+  size_t held = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (!prealloc_wanted_ || next_ != nullptr || failed_) return;
+    id = next_segment_id_++;
+    held = segments_.size();
+    prealloc_running_ = true;
+  }
+  const size_t size = disk_.options().segment_bytes;
+  if (!disk_.TryAllocate(size, held)) {  // Append will find the spool full
+    std::lock_guard lock(mu_);
+    prealloc_running_ = false;
+    prealloc_cv_.notify_all();
+    return;
+  }
+  auto created = CreateSegment(id);
+  std::lock_guard lock(mu_);
+  prealloc_running_ = false;
+  prealloc_cv_.notify_all();
+  if (!created.ok()) {
+    disk_.Release(size);
+    // A full device is Append's to report (kUnavailable); anything else is fatal.
+    if (created.status().code() != Status::Code::kUnavailable) FatalLocked(created.status());
+    return;
+  }
+  bytes_ += size;
+  next_ = std::move(created).value();
+}
+
+}  // namespace rt

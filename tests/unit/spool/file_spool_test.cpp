@@ -1,0 +1,245 @@
+#include "server/api/spool/file_spool.h"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "server/api/spool/spool_format.h"
+#include "tests/support/wait_for.h"
+#include "tests/unit/spool/spool_test_util.h"
+
+namespace rt {
+namespace {
+
+using testing::AppendRange;
+using testing::Payload;
+using testing::ReadAll;
+using testing::SegmentFiles;
+using testing::SpoolFixture;
+using testing::WaitFor;
+
+std::string FileText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST_CASE("appended records read back in order across several segments", "[spool]") {
+  SpoolFixture fixture;
+  auto disk = fixture.OpenDisk();
+  auto spool = fixture.OpenSpool(*disk);
+  REQUIRE(spool->next_seq() == 1);
+  AppendRange(*spool, 1, 500);
+  // 4 KiB segments hold 56 records of 44 bytes: the 500 span 9 files.
+  REQUIRE(SegmentFiles(fixture.worker_dir("7")).size() >= 9);
+  auto payloads = ReadAll(*spool, 1);
+  REQUIRE(payloads.size() == 500);
+  for (uint64_t i = 1; i <= 500; ++i) REQUIRE(payloads[i - 1] == Payload(i));
+
+  std::string body;
+  REQUIRE(spool->Read(10, 100, 100, body) == 2);  // 88 bytes fit in 100, 132 do not
+  REQUIRE(body == Payload(10) + Payload(11));
+  body.clear();
+  REQUIRE(spool->Read(10, 100, 1, body) == 1);  // at least one record
+  REQUIRE(spool->Read(501, 100, 1 << 20, body) == 0);
+  REQUIRE(spool->events() == 500);
+  REQUIRE(spool->bytes() >= 9 * 4096);
+  REQUIRE(spool->oldest_unacknowledged_ms() > 0);
+  REQUIRE(fixture.fatals().empty());
+}
+
+TEST_CASE("a reopened spool resumes its next seq, stream and cursor", "[spool]") {
+  SpoolFixture fixture;
+  {
+    auto disk = fixture.OpenDisk();
+    auto spool = fixture.OpenSpool(*disk);
+    REQUIRE(spool->stream().id == "stream-1");
+    REQUIRE(spool->stream().base == 0);
+    AppendRange(*spool, 1, 200);
+    spool->Acknowledge(120);
+    REQUIRE(spool->StartNewStream({"stream-b", 120}).ok());
+  }
+  auto disk = fixture.OpenDisk();
+  REQUIRE(disk->workers() == std::vector<std::string>{"7"});
+  SpoolRecoveryReport report;
+  auto spool = fixture.OpenSpool(*disk, "7", report);
+  REQUIRE(fixture.new_streams() == 1);  // the stream came from the file
+  REQUIRE(spool->stream().id == "stream-b");
+  REQUIRE(spool->stream().base == 120);
+  REQUIRE(spool->acknowledged() == 120);
+  REQUIRE(spool->next_seq() == 201);
+  REQUIRE(spool->events() == 80);
+  REQUIRE(report.records == 80);
+  REQUIRE(report.messages.empty());
+  auto payloads = ReadAll(*spool, 121);
+  REQUIRE(payloads.size() == 80);
+  REQUIRE(payloads.front() == Payload(121));
+  AppendRange(*spool, 201, 210);
+  REQUIRE(ReadAll(*spool, 121).size() == 90);
+}
+
+TEST_CASE("acknowledging deletes whole segments and writes the cursor first", "[spool]") {
+  SpoolFixture fixture;
+  auto disk = fixture.OpenDisk();
+  auto spool = fixture.OpenSpool(*disk);
+  AppendRange(*spool, 1, 300);
+  const std::string worker_dir = fixture.worker_dir("7");
+  const size_t before = SegmentFiles(worker_dir).size();
+  const uint64_t bytes_before = spool->bytes();
+  spool->Acknowledge(150);
+  // Records 1..150 fill the first two segments (56 each) and part of the third.
+  bool cursor_seen_first = true;
+  REQUIRE(WaitFor([&] {
+    size_t now = SegmentFiles(worker_dir).size();
+    if (now < before && FileText(worker_dir + "/cursor") != "150\n") cursor_seen_first = false;
+    return now == before - 2;
+  }));
+  REQUIRE(cursor_seen_first);
+  REQUIRE(FileText(worker_dir + "/cursor") == "150\n");
+  REQUIRE(spool->bytes() < bytes_before);
+  // The accounting follows the files (the disk thread may preallocate meanwhile).
+  REQUIRE(WaitFor([&] { return spool->bytes() == 4096 * SegmentFiles(worker_dir).size(); }));
+  REQUIRE(spool->events() == 150);
+  auto payloads = ReadAll(*spool, 151);
+  REQUIRE(payloads.size() == 150);
+  REQUIRE(payloads.front() == Payload(151));
+  REQUIRE(fixture.fatals().empty());
+}
+
+TEST_CASE("a full spool refuses appends and takes them again after acknowledgement",
+          "[spool][budget]") {
+  SpoolFixture fixture;
+  auto disk = fixture.OpenDisk(fixture.Options(4096, 3 * 4096));
+  auto busy = fixture.OpenSpool(*disk, "1");
+  uint64_t appended = 0;
+  Status refused;
+  for (int i = 0; i < 10000; ++i) {
+    auto seq = busy->Append(Payload(appended + 1));
+    if (!seq.ok()) {
+      refused = seq.status();
+      break;
+    }
+    ++appended;
+  }
+  REQUIRE(refused.code() == Status::Code::kUnavailable);
+  REQUIRE(refused.message().find("spool for worker 1 is full") != std::string::npos);
+  REQUIRE(appended >= 2 * 56);
+  REQUIRE(disk->allocated_bytes() <= 4 * 4096);
+  // Nothing was appended by the refused call, and the next seq did not move.
+  REQUIRE(busy->next_seq() == appended + 1);
+
+  // A healthy worker is not blocked by the full one: it may hold two segments.
+  auto healthy = fixture.OpenSpool(*disk, "2");
+  AppendRange(*healthy, 1, 100);
+
+  busy->Acknowledge(appended);
+  REQUIRE(WaitFor([&] {
+    auto seq = busy->Append(Payload(appended + 1));
+    if (seq.ok()) ++appended;
+    return seq.ok();
+  }));
+  REQUIRE(ReadAll(*busy, appended).size() == 1);
+  REQUIRE(fixture.fatals().empty());
+}
+
+TEST_CASE("in fsync mode WhenDurable completions run after a sync, in order", "[spool][fsync]") {
+  SpoolFixture fixture;
+  Histogram fsync_seconds;
+  auto options = fixture.Options(4096, 1 << 30, /*fsync=*/true);
+  options.fsync_seconds = &fsync_seconds;
+  auto disk = fixture.OpenDisk(options);
+  auto spool = fixture.OpenSpool(*disk);
+  std::mutex mu;
+  std::vector<uint64_t> done;
+  std::vector<uint64_t> syncs_seen;
+  bool on_caller_thread = false;
+  const auto caller = std::this_thread::get_id();
+  for (uint64_t i = 1; i <= 200; ++i) {
+    auto seq = spool->Append(Payload(i));
+    REQUIRE(seq.ok());
+    spool->WhenDurable(*seq, [&, seq = *seq] {
+      std::lock_guard lock(mu);
+      done.push_back(seq);
+      syncs_seen.push_back(fsync_seconds.Count());
+      if (std::this_thread::get_id() == caller) on_caller_thread = true;
+    });
+  }
+  REQUIRE(WaitFor([&] {
+    std::lock_guard lock(mu);
+    return done.size() == 200;
+  }));
+  std::lock_guard lock(mu);
+  REQUIRE_FALSE(on_caller_thread);
+  for (uint64_t i = 1; i <= 200; ++i) REQUIRE(done[i - 1] == i);
+  for (uint64_t seen : syncs_seen) REQUIRE(seen >= 1);
+  REQUIRE(fixture.fatals().empty());
+}
+
+TEST_CASE("without fsync WhenDurable completes at once on the caller", "[spool][fsync]") {
+  SpoolFixture fixture;
+  auto disk = fixture.OpenDisk();
+  auto spool = fixture.OpenSpool(*disk);
+  auto seq = spool->Append(Payload(1));
+  REQUIRE(seq.ok());
+  bool done = false;
+  spool->WhenDurable(*seq, [&] { done = true; });
+  REQUIRE(done);
+}
+
+TEST_CASE("concurrent appends get contiguous seqs and keep every payload intact",
+          "[spool][threads]") {
+  SpoolFixture fixture;
+  auto disk = fixture.OpenDisk();
+  auto spool = fixture.OpenSpool(*disk);
+  constexpr int kThreads = 4;
+  constexpr uint64_t kEach = 2000;
+  std::vector<std::map<uint64_t, std::string>> got(kThreads);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (uint64_t i = 0; i < kEach; ++i) {
+        std::string payload = Payload(t * 1'000'000 + i);
+        auto seq = spool->Append(payload);
+        if (!seq.ok()) {
+          ++failures;
+          return;
+        }
+        got[t][*seq] = payload;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  REQUIRE(failures == 0);
+  std::map<uint64_t, std::string> all;
+  for (const auto& per_thread : got) all.insert(per_thread.begin(), per_thread.end());
+  REQUIRE(all.size() == kThreads * kEach);
+  REQUIRE(all.begin()->first == 1);
+  REQUIRE(all.rbegin()->first == kThreads * kEach);
+  auto payloads = ReadAll(*spool, 1);
+  REQUIRE(payloads.size() == kThreads * kEach);
+  for (const auto& [seq, payload] : all) REQUIRE(payloads[seq - 1] == payload);
+  REQUIRE(fixture.fatals().empty());
+}
+
+TEST_CASE("worker ids map to directory names and back", "[spool]") {
+  for (std::string id : {"7", "worker-a.1_b", "x1", ".", "..", "a/b", "", "ü"}) {
+    std::string name = spool::WorkerDirName(id);
+    INFO(id << " -> " << name);
+    REQUIRE(name.find('/') == std::string::npos);
+    REQUIRE(name != ".");
+    REQUIRE(name != "..");
+    std::string back;
+    REQUIRE(spool::ParseWorkerDirName(name, back));
+    REQUIRE(back == id);
+  }
+  REQUIRE(spool::WorkerDirName("7") == "7");
+  REQUIRE(spool::WorkerDirName("a/b") == "x612f62");
+}
+
+}  // namespace
+}  // namespace rt
