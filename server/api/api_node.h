@@ -24,6 +24,7 @@ namespace rt {
 
 class ApiHandler;
 class EventSpool;
+class SpoolDisk;
 class ForwarderSet;
 class RequestSigner;
 class SliceFetcher;
@@ -44,15 +45,15 @@ struct ApiNodeOptions {
   size_t batch_max = 4096;                       // events per batch
   std::chrono::milliseconds linger{2};           // flush a partial batch after this
   std::chrono::milliseconds read_timeout{2000};  // a worker's answer to a GET, from queueing
-  // The spool (docs/design.md §13 "Spool"): opens worker `id`'s spool under
-  // --spool-dir; null: a MemorySpool of queue_limit events per worker.
-  std::function<Result<std::shared_ptr<EventSpool>>(const std::string& id)> open_spool;
-  // Workers with a spool directory already (their events are kept even when the
-  // config does not name them).
-  std::vector<std::string> spooled_workers;
-  bool spool_fsync = false;  // a 202 waits for the group fsync that covers its event
-  // A spool failed (write, fsync): the node cannot keep its promises. Null: log the
-  // line and exit(1).
+  // The spool (docs/design.md §13 "Spool"): --spool-dir, one FileSpool per worker
+  // (the config's, and every worker directory already there); empty: each worker's
+  // events wait in a MemorySpool of queue_limit events, lost with the process.
+  std::string spool_dir;
+  bool spool_fsync = false;                      // a 202 waits for the group fsync
+  uint64_t spool_max_bytes = uint64_t{8} << 30;  // the node's spool files at most
+  size_t spool_segment_bytes = size_t{4} << 20;  // per segment file (tests use less)
+  // A spool failed (write, fsync): the node cannot keep its promises. Null: one
+  // line on stderr and exit(1).
   std::function<void(const Status&)> on_spool_fatal;
   // The start config's source hash (ConfigSourceHash of the bytes it was read from);
   // empty for a config that was never text (the simulator's).
@@ -142,6 +143,7 @@ class ApiNode {
 
  private:
   ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& clock);
+  [[nodiscard]] Status OpenSpoolDisk();  // --spool-dir; at Create
 
   ApiNodeOptions options_;
   const Clock& clock_;
@@ -163,6 +165,15 @@ class ApiNode {
   // See the class comment; -1: none. Written under reload_mutex_, read by the gauge.
   std::atomic<int64_t> remembered_horizon_slice_{-1};
   std::atomic<int64_t> last_held_slice_{-1};
+
+  // Declared before everything that holds its FileSpools (forwarders, pending
+  // handlers of client_context_), so that it is destroyed after them.
+  std::unique_ptr<SpoolDisk> spool_disk_;
+  Histogram* spool_fsync_seconds_ = nullptr;
+  Counter* spool_torn_tails_ = nullptr;
+  Counter* spool_corrupt_segments_ = nullptr;
+  // Opens worker `id`'s FileSpool, logging what its recovery found.
+  Result<std::shared_ptr<EventSpool>> OpenFileSpool(const std::string& id);
 
   // Outbound I/O (forwarders, reads) runs on its own context and thread, apart
   // from the server's, so that the two can be built and stopped in order.

@@ -35,23 +35,32 @@ Result<std::shared_ptr<EventSpool>> ForwarderSet::SpoolOf(const std::string& id)
   } else {
     spool = std::make_shared<MemorySpool>(options_.queue_limit);
   }
+  // Weak: a FileSpool must not outlive its SpoolDisk, and the registry outlives both.
+  const std::weak_ptr<EventSpool> weak = spool;
+  auto read = [weak](uint64_t (EventSpool::*field)() const) {
+    return [weak, field] {
+      const std::shared_ptr<EventSpool> held = weak.lock();
+      return held ? static_cast<double>(((*held).*field)()) : 0.0;
+    };
+  };
   const std::string labels = "worker=\"" + id + "\"";
-  metrics_.AddCallbackGauge(
-      "rt_api_spool_bytes", "Bytes the worker's spool holds (segment files, or memory)",
-      [spool] { return static_cast<double>(spool->bytes()); }, labels);
-  metrics_.AddCallbackGauge(
-      "rt_api_spool_events", "Events in the worker's spool not yet acknowledged by it",
-      [spool] { return static_cast<double>(spool->events()); }, labels);
+  metrics_.AddCallbackGauge("rt_api_spool_bytes",
+                            "Bytes the worker's spool holds (segment files, or memory)",
+                            read(&EventSpool::bytes), labels);
+  metrics_.AddCallbackGauge("rt_api_spool_events",
+                            "Events in the worker's spool not yet acknowledged by it",
+                            read(&EventSpool::events), labels);
   metrics_.AddCallbackGauge(
       "rt_api_spool_oldest_unacked_seconds",
       "Age of the oldest event in the worker's spool not acknowledged by it (0: none)",
-      [spool] {
-        const int64_t oldest = spool->oldest_unacknowledged_ms();
+      [weak] {
+        const std::shared_ptr<EventSpool> held = weak.lock();
+        const int64_t oldest = held ? held->oldest_unacknowledged_ms() : 0;
         if (oldest == 0) return 0.0;
         const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count();
-        return std::max<int64_t>(0, now - oldest) / 1000.0;
+        return static_cast<double>(std::max<int64_t>(0, now - oldest)) / 1000.0;
       },
       labels);
   spools_.emplace(id, spool);

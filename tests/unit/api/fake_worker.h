@@ -121,6 +121,11 @@ class FakeWorker {
     std::lock_guard lock(mutex_);
     marks_[stream] = mark;
   }
+  // false: GET /worker/mark gets 404, as from a worker older than the endpoint.
+  void ServeMark(bool serve) {
+    std::lock_guard lock(mutex_);
+    serve_mark_ = serve;
+  }
   uint64_t mark_requests() const {
     std::lock_guard lock(mutex_);
     return mark_requests_;
@@ -201,7 +206,9 @@ class FakeWorker {
 
   FakeHttpServer::Reply Handle(const http::Request& req) {
     std::lock_guard lock(mutex_);
-    if (req.method() == http::Verb::get && req.target().starts_with(kMarkPath)) return Mark(req);
+    if (req.method() == http::Verb::get && req.target().starts_with(kMarkPath) && serve_mark_) {
+      return Mark(req);
+    }
     if (req.method() != http::Verb::post || req.target() != "/worker/batch") {
       return Answer(http::StatusCode::not_found, "not found\n");
     }
@@ -296,6 +303,7 @@ class FakeWorker {
   mutable std::mutex mutex_;
   int fail_next_ = 0;
   uint64_t mark_requests_ = 0;
+  bool serve_mark_ = true;
   int lose_answer_next_ = 0;
   std::optional<size_t> apply_prefix_;
   std::string gap_reason_;
