@@ -11,9 +11,14 @@ int RunPerWorker(const PerWorkerOptions& options, const ClientIo& io) {
   const int64_t timestamp = TimestampOrNow(options.timestamp, options.seconds, io.clock);
   std::vector<std::string> headers;
   if (options.fresh) headers.emplace_back("Cache-Control: no-cache");
-  FetchResult fetched =
-      FetchText("perworker", options.client,
-                "/analytics/perworker?timestamp=" + std::to_string(timestamp), headers, io);
+  // A table or JSON shows each slice's start, which the API node adds on request
+  // (`with-start`; one that predates it ignores the parameter: no start column).
+  // The plain answer stays as it was, for scripts that read it.
+  const bool formatted = options.json || options.table;
+  FetchResult fetched = FetchText("perworker", options.client,
+                                  "/analytics/perworker?timestamp=" + std::to_string(timestamp) +
+                                      (formatted ? "&with-start" : ""),
+                                  headers, io);
   if (fetched.exit_code != kExitOk) return fetched.exit_code;
   return PrintStatsAnswer("perworker", fetched.body, options.json, options.table,
                           /*total_row=*/true, io);
@@ -29,7 +34,8 @@ CommandRunner SetupPerWorker(CLI::App& app) {
   sub->add_flag("--seconds", options->seconds,
                 "Default timestamp in seconds (for a cluster with timestamp-unit seconds)");
   CLI::Option* json = sub->add_flag("--json", options->json, "Print a JSON array, one per worker");
-  sub->add_flag("--table", options->table, "Print an aligned table with a total row")
+  sub->add_flag("--table", options->table,
+                "Print an aligned table with the slice's start (UTC) and a total row")
       ->excludes(json);
   return [options] { return RunPerWorker(*options, StandardIo()); };
 }

@@ -3,8 +3,12 @@
 #include "cli/cmd_slice.h"
 
 #include <chrono>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/held_slices.h"
@@ -86,9 +90,20 @@ int RunSlice(const SliceOptions& options, const ClientIo& io) {
                           {"workers_asked", asked},
                           {"safe_from_slice", safe_from}};
     io.out << out.dump(2) << "\n";
-  } else {
-    io.out << "slice " << *slice << "\nstart " << Utc(start_s) << "\nend " << Utc(end_s)
-           << "\nheld-through " << held_text << "\nsafe-from " << safe_from << "\n";
+    return kExitOk;
+  }
+  const std::pair<std::string_view, std::string> lines[] = {
+      {"slice", std::to_string(*slice)},
+      {"start", Utc(start_s)},
+      {"end", Utc(end_s)},
+      {"held-through", held_text},
+      {"safe-from", std::to_string(safe_from)}};
+  for (const auto& [key, value] : lines) {
+    if (options.field.empty()) {
+      io.out << key << " " << value << "\n";
+    } else if (key == options.field) {
+      io.out << value << "\n";
+    }
   }
   return kExitOk;
 }
@@ -106,7 +121,14 @@ CommandRunner SetupSlice(CLI::App& app) {
   sub->add_flag("--offline", options->offline,
                 "Do not ask the workers which slices they hold (safe-from then counts only "
                 "the config's own horizon)");
-  sub->add_flag("--json", options->json, "Print one JSON object instead of key value lines");
+  CLI::Option* json =
+      sub->add_flag("--json", options->json, "Print one JSON object instead of key value lines");
+  sub->add_option("--field", options->field,
+                  "Print only this line's value, for scripts: slice, start, end, held-through "
+                  "or safe-from")
+      ->check(
+          CLI::IsMember(std::vector<std::string>(std::begin(kSliceFields), std::end(kSliceFields))))
+      ->excludes(json);
   auto key_file = std::make_shared<std::string>();
   sub->add_option("--worker-key-file", *key_file,
                   "File holding the worker key that signs the asks, mode 0600 (else env "

@@ -18,7 +18,12 @@ struct SliceOptions {
   bool offline = false;   // do not ask the workers which slices they hold
   std::optional<WorkerKey> worker_key;  // signs the asks; required unless offline
   bool json = false;
+  std::string field;  // one of kSliceFields: print only that line's value; "": every line
 };
+
+// The keys of RunSlice's lines, in order: the values --field takes.
+inline constexpr const char* kSliceFields[] = {"slice", "start", "end", "held-through",
+                                               "safe-from"};
 
 // Prints, one `key value` per line (a stable format for scripts):
 //   slice 12345
@@ -27,7 +32,8 @@ struct SliceOptions {
 //   held-through 12346                (greatest slice the workers hold; none; unknown)
 //   safe-from 12347
 // safe-from is the slice after ProtectedSlice(config, config, now) with the workers'
-// held slices as the floor: what validate-config --against would accept now. A
+// held slices as the floor: what validate-config --against would accept now. With
+// `field`, only that line's value is printed (`$(rtctl slice ... --field safe-from)`). A
 // worker that cannot be asked is a warning on io.err. Exit 0; 1 when the config
 // does not load; 2 for a bad or too early --timestamp, or no worker key without
 // --offline.

@@ -9,6 +9,7 @@ namespace {
 nlohmann::ordered_json StatsObject(const StatsRecord& record) {
   nlohmann::ordered_json object;
   if (record.slice) object["slice"] = *record.slice;
+  if (!record.start.empty()) object["start"] = record.start;
   if (!record.worker.empty()) object["worker"] = record.worker;
   object["unique_users"] = record.stats.unique_users;
   object["clicks"] = record.stats.clicks;
@@ -31,18 +32,23 @@ std::string FormatRecordsJson(const std::vector<StatsRecord>& records) {
 std::string FormatRecordsTable(const std::vector<StatsRecord>& records, bool total_row) {
   const bool with_slice = std::any_of(records.begin(), records.end(),
                                       [](const StatsRecord& r) { return r.slice.has_value(); });
+  const bool with_start = std::any_of(records.begin(), records.end(),
+                                      [](const StatsRecord& r) { return !r.start.empty(); });
   const bool with_worker = std::any_of(records.begin(), records.end(),
                                        [](const StatsRecord& r) { return !r.worker.empty(); });
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> header;
   if (with_slice) header.push_back("slice");
+  if (with_start) header.push_back("start_utc");
   if (with_worker) header.push_back("worker");
   header.insert(header.end(), {"unique_users", "clicks", "impressions"});
   rows.push_back(header);
 
-  auto add_row = [&](const std::string& slice, const std::string& worker, const SliceStats& s) {
+  auto add_row = [&](const std::string& slice, const std::string& start, const std::string& worker,
+                     const SliceStats& s) {
     std::vector<std::string> row;
     if (with_slice) row.push_back(slice);
+    if (with_start) row.push_back(start);
     if (with_worker) row.push_back(worker);
     row.insert(row.end(), {std::to_string(s.unique_users), std::to_string(s.clicks),
                            std::to_string(s.impressions)});
@@ -50,12 +56,13 @@ std::string FormatRecordsTable(const std::vector<StatsRecord>& records, bool tot
   };
   SliceStats total;
   for (const StatsRecord& record : records) {
-    add_row(record.slice ? std::to_string(*record.slice) : "", record.worker, record.stats);
+    add_row(record.slice ? std::to_string(*record.slice) : "", record.start, record.worker,
+            record.stats);
     total += record.stats;
   }
   // The label needs a text column to stand in.
   if (total_row && (with_slice || with_worker)) {
-    add_row(with_slice ? "total" : "", with_slice ? "" : "total", total);
+    add_row(with_slice ? "total" : "", "", with_slice ? "" : "total", total);
   }
 
   std::vector<size_t> widths(header.size(), 0);

@@ -4,6 +4,7 @@
 
 #include "config/routing.h"
 #include "config/slice_math.h"
+#include "config/utc_time.h"
 #include "server/api/event_admission.h"
 #include "server/api/spool/event_spool.h"
 #include "server/model/event_query.h"
@@ -20,6 +21,32 @@ double SecondsSince(SteadyClock::time_point start) {
 bool WantsFresh(const http::Request& request) {
   const auto it = request.find(http::beast_http::field::cache_control);
   return it != request.end() && it->value().find("no-cache") != std::string_view::npos;
+}
+
+// Whether the query string of `target` has parameter `name` (any value). Only for
+// flags that change the form of an answer; parameters that carry data go through
+// server/model/event_query.h.
+bool HasQueryFlag(std::string_view target, std::string_view name) {
+  const size_t question = target.find('?');
+  if (question == std::string_view::npos) return false;
+  std::string_view query = target.substr(question + 1);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view segment = query.substr(0, amp);
+    if (segment.substr(0, segment.find('=')) == name) return true;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return false;
+}
+
+constexpr std::string_view kWithStartParam = "with-start";
+
+void AppendSliceLines(std::string& out, int64_t slice, const ClusterConfig* with_start) {
+  out += "slice," + std::to_string(slice) + "\n";
+  if (with_start != nullptr) {
+    out += "start," + FormatUtcTime(SliceStartSeconds(*with_start, slice)) + "\n";
+  }
 }
 
 http::Response Accepted() {
@@ -178,34 +205,42 @@ void ApiHandler::HandleGetPerWorker(http::Request& request, http::Responder resp
     return;
   }
   const int64_t slice = target->slice;
+  std::shared_ptr<const ClusterConfig> with_start =
+      HasQueryFlag(request.target(), kWithStartParam) ? target->config : nullptr;
   fetcher_.FetchSlice(
       *target->config, slice, *target->nodes, !WantsFresh(request),
-      [this, start, slice, respond = std::move(respond)](Status status,
-                                                         std::vector<WorkerStats> parts) {
+      [this, start, slice, with_start = std::move(with_start), respond = std::move(respond)](
+          Status status, std::vector<WorkerStats> parts) {
         if (!status.ok()) {
           get_failures_.Inc();
           respond(http::MakeErrorResponse(http::StatusCode::service_unavailable, status.message()));
           return;
         }
         gets_.Inc();
-        respond(http::MakeTextResponse(http::StatusCode::ok, FormatPerWorker(slice, parts)));
+        respond(http::MakeTextResponse(http::StatusCode::ok,
+                                       FormatPerWorker(slice, parts, with_start.get())));
         get_latency_.ObserveSeconds(SecondsSince(start));
       });
 }
 
-void ApiHandler::HandleGetAllSlices(http::Request&, http::Responder respond) {
+void ApiHandler::HandleGetAllSlices(http::Request& request, http::Responder respond) {
   const auto start = SteadyClock::now();
-  fetcher_.FetchAllSlices(*config_(), [this, start, respond = std::move(respond)](
-                                          Status status, std::map<int64_t, SliceStats> slices) {
-    if (!status.ok()) {
-      get_failures_.Inc();
-      respond(http::MakeErrorResponse(http::StatusCode::service_unavailable, status.message()));
-      return;
-    }
-    gets_.Inc();
-    respond(http::MakeTextResponse(http::StatusCode::ok, FormatAllSlices(slices)));
-    get_latency_.ObserveSeconds(SecondsSince(start));
-  });
+  const std::shared_ptr<const ClusterConfig> config = config_();
+  std::shared_ptr<const ClusterConfig> with_start =
+      HasQueryFlag(request.target(), kWithStartParam) ? config : nullptr;
+  fetcher_.FetchAllSlices(
+      *config, [this, start, with_start = std::move(with_start), respond = std::move(respond)](
+                   Status status, std::map<int64_t, SliceStats> slices) {
+        if (!status.ok()) {
+          get_failures_.Inc();
+          respond(http::MakeErrorResponse(http::StatusCode::service_unavailable, status.message()));
+          return;
+        }
+        gets_.Inc();
+        respond(http::MakeTextResponse(http::StatusCode::ok,
+                                       FormatAllSlices(slices, with_start.get())));
+        get_latency_.ObserveSeconds(SecondsSince(start));
+      });
 }
 
 std::optional<std::string> ApiHandler::UnhealthyReason() const {
@@ -244,19 +279,22 @@ void ApiHandler::HandleMetrics(http::Request&, http::Responder respond) {
   respond(http::MakeMetricsResponse(metrics_.Render()));
 }
 
-std::string FormatPerWorker(int64_t slice, const std::vector<WorkerStats>& workers) {
+std::string FormatPerWorker(int64_t slice, const std::vector<WorkerStats>& workers,
+                            const ClusterConfig* with_start) {
   std::string out;
   for (const WorkerStats& w : workers) {
-    out += "slice," + std::to_string(slice) + "\nworker," + w.url + "\n";
+    AppendSliceLines(out, slice, with_start);
+    out += "worker," + w.url + "\n";
     AppendSliceStats(out, w.stats);
   }
   return out;
 }
 
-std::string FormatAllSlices(const std::map<int64_t, SliceStats>& slices) {
+std::string FormatAllSlices(const std::map<int64_t, SliceStats>& slices,
+                            const ClusterConfig* with_start) {
   std::string out;
   for (const auto& [slice, stats] : slices) {
-    out += "slice," + std::to_string(slice) + "\n";
+    AppendSliceLines(out, slice, with_start);
     AppendSliceStats(out, stats);
   }
   return out;

@@ -101,9 +101,14 @@ class ApiHandler {
   Histogram& get_latency_;
 };
 
-// "slice,S\nworker,URL\n" and the three lines, per worker.
-std::string FormatPerWorker(int64_t slice, const std::vector<WorkerStats>& workers);
-// "slice,S\n" and the three lines, per slice, ascending.
-std::string FormatAllSlices(const std::map<int64_t, SliceStats>& slices);
+// "slice,S\nworker,URL\n" and the three lines, per worker. With `with_start`, a line
+// "start,YYYY-MM-DDTHH:MM:SS" (the slice's start, UTC, in that config) follows
+// "slice,S": only for a client that asked with the query parameter `with-start`,
+// since older parsers (rtctl --table before it) refuse a key they do not know.
+std::string FormatPerWorker(int64_t slice, const std::vector<WorkerStats>& workers,
+                            const ClusterConfig* with_start = nullptr);
+// "slice,S\n" (and "start,..." as above) and the three lines, per slice, ascending.
+std::string FormatAllSlices(const std::map<int64_t, SliceStats>& slices,
+                            const ClusterConfig* with_start = nullptr);
 
 }  // namespace rt

@@ -21,6 +21,7 @@ void DeliveryLog::EndStreak(std::string_view peer) {
                worker_id_.c_str(), Width(peer), peer.data());
   last_problem_.clear();
   problem_lines_ = 0;
+  key_refusal_logged_ = false;
 }
 
 void DeliveryLog::Error(std::string_view peer, const std::string& what) {
@@ -33,6 +34,15 @@ void DeliveryLog::ErrorOnce(std::string_view peer, const std::string& what) {
   error_once_logged_ = true;
   std::fprintf(stderr, "%sERROR: worker=%s peer=%.*s: %s\n", prefix_.c_str(), worker_id_.c_str(),
                Width(peer), peer.data(), what.c_str());
+}
+
+void DeliveryLog::KeyRefused(std::string_view peer, const std::string& problem,
+                             const std::string& advice) {
+  last_problem_ = problem;  // so that the Retrying call for this answer is silent
+  if (key_refusal_logged_) return;
+  key_refusal_logged_ = true;
+  ++problem_lines_;  // the episode ends with "batches delivered again"
+  Error(peer, problem + advice);
 }
 
 }  // namespace rt

@@ -27,6 +27,12 @@ class DeliveryLog {
   void Error(std::string_view peer, const std::string& what);
   // An ERROR line the first time only; later calls are counted in metrics instead.
   void ErrorOnce(std::string_view peer, const std::string& what);
+  // The worker refused our key or signature with `problem` (401, or 409 key-mismatch
+  // from an older worker). One ERROR line (`problem` then `advice`) per episode: the
+  // first refusal after a delivery, not one per slow retry (a 401 for clock skew names
+  // a different number of seconds each time). The Retrying call that follows for the
+  // same answer logs nothing; Delivered ends the episode with its one line.
+  void KeyRefused(std::string_view peer, const std::string& problem, const std::string& advice);
 
  private:
   static constexpr int kMaxLinesPerStreak = 5;
@@ -35,8 +41,9 @@ class DeliveryLog {
 
   const std::string prefix_;
   const std::string worker_id_;
-  std::string last_problem_;  // the problem last logged in the current streak
-  int problem_lines_ = 0;     // lines logged in the current streak
+  std::string last_problem_;         // the problem last logged in the current streak
+  int problem_lines_ = 0;            // lines logged in the current streak
+  bool key_refusal_logged_ = false;  // KeyRefused logged in the current streak
   bool error_once_logged_ = false;
 };
 

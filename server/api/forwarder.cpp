@@ -467,12 +467,12 @@ void Forwarder::OnBatchAcked(uint64_t events, const BatchAck* ack) {
 void Forwarder::OnKeyRefused(const BatchReply& reply) {
   const bool unauthorized = reply.kind == ReplyKind::kUnauthorized;
   if (unauthorized) metrics_.unauthorized->Inc();
+  log_.KeyRefused(connection_->peer(), reply.problem,
+                  " (our worker key's id is " + options_.key_id +
+                      "); every API node must use the cluster's secret and every worker the "
+                      "worker key derived from it (rtctl worker-key), with clocks within 5 "
+                      "minutes; POSTs for this worker get 503 until it accepts our requests");
   if (delivery() != Delivery::kKeyRefused) {
-    log_.Error(connection_->peer(),
-               reply.problem + " (our worker key's id is " + options_.key_id +
-                   "); every API node must use the cluster's secret and every worker the "
-                   "worker key derived from it (rtctl worker-key), with clocks within 5 "
-                   "minutes; POSTs for this worker get 503 until it accepts our requests");
     SetDelivery(Delivery::kKeyRefused, unauthorized
                                            ? "worker " + options_.worker_id +
                                                  " refuses our signature (" + reply.problem + ")"

@@ -38,6 +38,8 @@ void Router::Add(Verb method, std::string path, Handler handler, std::size_t bod
   entry->routes.push_back(Route{method, std::move(handler), body_limit});
   if (!entry->allow.empty()) entry->allow += ", ";
   entry->allow += std::string(beast_http::to_string(method));
+  // Every GET route answers HEAD too (below).
+  if (method == Verb::get) entry->allow += ", HEAD";
 }
 
 Router::Match Router::Find(Verb method, std::string_view target) const {
@@ -46,6 +48,14 @@ Router::Match Router::Find(Verb method, std::string_view target) const {
     if (p.path != path) continue;
     for (const auto& r : p.routes) {
       if (r.method == method) return Match{&r, StatusCode::ok, {}};
+    }
+    // HEAD is GET without the body (RFC 9110 §9.3.2): the GET handler answers and
+    // the session sends only the head, Content-Length included. So monitoring and
+    // load balancers that probe with HEAD get the status GET would give.
+    if (method == Verb::head) {
+      for (const auto& r : p.routes) {
+        if (r.method == Verb::get) return Match{&r, StatusCode::ok, {}};
+      }
     }
     return Match{nullptr, StatusCode::method_not_allowed, p.allow};
   }

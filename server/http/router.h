@@ -32,7 +32,8 @@ class Router {
   // REQUIRES: no route with the same method and path yet.
   void Add(Verb method, std::string path, Handler handler, std::size_t body_limit = 0);
 
-  // `target` is the request target; anything from '?' on is ignored.
+  // `target` is the request target; anything from '?' on is ignored. HEAD finds the
+  // path's GET route unless a HEAD route was added (the session sends no body).
   Match Find(Verb method, std::string_view target) const;
 
   // The 404/405 response for a failed Match (one-line reason, Allow on 405).

@@ -238,8 +238,8 @@ void Session::DoWrite(Response&& response) {
   const bool have_request = parser_ && parser_->is_header_done();
   const unsigned version = have_request ? parser_->get().version() : 11;
   // A response to HEAD has a Content-Length but no body (RFC 9110 §9.3.2): a client
-  // reads body bytes as the start of the next response. rt has no HEAD routes, so
-  // these are the 404/405/413/400 answers.
+  // reads body bytes as the start of the next response. HEAD runs the path's GET
+  // handler (Router::Find), so this holds for its answers and for 404/405/413/400.
   const bool to_head = have_request && parser_->get().method() == beast_http::verb::head;
   // The head is formatted into a buffer this session reuses and sent with the body
   // in one gather write. Every response here has a complete string body, and

@@ -82,6 +82,12 @@ Result<std::vector<StatsRecord>> ParseStatsRecords(std::string_view text) {
       block.touched = true;
       continue;
     }
+    if (key == "start") {
+      if (value.empty()) return Status::InvalidArgument(where + "empty start");
+      block.record.start = std::string(value);
+      block.touched = true;
+      continue;
+    }
     if (key == "worker") {
       if (block.has_users || block.has_clicks || block.has_impressions) {
         if (Status s = FinishBlock(block, line_number, records); !s.ok()) return s;

@@ -14,11 +14,13 @@ namespace rt {
 
 // One block of an API node's stats answer: the three numbers, preceded by
 // `slice,S` in /analytics/allslices and by `slice,S` and `worker,URL` in
-// /analytics/perworker.
+// /analytics/perworker; `start,YYYY-MM-DDTHH:MM:SS` follows `slice,S` when the
+// request asked for it (`with-start`).
 struct StatsRecord {
   std::optional<int64_t> slice;
   std::string worker;  // empty unless the answer named one
   SliceStats stats;
+  std::string start{};  // the slice's start (UTC) as the answer gave it; empty if not
 
   friend bool operator==(const StatsRecord&, const StatsRecord&) = default;
 };

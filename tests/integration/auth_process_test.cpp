@@ -14,6 +14,7 @@
 #include "server/model/slice_stats.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/local_cluster.h"
+#include "tests/support/metrics_scrape.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait_for.h"
 #include "tests/support/worker_signing.h"
@@ -267,6 +268,80 @@ TEST_CASE(
   CHECK(*ParseSliceStats(response->body()) ==
         SliceStats{static_cast<uint64_t>(accepted), static_cast<uint64_t>(accepted), 0});
   CHECK(cluster.StopApi() == 0);
+}
+
+// The lines of `log` that contain `text`.
+std::vector<std::string> LinesWith(const std::string& log, const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < log.size()) {
+    size_t end = log.find('\n', start);
+    if (end == std::string::npos) end = log.size();
+    const std::string line = log.substr(start, end - start);
+    if (line.find(text) != std::string::npos) lines.push_back(line);
+    start = end + 1;
+  }
+  return lines;
+}
+
+TEST_CASE(
+    "an API node logs a worker's refusal of its key once per episode, not per retry or read, "
+    "and its end once",
+    "[integration][auth][log]") {
+  LocalCluster::Options options;
+  options.workers = 1;
+  LocalCluster cluster(options);
+  cluster.SetWorkerKey(testing::WorkerKeyOf(kOtherSecret));
+  REQUIRE(cluster.Start());
+  const int64_t ts = testing::NowMs();
+  REQUIRE(Post(cluster.api_port(), ts, "first").first == 202);
+
+  // Several slow resends, each refused with 401, and reads refused meanwhile (the
+  // read path gets the same 401 from the worker).
+  const auto refusals = [&] {
+    return testing::FetchMetric(cluster.api_port(),
+                                "rt_api_forward_unauthorized_total{worker=\"0\"}")
+        .value_or(0);
+  };
+  int reads = 0;
+  REQUIRE(WaitFor(
+      [&] {
+        const auto read = testing::HttpFetch(cluster.api_port(), bhttp::verb::get,
+                                             "/analytics?timestamp=" + std::to_string(ts), "",
+                                             {{"Cache-Control", "no-cache"}});
+        if (read && read->result_int() == 503) ++reads;
+        return refusals() >= 4;
+      },
+      30s, 100ms));
+  CHECK(reads >= 1);
+  const std::string refused_log = cluster.api().Stderr();
+  INFO(refused_log);
+  const std::vector<std::string> lines = LinesWith(refused_log, "worker=0");
+  REQUIRE(lines.size() == 1);
+  CHECK_THAT(lines[0], Catch::StartsWith("rt-api[0]: ERROR: worker=0 peer=127.0.0.1:"));
+  CHECK_THAT(lines[0], Catch::Contains("answered 401"));
+  CHECK_THAT(lines[0], Catch::Contains("rtctl worker-key"));
+
+  // The worker gets the right key: one line says delivery is back.
+  cluster.KillWorker(0);
+  std::filesystem::remove_all(cluster.worker_data_dir(0));
+  cluster.SetWorkerKey(testing::WorkerKeyOf(options.secret));
+  REQUIRE(cluster.RestartWorker(0));
+  REQUIRE(WaitFor(
+      [&] {
+        return testing::FetchMetric(cluster.api_port(),
+                                    "rt_api_forwarded_events_total{worker=\"0\"}")
+                   .value_or(0) >= 1;
+      },
+      20s, 50ms));
+  CHECK(cluster.StopApi() == 0);
+  // (A resend while the worker was down may add a "connection refused" line.)
+  const std::string log = cluster.api().Stderr();
+  INFO(log);
+  CHECK(LinesWith(log, "answered 401").size() == 1);
+  const std::vector<std::string> back = LinesWith(log, "batches delivered again");
+  REQUIRE(back.size() == 1);
+  CHECK_THAT(back[0], Catch::StartsWith("rt-api[0]: worker=0 peer=127.0.0.1:"));
 }
 
 }  // namespace

@@ -196,14 +196,28 @@ TEST_CASE("rtctl send --count with a seed is counted exactly as the same seed pr
   REQUIRE(array.size() == 2);
   CHECK(StatsFromJson(array[0]) + StatsFromJson(array[1]) == expected);
   CHECK(array[0].at("slice").get<int64_t>() == slice);
+  // The slice's start as the cluster's config places it (UTC).
+  const std::string slice_start = testing::FormatUtc(cluster.clock().Start(slice) / 1000);
+  CHECK(array[0].at("start").get<std::string>() == slice_start);
 
   const Run table =
       Rtctl({"perworker", "--api", api, "--table", "--timestamp", std::to_string(ts)});
   REQUIRE(table.code == 0);
+  INFO(table.out);
   std::istringstream lines(table.out);
-  std::string line, last;
-  while (std::getline(lines, line)) last = line;
-  std::istringstream total_row(last);
+  std::string line;
+  std::vector<std::string> rows;
+  while (std::getline(lines, line)) rows.push_back(line);
+  REQUIRE(rows.size() == 4);  // header, two workers, total
+  CHECK_THAT(rows[0], Catch::StartsWith("slice  start_utc  "));
+  for (int i = 1; i <= 2; ++i) {
+    std::istringstream row(rows[i]);
+    std::string row_slice, row_start;
+    row >> row_slice >> row_start;
+    CHECK(row_slice == std::to_string(slice));
+    CHECK(row_start == slice_start);
+  }
+  std::istringstream total_row(rows.back());
   std::string label;
   SliceStats total;
   total_row >> label >> total.unique_users >> total.clicks >> total.impressions;
@@ -231,7 +245,31 @@ TEST_CASE("rtctl send --count with a seed is counted exactly as the same seed pr
     const nlohmann::json slices = nlohmann::json::parse(all_json.out);
     REQUIRE(slices.size() == 2);
     CHECK(slices[1].at("slice").get<int64_t>() == slice);
+    CHECK(slices[1].at("start").get<std::string>() == slice_start);
     CHECK(StatsFromJson(slices[1]) == expected);
+    // The table: each slice with its start beside its number, ascending.
+    const Run all_table = Rtctl({"allslices", "--api", api, "--table"});
+    REQUIRE(all_table.code == 0);
+    const int64_t click_slice = cluster.clock().SliceOf(click_ts);
+    const auto row = [](int64_t s, const std::string& start, const SliceStats& stats) {
+      return std::to_string(s) + "  " + start + "  " + std::to_string(stats.unique_users) + " " +
+             std::to_string(stats.clicks) + " " + std::to_string(stats.impressions);
+    };
+    std::istringstream table_lines(all_table.out);
+    std::vector<std::string> got;
+    std::string table_line;
+    while (std::getline(table_lines, table_line)) {
+      std::istringstream fields(table_line);
+      std::string s_field, start_field, n_users, n_clicks, n_impressions;
+      fields >> s_field >> start_field >> n_users >> n_clicks >> n_impressions;
+      got.push_back(s_field + "  " + start_field + "  " + n_users + " " + n_clicks + " " +
+                    n_impressions);
+    }
+    CHECK(got == std::vector<std::string>{
+                     "slice  start_utc  unique_users clicks impressions",
+                     row(click_slice, testing::FormatUtc(cluster.clock().Start(click_slice) / 1000),
+                         click_expected),
+                     row(slice, slice_start, expected)});
   }
 }
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "config/utc_time.h"
@@ -15,6 +16,7 @@
 #include "tests/support/http_test_client.h"
 #include "tests/support/local_cluster.h"
 #include "tests/support/metrics_scrape.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/wait_for.h"
 #include "tests/support/worker_signing.h"
 
@@ -253,6 +255,59 @@ TEST_CASE("rtctl slice prints a time's slice as key value lines, and --json",
   CHECK_THAT(seconds.err, Catch::Contains("looks like epoch seconds"));
   const RtctlRun help = testing::RunRtctl({"slice", "--help"});
   CHECK(help.code == 0);
+}
+
+// The README's steps for adding a worker, as a script runs them: the first slice a
+// change may start at comes from `rtctl slice --field safe-from`, and a routing entry
+// from there passes validate-config --against; one slice earlier does not.
+TEST_CASE(
+    "a routing change from the slice rtctl slice --field safe-from prints is safe, one slice "
+    "earlier is not",
+    "[integration][slice]") {
+  LocalCluster::Options options;
+  options.workers = 2;
+  LocalCluster cluster(options);
+  REQUIRE(cluster.Start());
+  // An event now, so that the workers hold the current slice.
+  REQUIRE(
+      testing::RunRtctl({"send", "--api", cluster.api_url(), "--user", "alice", "--click"}).code ==
+      0);
+  const std::vector<std::string> env = {"RT_WORKER_KEY=" + cluster.worker_key()};
+  const RtctlRun slice =
+      testing::RunRtctl({"slice", "--config", cluster.config_path(), "--field", "slice"}, env);
+  REQUIRE(slice.code == 0);
+  CHECK(slice.out == std::to_string(cluster.clock().now_slice) + "\n");
+  const RtctlRun safe =
+      testing::RunRtctl({"slice", "--config", cluster.config_path(), "--field", "safe-from"}, env);
+  REQUIRE(safe.code == 0);
+  INFO(safe.out << safe.err);
+  const int64_t safe_from = std::stoll(safe.out);
+  CHECK(safe.out == std::to_string(safe_from) + "\n");
+  CHECK(safe_from > cluster.clock().now_slice);
+
+  // The running config with the workers' order swapped from slice `from` on.
+  std::ostringstream running;
+  running << std::ifstream(cluster.config_path()).rdbuf();
+  const size_t routing = running.str().find("\"routing\": ");
+  REQUIRE(routing != std::string::npos);
+  testing::TempDir dir;
+  const auto grown = [&](int64_t from) {
+    const std::string path = dir.Sub("new-" + std::to_string(from) + ".json");
+    std::ofstream(path) << running.str().substr(0, routing)
+                        << "\"routing\": [{\"slice\": 0, \"nodes\": [\"0\", \"1\"]}, {\"slice\": "
+                        << from << ", \"nodes\": [\"1\", \"0\"]}]\n}\n";
+    return path;
+  };
+  const std::string at_safe = grown(safe_from);
+  const RtctlRun ok =
+      testing::RunRtctl({"validate-config", at_safe, "--against", cluster.config_path()}, env);
+  INFO(ok.out << ok.err);
+  CHECK(ok.code == 0);
+  CHECK_THAT(ok.out, Catch::StartsWith(at_safe + ": safe to replace"));
+  const RtctlRun early = testing::RunRtctl(
+      {"validate-config", grown(safe_from - 1), "--against", cluster.config_path()}, env);
+  INFO(early.out << early.err);
+  CHECK(early.code == 1);
 }
 
 }  // namespace rt

@@ -41,7 +41,7 @@ struct SpoolRecoveryReport {
 // once the memcpy is done a killed process loses nothing (the page cache has it);
 // with SpoolDisk fsync, WhenDurable waits for the disk thread's group msync. The
 // disk thread also preallocates the next segment, unmaps full segments not being
-// read and deletes acknowledged ones (spool_disk.h).
+// read and deletes acknowledged ones (spool_disk.h, file_spool_maintain.cpp).
 //
 // Open recovers whatever a crash or a bad disk left (file_spool_open.cpp): it never
 // fails on bad data, only on I/O errors (a directory it cannot create or read); what

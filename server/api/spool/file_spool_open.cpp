@@ -131,7 +131,14 @@ Status FileSpool::Recover(const NewStreamId& new_stream_id, SpoolRecoveryReport&
       }
       continue;
     }
+    const size_t before = held.size();
     if (Status s = RepairSegment(*found[i], held, report); !s.ok()) return s;
+    // Only the last segment may stay mapped: opening a spool of many GBs must not
+    // keep them all in the page tables (RSS) at once.
+    if (i + 1 < found.size()) {
+      for (size_t j = before; j < held.size(); ++j) held[j]->map.Reset();
+    }
+    found[i].reset();
   }
   std::stable_sort(held.begin(), held.end(),
                    [](const auto& a, const auto& b) { return a->first_seq < b->first_seq; });
@@ -172,7 +179,7 @@ Status FileSpool::Recover(const NewStreamId& new_stream_id, SpoolRecoveryReport&
     Segment& last = *segments_.back();
     // The last segment takes appends only if its seqs lead to next_seq_ (not when the
     // cursor is past them) and it has room.
-    if (last.end_seq == next_seq_ && last.map) {
+    if (last.end_seq == next_seq_ && last.map && last.end < last.size) {
       last.sealed = false;
       last.index.reserve(last.size / kIndexStride + 1);
     }
@@ -213,7 +220,9 @@ Status FileSpool::RecoverStream(const NewStreamId& new_stream_id, SpoolRecoveryR
                               ": stream file unreadable; starting a new stream");
     stream_ = {new_stream_id(), acknowledged_};
   } else if (text.status().code() == Status::Code::kNotFound) {
-    stream_ = {new_stream_id(), 0};
+    // At the first open the cursor is 0, so the base is 0; a spool that lost the file
+    // starts the stream, like a damaged one, after what is acknowledged.
+    stream_ = {new_stream_id(), acknowledged_};
   } else {
     return text.status();
   }

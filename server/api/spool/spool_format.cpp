@@ -9,8 +9,26 @@ namespace rt::spool {
 namespace {
 
 // CRC32C (Castagnoli), as iSCSI and ext4 use: better error detection than CRC32 for
-// the short records here. Boost's table-driven implementation is header-only.
+// the short records here. Boost's table-driven implementation is header-only but
+// costs ~2.4 ns a byte (144 ns of a 60-byte record, most of Append; spool_bench);
+// x86-64's SSE4.2 crc32 instruction computes the same function 8 bytes at a time.
 using Crc32cEngine = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true>;
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("sse4.2"))) uint32_t Crc32cSse42(const void* data, size_t size) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  uint64_t crc = 0xFFFFFFFF;
+  for (; size >= 8; size -= 8, p += 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    crc = __builtin_ia32_crc32di(crc, word);
+  }
+  auto crc32 = static_cast<uint32_t>(crc);
+  for (; size > 0; --size, ++p) crc32 = __builtin_ia32_crc32qi(crc32, *p);
+  return ~crc32;
+}
+const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
+#endif
 
 uint32_t Load32(const char* p) {
   uint32_t v;
@@ -47,6 +65,13 @@ int HexValue(char c) {
 }  // namespace
 
 uint32_t Crc32c(const void* data, size_t size) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (kHaveSse42) return Crc32cSse42(data, size);
+#endif
+  return Crc32cPortable(data, size);
+}
+
+uint32_t Crc32cPortable(const void* data, size_t size) {
   Crc32cEngine engine;
   engine.process_bytes(data, size);
   return engine.checksum();

@@ -37,7 +37,11 @@ struct RecordHeader {
   int64_t appended_ms = 0;
 };
 
+// CRC32C (Castagnoli). With SSE4.2 (checked at run time) the crc32 instruction, else
+// Boost's table (spool_format.cpp says why); Crc32cPortable is always the table, so
+// that a test can check that both agree.
 uint32_t Crc32c(const void* data, size_t size);
+uint32_t Crc32cPortable(const void* data, size_t size);
 
 // The bytes a record of `payload_len` takes, padding included.
 inline size_t RecordBytes(size_t payload_len) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "config/utc_time.h"
 #include "server/api/spool/event_spool.h"
 #include "server/api/stats_cache.h"
 #include "server/api/worker_read_clients.h"
@@ -307,6 +308,40 @@ TEST_CASE("perworker and allslices answers have the documented text form", "[api
   CHECK(FormatAllSlices({{2, {1, 0, 1}}, {5, {2, 2, 0}}}) ==
         "slice,2\nunique_users,1\nclicks,0\nimpressions,1\n"
         "slice,5\nunique_users,2\nclicks,2\nimpressions,0\n");
+}
+
+TEST_CASE("perworker and allslices add each slice's start after its number when asked",
+          "[api][handler]") {
+  ClusterConfig config;
+  config.slice_length_s = 3600;
+  config.first_slice_s = 1577836800;  // 2020-01-01T00:00:00
+  const std::vector<WorkerStats> workers = {{"0", "http://h:9000/worker", {1, 2, 3}}};
+  CHECK(FormatPerWorker(7, workers, &config) ==
+        "slice,7\nstart,2020-01-01T07:00:00\nworker,http://h:9000/worker\nunique_users,1\n"
+        "clicks,2\nimpressions,3\n");
+  CHECK(FormatAllSlices({{2, {1, 0, 1}}, {51000, {2, 2, 0}}}, &config) ==
+        "slice,2\nstart,2020-01-01T02:00:00\nunique_users,1\nclicks,0\nimpressions,1\n"
+        "slice,51000\nstart,2025-10-26T00:00:00\nunique_users,2\nclicks,2\nimpressions,0\n");
+
+  // The handler adds them for `with-start` only: older clients refuse an unknown key.
+  Fixture f;
+  f.cache.Put("0", 10, SliceStats{3, 4, 5});
+  f.cache.Put("1", 10, SliceStats{1, 1, 1});
+  const std::string target = "/analytics/perworker?timestamp=" + Ts(kNowMs);
+  const http::Response plain = f.Call(&ApiHandler::HandleGetPerWorker, http::Verb::get, target);
+  REQUIRE(plain.result() == http::StatusCode::ok);
+  CHECK(plain.body().find("start,") == std::string::npos);
+  const http::Response with_start =
+      f.Call(&ApiHandler::HandleGetPerWorker, http::Verb::get, target + "&with-start");
+  REQUIRE(with_start.result() == http::StatusCode::ok);
+  const std::string start_line =
+      "slice,10\nstart," + FormatUtcTime(kFirstSliceMs / 1000 + 10 * 3600) + "\nworker,";
+  CHECK(with_start.body().find(start_line) == 0);
+  CHECK(with_start.body().find(start_line, 1) != std::string::npos);  // both workers
+  // A parameter that merely starts the same is not the flag.
+  const http::Response other =
+      f.Call(&ApiHandler::HandleGetPerWorker, http::Verb::get, target + "&with-starts=1");
+  CHECK(other.body() == plain.body());
 }
 
 TEST_CASE("worker /slices JSON parses into a slice map", "[api][handler]") {

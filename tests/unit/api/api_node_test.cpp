@@ -186,6 +186,33 @@ TEST_CASE("an API node is not ready while a worker of the current slice fails, y
   CHECK(failing.applied_count() == 1);
 }
 
+TEST_CASE("an API node's readiness follows its writes: failing reads leave it ready",
+          "[api][node]") {
+  FakeWorker good;
+  FakeWorker down;
+  NodeFixture f(good.port(), down.port());
+  const uint16_t down_port = down.port();
+  down.Stop();
+  // Reads need worker 1 and fail; readiness is about where POSTs go, and none went
+  // to worker 1 yet, so the node stays ready (a load balancer must not take the
+  // node out for a read problem that every API node shares).
+  const std::string read = "/analytics?timestamp=" + std::to_string(f.clock.NowMillis());
+  for (int i = 0; i < 3; ++i) {
+    CHECK(f.Get(read).result() == bhttp::status::service_unavailable);
+    CHECK(f.Get("/readyz").result() == bhttp::status::ok);
+  }
+  // A write for worker 1 fails: not ready, naming it.
+  REQUIRE(f.Post(UserFor(f, "1")).result() == bhttp::status::accepted);
+  REQUIRE(WaitFor([&] { return f.Get("/readyz").result() != bhttp::status::ok; }));
+  CHECK(f.Get("/readyz").body() ==
+        "not ready: worker 1 unreachable: its last batch failed and is being retried\n");
+  down.Start(down_port);
+  REQUIRE(WaitFor([&] { return f.Get("/readyz").result() == bhttp::status::ok; }, 20s));
+  CHECK(f.node->Stop(20s) == 0);
+  f.node.reset();
+  CHECK(down.applied_count() == 1);
+}
+
 TEST_CASE("reads to a hung worker each answer 503 within their own timeout", "[api][node][read]") {
   // Worker 1 accepts and never answers (a blackholed worker); worker 0 answers.
   testing::FakeHttpServer good(

@@ -70,6 +70,26 @@ TEST_CASE("slice prints the slice of a time, its start and end, and where change
   CHECK(now.out.str().rfind("slice 34\n", 0) == 0);
 }
 
+TEST_CASE("slice --field prints only that line's value, for scripts", "[cli][slice]") {
+  rt::testing::TempDir dir;
+  SliceOptions options;
+  options.config = WriteConfig(dir, "http://127.0.0.1:9");
+  options.offline = true;
+  const std::pair<std::string, std::string> expected[] = {{"slice", "34\n"},
+                                                          {"start", "2020-01-02T10:00:00Z\n"},
+                                                          {"end", "2020-01-02T11:00:00Z\n"},
+                                                          {"held-through", "unknown\n"},
+                                                          {"safe-from", "35\n"}};
+  REQUIRE(std::size(expected) == std::size(kSliceFields));
+  for (const auto& [field, value] : expected) {
+    INFO(field);
+    Capture capture;
+    options.field = field;
+    REQUIRE(RunSlice(options, capture.io) == kExitOk);
+    CHECK(capture.out.str() == value);
+  }
+}
+
 TEST_CASE("slice counts the slices the workers hold in safe-from", "[cli][slice]") {
   FakeHttpServer worker([](const testing::TestRequest& request) {
     if (request.target() != "/worker/slices") return FakeHttpServer::Text(404, "no");

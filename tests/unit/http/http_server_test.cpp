@@ -290,7 +290,7 @@ TEST_CASE("the server answers 404 and 405 with a reason", "[http][server]") {
   const auto wrong = connection.Exchange(MakeTestRequest(Verb::delete_, "/echo"));
   REQUIRE(wrong);
   CHECK(wrong->result() == StatusCode::method_not_allowed);
-  CHECK((*wrong)[boost::beast::http::field::allow] == "GET");
+  CHECK((*wrong)[boost::beast::http::field::allow] == "GET, HEAD");
   // Both errors leave the connection usable.
   const auto ok = connection.Exchange(MakeTestRequest(Verb::get, "/echo"));
   REQUIRE(ok);
@@ -305,7 +305,7 @@ TEST_CASE("an error answer to HEAD has no body and the next answer follows it in
   HttpTestConnection connection(t.port);
   REQUIRE(connection.connected());
   REQUIRE(
-      connection.WriteRaw("HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n"
+      connection.WriteRaw("HEAD /upload HTTP/1.1\r\nHost: x\r\n\r\n"
                           "HEAD /missing HTTP/1.1\r\nHost: x\r\n\r\n"
                           "GET /echo?after HTTP/1.1\r\nHost: x\r\n\r\n"));
   const auto not_allowed = connection.Read(/*to_head=*/true);
@@ -315,6 +315,26 @@ TEST_CASE("an error answer to HEAD has no body and the next answer follows it in
   const auto missing = connection.Read(/*to_head=*/true);
   REQUIRE(missing);
   CHECK(missing->result() == StatusCode::not_found);
+  const auto after = connection.Read();
+  REQUIRE(after);
+  CHECK(after->result() == StatusCode::ok);
+  CHECK(after->body() == "/echo?after");
+}
+
+TEST_CASE("HEAD on a GET path answers GET's status and length without the body", "[http][server]") {
+  TestServer t;
+  HttpTestConnection connection(t.port);
+  REQUIRE(connection.connected());
+  REQUIRE(
+      connection.WriteRaw("HEAD /echo?abc HTTP/1.1\r\nHost: x\r\n\r\n"
+                          "GET /echo?after HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const auto head = connection.Read(/*to_head=*/true);
+  REQUIRE(head);
+  CHECK(head->result() == StatusCode::ok);
+  CHECK(head->body().empty());
+  // The length GET /echo?abc would send: the target.
+  CHECK((*head)[beast_http::field::content_length] ==
+        std::to_string(std::string("/echo?abc").size()));
   const auto after = connection.Read();
   REQUIRE(after);
   CHECK(after->result() == StatusCode::ok);

@@ -45,11 +45,27 @@ TEST_CASE("a known path with another method is a 405 with Allow", "[http][router
   const Router::Match match = router.Find(Verb::delete_, "/worker");
   REQUIRE(match.route == nullptr);
   CHECK(match.error == StatusCode::method_not_allowed);
-  CHECK(match.allow == "GET, POST");
+  CHECK(match.allow == "GET, HEAD, POST");
   const Response response = Router::ErrorResponse(match, "/worker");
   CHECK(response.result() == StatusCode::method_not_allowed);
-  CHECK(response[beast_http::field::allow] == "GET, POST");
+  CHECK(response[beast_http::field::allow] == "GET, HEAD, POST");
   CHECK(response.body().find("/worker") != std::string::npos);
+}
+
+TEST_CASE("HEAD finds the path's GET route, and is a 405 where there is none", "[http][router]") {
+  Router router;
+  std::string called;
+  router.Add(Verb::get, "/healthz", Named("get", &called));
+  router.Add(Verb::post, "/worker/batch", Named("post", &called));
+  const Router::Match head = router.Find(Verb::head, "/healthz");
+  REQUIRE(head.route != nullptr);
+  Request request;
+  head.route->handler(request, [](Response&&) {});
+  CHECK(called == "get");
+  const Router::Match none = router.Find(Verb::head, "/worker/batch");
+  CHECK(none.route == nullptr);
+  CHECK(none.error == StatusCode::method_not_allowed);
+  CHECK(none.allow == "POST");
 }
 
 TEST_CASE("a path prefix does not match a longer registered path", "[http][router]") {

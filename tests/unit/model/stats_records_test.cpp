@@ -40,6 +40,22 @@ TEST_CASE("an allslices answer parses into one record per slice", "[model][stats
   CHECK(records->at(1) == StatsRecord{2, "", SliceStats{4, 5, 6}});
 }
 
+TEST_CASE("a slice's start line, when asked for, lands in its records", "[model][stats_records]") {
+  Result<std::vector<StatsRecord>> records = ParseStatsRecords(
+      "slice,9\nstart,2020-01-01T09:00:00\nworker,http://127.0.0.1:9000/worker\n"
+      "unique_users,1\nclicks,2\nimpressions,3\n"
+      "slice,10\nstart,2020-01-01T10:00:00\nunique_users,4\nclicks,5\nimpressions,6\n");
+  REQUIRE(records.ok());
+  REQUIRE(records->size() == 2);
+  CHECK(records->at(0) ==
+        StatsRecord{9, "http://127.0.0.1:9000/worker", SliceStats{1, 2, 3}, "2020-01-01T09:00:00"});
+  CHECK(records->at(1) == StatsRecord{10, "", SliceStats{4, 5, 6}, "2020-01-01T10:00:00"});
+  const auto empty =
+      ParseStatsRecords("slice,1\nstart,\nunique_users,1\nclicks,2\nimpressions,3\n");
+  REQUIRE_FALSE(empty.ok());
+  CHECK(empty.status().message() == "stats: line 2: empty start");
+}
+
 TEST_CASE("an empty answer has no records", "[model][stats_records]") {
   Result<std::vector<StatsRecord>> records = ParseStatsRecords("");
   REQUIRE(records.ok());

@@ -174,6 +174,89 @@ TEST_CASE("a missing middle segment is a gap", "[spool][recovery]") {
   REQUIRE(spool->next_seq() == 201);
 }
 
+TEST_CASE("a segment with a damaged header is moved aside and its records are a gap",
+          "[spool][recovery]") {
+  SpoolFixture fixture;
+  {
+    auto disk = fixture.OpenDisk();
+    auto spool = fixture.OpenSpool(*disk);
+    AppendRange(*spool, 1, 200);
+  }
+  auto files = SegmentFiles(fixture.worker_dir("7"));
+  REQUIRE(files.size() >= 4);
+  const uint64_t lost_first = FirstSeqOf(files[1]);
+  const uint64_t lost_last = FirstSeqOf(files[2]) - 1;
+  Overwrite(files[1], 0, "rtspoolX");
+
+  auto disk = fixture.OpenDisk();
+  SpoolRecoveryReport report;
+  auto spool = fixture.OpenSpool(*disk, "7", report);
+  REQUIRE(report.corrupt_segments == 1);
+  REQUIRE(std::filesystem::exists(fixture.worker_dir("7") + "/corrupt/" +
+                                  files[1].filename().string()));
+  REQUIRE(report.gaps.size() == 1);
+  REQUIRE(report.gaps[0].gap.first == lost_first);
+  REQUIRE(report.gaps[0].gap.last == lost_last);
+  REQUIRE(report.gaps[0].worker_id == "7");
+  REQUIRE(ReadAll(*spool, lost_last + 1).size() == 200 - lost_last);
+  // A new segment never takes the id of the one moved aside.
+  AppendRange(*spool, 201, 400);
+  for (const auto& file : SegmentFiles(fixture.worker_dir("7"))) {
+    REQUIRE(file.filename() != files[1].filename());
+  }
+}
+
+TEST_CASE("segments below the cursor left by an interrupted reclaim are deleted at open",
+          "[spool][recovery]") {
+  SpoolFixture fixture;
+  {
+    auto disk = fixture.OpenDisk();
+    auto spool = fixture.OpenSpool(*disk);
+    AppendRange(*spool, 1, 300);
+  }
+  auto files = SegmentFiles(fixture.worker_dir("7"));
+  const uint64_t third_first = FirstSeqOf(files[2]);
+  {
+    std::ofstream cursor(fixture.worker_dir("7") + "/cursor");
+    cursor << third_first - 1 << "\n";
+  }
+  auto disk = fixture.OpenDisk();
+  SpoolRecoveryReport report;
+  auto spool = fixture.OpenSpool(*disk, "7", report);
+  REQUIRE(report.messages.empty());
+  REQUIRE(spool->acknowledged() == third_first - 1);
+  REQUIRE_FALSE(std::filesystem::exists(files[0]));
+  REQUIRE_FALSE(std::filesystem::exists(files[1]));
+  REQUIRE(spool->events() == 300 - (third_first - 1));
+  REQUIRE(report.records == spool->events());
+  auto payloads = ReadAll(*spool, third_first);
+  REQUIRE(payloads.size() == 300 - (third_first - 1));
+  REQUIRE(payloads.front() == Payload(third_first));
+  REQUIRE(disk->allocated_bytes() == spool->bytes());
+}
+
+TEST_CASE("an unreadable stream file starts a new stream after the cursor", "[spool][recovery]") {
+  SpoolFixture fixture;
+  {
+    auto disk = fixture.OpenDisk();
+    auto spool = fixture.OpenSpool(*disk);
+    AppendRange(*spool, 1, 100);
+    spool->Acknowledge(60);
+  }
+  {
+    std::ofstream stream(fixture.worker_dir("7") + "/stream", std::ios::trunc);
+    stream << "garbage without a base";
+  }
+  auto disk = fixture.OpenDisk();
+  SpoolRecoveryReport report;
+  auto spool = fixture.OpenSpool(*disk, "7", report);
+  REQUIRE(fixture.new_streams() == 2);
+  REQUIRE(spool->stream().id == "stream-2");
+  REQUIRE(spool->stream().base == 60);
+  REQUIRE(report.messages.size() == 1);
+  REQUIRE(spool->next_seq() == 101);
+}
+
 TEST_CASE("a killed process loses no record whose Append returned", "[spool][recovery]") {
   SpoolFixture fixture;
   int fds[2];

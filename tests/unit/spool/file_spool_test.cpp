@@ -48,8 +48,48 @@ TEST_CASE("appended records read back in order across several segments", "[spool
   REQUIRE(spool->Read(501, 100, 1 << 20, body) == 0);
   REQUIRE(spool->events() == 500);
   REQUIRE(spool->bytes() >= 9 * 4096);
-  REQUIRE(spool->oldest_unacknowledged_ms() > 0);
+  const int64_t oldest = spool->oldest_unacknowledged_ms();
+  REQUIRE(oldest > 0);
+  spool->Acknowledge(250);
+  REQUIRE(spool->oldest_unacknowledged_ms() >= oldest);
+  spool->Acknowledge(500);
+  REQUIRE(spool->oldest_unacknowledged_ms() == 0);
+  REQUIRE(spool->events() == 0);
   REQUIRE(fixture.fatals().empty());
+}
+
+// Mapped segments are what a spool keeps in RSS: /proc/self/maps lists them.
+size_t MappedSegments(const std::string& worker_dir) {
+  std::ifstream maps("/proc/self/maps");
+  size_t count = 0;
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find(worker_dir + "/") != std::string::npos) ++count;
+  }
+  return count;
+}
+
+TEST_CASE("a spool keeps only a few segments mapped however many it holds", "[spool][rss]") {
+  SpoolFixture fixture;
+  auto disk = fixture.OpenDisk();
+  auto spool = fixture.OpenSpool(*disk);
+  const std::string worker_dir = fixture.worker_dir("7");
+  AppendRange(*spool, 1, 2000);  // 36 segments, none read
+  REQUIRE(SegmentFiles(worker_dir).size() >= 36);
+  // The current one, the preallocated next, and at most one full one not yet unmapped.
+  REQUIRE(WaitFor([&] { return MappedSegments(worker_dir) <= 3; }));
+  size_t most = 0;
+  for (uint64_t from = 1; from <= 2000; from += 100) {
+    std::string body;
+    REQUIRE(spool->Read(from, 100, 1 << 20, body) == 100);
+    most = std::max(most, MappedSegments(worker_dir));
+  }
+  REQUIRE(most <= 4);  // plus the one being read
+
+  // Reopened: only the last segment is mapped, however many were scanned.
+  spool.reset();
+  spool = fixture.OpenSpool(*disk);
+  REQUIRE(MappedSegments(worker_dir) <= 1);
+  REQUIRE(ReadAll(*spool, 1).size() == 2000);
 }
 
 TEST_CASE("a reopened spool resumes its next seq, stream and cursor", "[spool]") {
@@ -224,6 +264,18 @@ TEST_CASE("concurrent appends get contiguous seqs and keep every payload intact"
   REQUIRE(payloads.size() == kThreads * kEach);
   for (const auto& [seq, payload] : all) REQUIRE(payloads[seq - 1] == payload);
   REQUIRE(fixture.fatals().empty());
+}
+
+TEST_CASE("the fast CRC32C agrees with the portable one and the standard check value", "[spool]") {
+  const std::string check = "123456789";
+  REQUIRE(spool::Crc32c(check.data(), check.size()) == 0xE3069283);  // RFC 3720 check
+  REQUIRE(spool::Crc32cPortable(check.data(), check.size()) == 0xE3069283);
+  std::string data;
+  for (size_t size = 0; size < 300; ++size) {
+    REQUIRE(spool::Crc32c(data.data(), data.size()) ==
+            spool::Crc32cPortable(data.data(), data.size()));
+    data += static_cast<char>(size * 131 + 7);
+  }
 }
 
 TEST_CASE("worker ids map to directory names and back", "[spool]") {
