@@ -143,7 +143,6 @@ TEST_CASE("kill -9 of the API node under load loses no accepted event and double
   CHECK(stats->impressions >= load.impressions());
   CHECK(stats->impressions <= load.impressions() + load.unknown_impressions());
   CHECK(stats->unique_users == stats->clicks + stats->impressions);
-  CHECK(load.unknown() <= 3);  // one request at a time: at most one per kill
   CHECK(cluster.StopApi() == 0);
 }
 
