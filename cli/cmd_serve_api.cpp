@@ -10,10 +10,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
 
+#include "cli/byte_size.h"
 #include "cli/commands.h"
 #include "cli/listen_address.h"
 #include "cli/node_config.h"
@@ -40,6 +42,9 @@ struct ServeApiOptions {
   int drain_timeout_s = 10;
   bool strict = false;
   size_t max_connections = 0;  // 0: from the descriptor limit
+  std::string spool_dir;       // empty: no spool, events wait in memory
+  bool spool_fsync = false;
+  std::string spool_max_bytes;  // ParseByteSize; empty: the default
 };
 
 void Log(const ServeApiOptions& options, const std::string& line) {
@@ -173,6 +178,28 @@ int RunServeApi(const ServeApiOptions& options) {
     return kExitFailure;
   }
   ApiNodeOptions node_options;
+  if (options.spool_dir.empty() && (options.spool_fsync || !options.spool_max_bytes.empty())) {
+    std::cerr << "rtctl serve-api: "
+              << (options.spool_fsync ? "--spool-fsync" : "--spool-max-bytes")
+              << " needs --spool-dir (see --help)\n";
+    return kExitUsage;
+  }
+  if (!options.spool_max_bytes.empty()) {
+    Result<uint64_t> bytes = ParseByteSize(options.spool_max_bytes);
+    if (!bytes.ok()) {
+      std::cerr << "rtctl serve-api: --spool-max-bytes: " << bytes.status().message() << "\n";
+      return kExitUsage;
+    }
+    node_options.spool_max_bytes = *bytes;
+  }
+  node_options.spool_dir = options.spool_dir;
+  node_options.spool_fsync = options.spool_fsync;
+  node_options.on_spool_fatal = [node_id = options.node_id](const Status& status) {
+    // A 202 from now on could be a lie: stop at once, the spool keeps what it has.
+    std::cerr << "rt-api[" << node_id << "]: fatal: " << status.message() << "; exiting\n"
+              << std::flush;
+    std::_Exit(kExitFailure);
+  };
   node_options.node_id = options.node_id;
   node_options.config_hash = loaded.hash;
   node_options.threads = options.threads;
@@ -263,6 +290,13 @@ int RunServeApi(const ServeApiOptions& options) {
   Log(options, "stopping: draining forwarding queues (up to " +
                    std::to_string(options.drain_timeout_s) + " s)");
   const uint64_t undelivered = (*node)->Stop(std::chrono::seconds(options.drain_timeout_s));
+  if (undelivered > 0 && !options.spool_dir.empty()) {
+    // Not lost: the next start on the same --spool-dir resumes the streams.
+    Log(options, "stopped; " + std::to_string(undelivered) +
+                     " accepted events not yet delivered stay in the spool " + options.spool_dir +
+                     " and are sent after the next start");
+    return kExitOk;
+  }
   if (undelivered > 0) {
     Log(options, "stopped with " + std::to_string(undelivered) +
                      " accepted events NOT delivered to their workers");
@@ -304,6 +338,15 @@ CommandRunner SetupServeApi(CLI::App& app) {
                   "(default: the soft descriptor limit less 128 + 10%, for Kyoto, worker "
                   "connections and logs)")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--spool-dir", options->spool_dir,
+                  "Write every accepted event to a spool in this directory before its 202, so "
+                  "that a killed node loses nothing (default: none, events wait in memory)");
+  sub->add_flag("--spool-fsync", options->spool_fsync,
+                "With --spool-dir: answer 202 only after a group fsync of the spool (a power "
+                "cut loses nothing)");
+  sub->add_option("--spool-max-bytes", options->spool_max_bytes,
+                  "With --spool-dir: the spool's files at most (bytes, or K/M/G/KiB/MiB/GiB); "
+                  "beyond, POSTs for a backlogged worker get 503 (default 8GiB)");
   sub->add_flag("--strict", options->strict,
                 "Refuse a config with an unknown key: exit 1 at start, keep the running "
                 "config on reload (without it, each unknown key is logged as a warning)");

@@ -204,14 +204,14 @@ for i in "${!worker_ids[@]}"; do
     --data-dir "$run_dir/worker-$id" --worker-key-file "$worker_key_file"
 done
 start "API node 0" "$run_dir/api-0.log" serve-api --config "$config" --node 0 \
-  --secret-file "$secret_file"
+  --secret-file "$secret_file" --spool-dir "$run_dir/api-0-spool"
 first_node=0  # etcd (when started) has no ready line; it answered above
 [[ $config_source == etcd ]] && first_node=1
 for i in "${!pids[@]}"; do (( i < first_node )) || wait_ready "$i"; done
 
 cat <<INFO
 rt local cluster is running ($config):
-  API node 0  $api_url/analytics  log $run_dir/api-0.log
+  API node 0  $api_url/analytics  spool $run_dir/api-0-spool, log $run_dir/api-0.log
 $(for i in "${!worker_ids[@]}"; do
     id=${worker_ids[$i]}
     echo "  worker $id    http://127.0.0.1:${worker_ports[$i]}/worker  data $run_dir/worker-$id, log $run_dir/worker-$id.log"

@@ -6,6 +6,7 @@
 #include "config/slice_math.h"
 #include "config/utc_time.h"
 #include "server/api/event_admission.h"
+#include "server/api/spool/event_spool.h"
 #include "server/model/event_query.h"
 
 namespace rt {
@@ -105,8 +106,9 @@ void ApiHandler::HandlePostEvent(http::Request& request, http::Responder respond
     return;
   }
   const AdmittedEvent& event = admission.event;
-  const EnqueueResult queued =
+  const EnqueueOutcome outcome =
       sink_.Enqueue(*event.worker, BatchEvent{event.slice, event.key, event.action});
+  const EnqueueResult queued = outcome.result;
   if (queued == EnqueueResult::kQueueFull) {
     rejected_[static_cast<size_t>(RejectReason::kQueueFull)]->Inc();
     http::Response response = http::MakeErrorResponse(
@@ -125,9 +127,20 @@ void ApiHandler::HandlePostEvent(http::Request& request, http::Responder respond
                                         sink_.UndeliverableReason(*event.worker)));
     return;
   }
-  (event.action == Action::kClick ? received_clicks_ : received_impressions_).Inc();
-  respond(Accepted());
-  post_latency_.ObserveSeconds(SecondsSince(start));
+  Counter& received = event.action == Action::kClick ? received_clicks_ : received_impressions_;
+  if (outcome.wait_on == nullptr) {  // durable now: no callback to allocate
+    received.Inc();
+    respond(Accepted());
+    post_latency_.ObserveSeconds(SecondsSince(start));
+    return;
+  }
+  // --spool-fsync: the 202 promises the event survives a power cut, so it waits for
+  // the group fsync that covers it (docs/design.md §13 "Spool").
+  outcome.wait_on->WhenDurable(outcome.seq, [this, &received, respond = std::move(respond), start] {
+    received.Inc();
+    respond(Accepted());
+    post_latency_.ObserveSeconds(SecondsSince(start));
+  });
 }
 
 std::optional<ApiHandler::ReadTarget> ApiHandler::ResolveReadTarget(const http::Request& request,

@@ -23,9 +23,9 @@ namespace rt {
 class EventSink {
  public:
   virtual ~EventSink() = default;
-  // kQueued, or why the POST gets a 503 instead (a full queue, or a worker this node
-  // cannot deliver to now).
-  virtual EnqueueResult Enqueue(const std::string& worker, const BatchEvent& event) = 0;
+  // kQueued (with where the 202 must wait, see EnqueueOutcome), or why the POST gets
+  // a 503 instead (a full queue, or a worker this node cannot deliver to now).
+  virtual EnqueueOutcome Enqueue(const std::string& worker, const BatchEvent& event) = 0;
   // A one-line reason when the node must report itself unhealthy (a worker refused
   // our key id, a stream was stopped), nullopt when healthy.
   virtual std::optional<std::string> Unhealthy() const = 0;

@@ -1,6 +1,7 @@
 #include "server/api/api_node.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <future>
 #include <iostream>
 
@@ -10,7 +11,10 @@
 #include "server/api/api_handler.h"
 #include "server/api/forwarder_set.h"
 #include "server/api/slice_fetcher.h"
+#include "server/api/spool/file_spool.h"
+#include "server/api/spool/spool_disk.h"
 #include "server/api/stats_cache.h"
+#include "server/api/stream_id.h"
 #include "server/api/worker_read_clients.h"
 #include "server/auth/request_signature.h"
 #include "server/auth/worker_key.h"
@@ -25,7 +29,7 @@ class ApiNode::Sink final : public EventSink {
  public:
   Sink(ForwarderSet& forwarders, uint64_t ready_max_queued)
       : forwarders_(forwarders), ready_max_queued_(ready_max_queued) {}
-  EnqueueResult Enqueue(const std::string& worker, const BatchEvent& event) override {
+  EnqueueOutcome Enqueue(const std::string& worker, const BatchEvent& event) override {
     return forwarders_.Enqueue(worker, event);
   }
   std::optional<std::string> Unhealthy() const override { return forwarders_.Unhealthy(); }
@@ -48,7 +52,24 @@ Result<std::unique_ptr<ApiNode>> ApiNode::Create(ClusterConfig config, ApiNodeOp
                                    "\" is not among the config's api-nodes");
   }
   if (options.secret.empty()) return Status::InvalidArgument("no cluster secret");
-  return std::unique_ptr<ApiNode>(new ApiNode(std::move(config), std::move(options), clock));
+  std::unique_ptr<ApiNode> node(new ApiNode(std::move(config), std::move(options), clock));
+  if (Status status = node->OpenSpoolDisk(); !status.ok()) return status;
+  return node;
+}
+
+Status ApiNode::OpenSpoolDisk() {
+  if (options_.spool_dir.empty()) return Status::Ok();
+  SpoolDisk::Options spool;
+  spool.dir = options_.spool_dir;
+  spool.max_bytes = options_.spool_max_bytes;
+  spool.segment_bytes = options_.spool_segment_bytes;
+  spool.fsync = options_.spool_fsync;
+  spool.fsync_seconds = spool_fsync_seconds_;
+  spool.on_fatal = options_.on_spool_fatal;
+  Result<std::unique_ptr<SpoolDisk>> opened = SpoolDisk::Open(std::move(spool));
+  if (!opened.ok()) return opened.status().WithContext("--spool-dir " + options_.spool_dir);
+  spool_disk_ = std::move(*opened);
+  return Status::Ok();
 }
 
 ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& clock)
@@ -97,6 +118,27 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
   forward.node_id = options_.node_id;
   forward.key_id = worker_key.KeyId();
   forward.signer = signer_;
+  if (!options_.spool_dir.empty()) {  // the disk is opened by Create, after this
+    spool_fsync_seconds_ = &metrics_.AddHistogram(
+        "rt_api_spool_fsync_seconds", "Group fsyncs of the spool (--spool-fsync), each");
+    spool_torn_tails_ = &metrics_.AddCounter(
+        "rt_api_spool_recovered_total",
+        "Spool damage repaired at start-up: torn tails truncated, corrupt segments moved aside",
+        "kind=\"torn_tail\"");
+    spool_corrupt_segments_ = &metrics_.AddCounter(
+        "rt_api_spool_recovered_total",
+        "Spool damage repaired at start-up: torn tails truncated, corrupt segments moved aside",
+        "kind=\"corrupt_segment\"");
+    forward.open_spool = [this](const std::string& id) { return OpenFileSpool(id); };
+    forward.spool_fsync = options_.spool_fsync;
+  }
+  forward.on_fatal = options_.on_spool_fatal;
+  if (!forward.on_fatal) {
+    forward.on_fatal = [](const Status& status) {
+      std::cerr << "rtctl serve-api: " << status.message() << "; exiting\n" << std::flush;
+      std::exit(1);
+    };
+  }
   forward.queue_limit = options_.queue_limit;
   forward.batch_max = options_.batch_max;
   forward.linger = options_.linger;
@@ -143,7 +185,17 @@ ApiNode::~ApiNode() { Stop(std::chrono::milliseconds(0)); }
 
 Status ApiNode::Start() {
   const auto config = config_.load();
+  if (spool_disk_) {
+    if (Status status = forwarders_->AdoptSpools(spool_disk_->workers()); !status.ok()) {
+      return status;
+    }
+  }
   if (Status status = forwarders_->SetWorkers(config->worker_nodes); !status.ok()) return status;
+  for (const auto& [worker, events] : forwarders_->Orphans()) {
+    std::cerr << "ERROR the spool holds " << events << " events for worker " << worker
+              << ", which the config does not name; they are kept until a config lists it "
+                 "again\n";
+  }
   Result<NodeUrl> url = ParseNodeUrl(config->api_nodes.at(options_.node_id));
   if (!url.ok()) return url.status().WithContext("api node " + options_.node_id);
   const std::string host = options_.listen_host.value_or(url->host);
@@ -293,6 +345,19 @@ Status ApiNode::ReplaceConfig(ClusterConfig next, std::string source_hash) {
     PublishIdentity();
   }
   return Status::Ok();
+}
+
+Result<std::shared_ptr<EventSpool>> ApiNode::OpenFileSpool(const std::string& id) {
+  SpoolRecoveryReport report;
+  Result<std::unique_ptr<FileSpool>> spool = FileSpool::Open(
+      *spool_disk_, id, [this] { return NewStreamId(options_.node_id); }, report);
+  for (const std::string& line : report.messages) {
+    std::cerr << "rt-api[" << options_.node_id << "]: spool: " << line << "\n";
+  }
+  spool_torn_tails_->Inc(report.torn_tails);
+  spool_corrupt_segments_->Inc(report.corrupt_segments);
+  if (!spool.ok()) return spool.status();
+  return std::shared_ptr<EventSpool>(std::move(*spool));
 }
 
 uint64_t ApiNode::Stop(std::chrono::milliseconds drain_timeout) {

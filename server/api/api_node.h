@@ -6,11 +6,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/status.h"
@@ -22,6 +24,8 @@
 namespace rt {
 
 class ApiHandler;
+class EventSpool;
+class SpoolDisk;
 class ForwarderSet;
 class RequestSigner;
 class SliceFetcher;
@@ -42,6 +46,16 @@ struct ApiNodeOptions {
   size_t batch_max = 4096;                       // events per batch
   std::chrono::milliseconds linger{2};           // flush a partial batch after this
   std::chrono::milliseconds read_timeout{2000};  // a worker's answer to a GET, from queueing
+  // The spool (docs/design.md §13 "Spool"): --spool-dir, one FileSpool per worker
+  // (the config's, and every worker directory already there); empty: each worker's
+  // events wait in a MemorySpool of queue_limit events, lost with the process.
+  std::string spool_dir;
+  bool spool_fsync = false;                      // a 202 waits for the group fsync
+  uint64_t spool_max_bytes = uint64_t{8} << 30;  // the node's spool files at most
+  size_t spool_segment_bytes = size_t{4} << 20;  // per segment file (tests use less)
+  // A spool failed (write, fsync): the node cannot keep its promises. Null: one
+  // line on stderr and exit(1).
+  std::function<void(const Status&)> on_spool_fatal;
   // The start config's source hash (ConfigSourceHash of the bytes it was read from);
   // empty for a config that was never text (the simulator's).
   std::string config_hash;
@@ -136,6 +150,7 @@ class ApiNode {
   std::string HealthJson(const std::optional<std::string>& unhealthy) const;
 
   ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& clock);
+  [[nodiscard]] Status OpenSpoolDisk();  // --spool-dir; at Create
 
   ApiNodeOptions options_;
   const Clock& clock_;
@@ -158,6 +173,15 @@ class ApiNode {
   // See the class comment; -1: none. Written under reload_mutex_, read by the gauge.
   std::atomic<int64_t> remembered_horizon_slice_{-1};
   std::atomic<int64_t> last_held_slice_{-1};
+
+  // Declared before everything that holds its FileSpools (forwarders, pending
+  // handlers of client_context_), so that it is destroyed after them.
+  std::unique_ptr<SpoolDisk> spool_disk_;
+  Histogram* spool_fsync_seconds_ = nullptr;
+  Counter* spool_torn_tails_ = nullptr;
+  Counter* spool_corrupt_segments_ = nullptr;
+  // Opens worker `id`'s FileSpool, logging what its recovery found.
+  Result<std::shared_ptr<EventSpool>> OpenFileSpool(const std::string& id);
 
   // Outbound I/O (forwarders, reads) runs on its own context and thread, apart
   // from the server's, so that the two can be built and stopped in order.

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <iostream>
 #include <utility>
 
 #include "server/api/request_signing.h"
+#include "server/api/spool/memory_spool.h"
 #include "server/auth/worker_key.h"
 
 namespace rt {
@@ -12,10 +14,30 @@ namespace rt {
 namespace asio = boost::asio;
 using SteadyClock = std::chrono::steady_clock;
 
+namespace {
+
+// Payload bytes per batch at most: well under the worker's 8 MiB body limit
+// (WorkerHandler::kBatchBodyLimit); batch_max lines of ~50 bytes stay far below it.
+constexpr size_t kMaxBatchBytes = 4 << 20;
+
+std::shared_ptr<EventSpool> SpoolOrMemory(const ForwarderOptions& options) {
+  if (options.spool) return options.spool;
+  return std::make_shared<MemorySpool>(options.queue_limit);
+}
+
+}  // namespace
+
 std::shared_ptr<Forwarder> Forwarder::Create(asio::io_context& ioc, ForwarderOptions options,
                                              ForwarderMetrics metrics, AckCallback on_ack) {
-  return std::shared_ptr<Forwarder>(
+  std::shared_ptr<Forwarder> forwarder(
       new Forwarder(ioc, std::move(options), metrics, std::move(on_ack)));
+  // Records left by an earlier run go out without waiting for a new event.
+  if (forwarder->spool_->events() > 0) {
+    std::lock_guard lock(forwarder->mutex_);
+    forwarder->state_ = State::kWoken;
+    forwarder->Wake();
+  }
+  return forwarder;
 }
 
 Forwarder::Forwarder(asio::io_context& ioc, ForwarderOptions options, ForwarderMetrics metrics,
@@ -25,40 +47,66 @@ Forwarder::Forwarder(asio::io_context& ioc, ForwarderOptions options, ForwarderM
       on_ack_(std::move(on_ack)),
       ioc_(ioc),
       strand_(asio::make_strand(ioc)),
-      stream_id_(NewStreamId(options_.node_id)),
+      spool_(SpoolOrMemory(options_)),
+      open_next_seq_(spool_->next_seq()),
       backoff_(options_.backoff_initial, options_.backoff_max),
       log_(options_.node_id, options_.worker_id),
       linger_timer_(strand_),
       backoff_timer_(strand_) {
+  options_.spool.reset();  // spool_ holds it
   http::ClientOptions client;
   client.connect_timeout = options_.connect_timeout;
   client.request_timeout = options_.request_timeout;
   connection_ = http::ClientConnection::Create(ioc, options_.host, options_.port, client);
-  queue_.reserve(std::min(options_.batch_max, options_.queue_limit));
+  EventSpool::Stream stream = spool_->stream();
+  if (stream.id.empty()) {  // a new spool: its records start a new stream
+    stream = {NewStreamId(options_.node_id), spool_->acknowledged()};
+    if (Status status = spool_->StartNewStream(stream); !status.ok()) Fatal(status);
+  }
+  stream_id_ = stream.id;
+  base_ = stream.base;
+  unread_ = spool_->acknowledged() + 1;
+  batch_first_ = unread_;
+  first_queued_ = SteadyClock::now();
+  metrics_.queue_depth->Add(static_cast<int64_t>(spool_->events()));
 }
 
-EnqueueResult Forwarder::Enqueue(const BatchEvent& event) {
-  std::unique_lock lock(mutex_);
-  if (delivery_.load(std::memory_order_relaxed) != Delivery::kDelivering) {
-    lock.unlock();
+EnqueueOutcome Forwarder::Enqueue(const BatchEvent& event) {
+  if (delivery_.load(std::memory_order_relaxed) != Delivery::kDelivering ||
+      fatal_.load(std::memory_order_relaxed)) {
     metrics_.undeliverable->Inc();
-    return EnqueueResult::kUndeliverable;
+    return {EnqueueResult::kUndeliverable};
   }
-  if (shut_down_ || queue_.size() + backlog_count_ >= options_.queue_limit) {
-    lock.unlock();
+  if (shut_down_.load(std::memory_order_relaxed)) {
     metrics_.queue_full->Inc();
-    return EnqueueResult::kQueueFull;
+    return {EnqueueResult::kQueueFull};
   }
-  queue_.push_back(event);
-  if (queue_.size() == 1) first_queued_ = SteadyClock::now();
+  // One line per event, encoded into a reused per-thread buffer: no allocation in
+  // steady state.
+  thread_local std::string line;
+  line.clear();
+  AppendBatchLine(line, event);
+  Result<uint64_t> seq = spool_->Append(line);
+  if (!seq.ok()) {
+    if (seq.status().code() == Status::Code::kUnavailable) {
+      metrics_.queue_full->Inc();
+      if (options_.spool_on_disk) metrics_.spool_full->Inc();
+      return {EnqueueResult::kQueueFull};
+    }
+    Fatal(seq.status());
+    metrics_.undeliverable->Inc();
+    return {EnqueueResult::kUndeliverable};
+  }
+  std::unique_lock lock(mutex_);
+  if (*seq == unread_) first_queued_ = SteadyClock::now();
   if (state_ == State::kIdle ||
-      (state_ == State::kLingering && queue_.size() >= options_.batch_max)) {
+      (state_ == State::kLingering && *seq + 1 - unread_ >= options_.batch_max)) {
     state_ = State::kWoken;
     Wake();
   }
   lock.unlock();
   metrics_.queue_depth->Add(1);
-  return EnqueueResult::kQueued;
+  return {EnqueueResult::kQueued, *seq, options_.spool_fsync ? spool_.get() : nullptr};
 }
 
 void Forwarder::Wake() {
@@ -79,9 +127,9 @@ uint64_t Forwarder::Drain(SteadyClock::time_point deadline) {
   std::unique_lock lock(mutex_);
   drained_.wait_until(lock, deadline, [&] {
     return shut_down_ || delivery_.load(std::memory_order_relaxed) == Delivery::kStopped ||
-           (queue_.empty() && backlog_count_ == 0);
+           spool_->events() == 0;
   });
-  return queue_.size() + backlog_count_;
+  return spool_->events();
 }
 
 void Forwarder::Shutdown() {
@@ -113,7 +161,7 @@ void Forwarder::SetAddress(std::string host, uint16_t port) {
       // The batch that was refused is tried again at the new address.
       self->SetDelivery(Delivery::kDelivering, "");
       self->backoff_.Reset();
-      self->SendBatch();
+      self->SendCurrent();
     }
   });
 }
@@ -129,65 +177,101 @@ std::string Forwarder::stream_id() const {
   return stream_id_;
 }
 
-uint64_t Forwarder::queued() const {
-  std::lock_guard lock(mutex_);
-  return queue_.size() + backlog_count_;
-}
+uint64_t Forwarder::queued() const { return spool_->events(); }
 
 // Decides, on the strand, whether to send now, linger, or sleep until the next
-// Enqueue. Events left in the backlog (taken while a batch was in flight) go out at
-// once, topped up with what queued meanwhile so that batches stay large under load;
-// a fresh queue is taken whole when it fills a batch, when its first event has
-// waited `linger`, or when draining.
+// Enqueue. Unread records go out at once when they fill a batch, when the first of
+// them has waited `linger`, or when draining; a batch reads what is there then, up
+// to batch_max, so that batches stay large under load. Before the first batch, the
+// mark request (Resume).
 void Forwarder::Pump() {
   std::unique_lock lock(mutex_);
   if (shut_down_ || state_ == State::kBusy) return;
-  const size_t remaining = backlog_.size() - backlog_pos_;
-  if (remaining == 0) {
-    backlog_.clear();
-    backlog_pos_ = 0;
-    if (queue_.empty()) {
-      state_ = State::kIdle;
-      lock.unlock();
-      drained_.notify_all();
-      return;
-    }
-    const auto due = first_queued_ + options_.linger;
-    if (!draining_ && queue_.size() < options_.batch_max && SteadyClock::now() < due) {
-      state_ = State::kLingering;
-      linger_timer_.expires_at(due);
-      linger_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-        if (!ec) self->Pump();
-      });
-      return;
-    }
-    backlog_.swap(queue_);  // no copy; the vectors trade capacities
-    backlog_count_ += backlog_.size();
-  } else if (remaining < options_.batch_max && !queue_.empty()) {
-    // Compacting moves fewer than batch_max events; each queued event is copied
-    // at most once, and the backlog cannot grow without bound under steady load.
-    backlog_.erase(backlog_.begin(), backlog_.begin() + static_cast<ptrdiff_t>(backlog_pos_));
-    backlog_pos_ = 0;
-    backlog_.insert(backlog_.end(), queue_.begin(), queue_.end());
-    backlog_count_ += queue_.size();
-    queue_.clear();
+  if (!resumed_) {
+    state_ = State::kBusy;
+    lock.unlock();
+    linger_timer_.cancel();
+    backoff_.Reset();
+    SendMarkRequest();
+    return;
+  }
+  const uint64_t next = spool_->next_seq();
+  const uint64_t unread = next > unread_ ? next - unread_ : 0;
+  if (unread == 0) {
+    state_ = State::kIdle;
+    lock.unlock();
+    drained_.notify_all();
+    return;
+  }
+  const auto due = first_queued_ + options_.linger;
+  if (!draining_ && unread < options_.batch_max && SteadyClock::now() < due) {
+    state_ = State::kLingering;
+    linger_timer_.expires_at(due);
+    linger_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->Pump();
+    });
+    return;
   }
   state_ = State::kBusy;
+  batch_first_ = unread_;
   lock.unlock();
   linger_timer_.cancel();
   batch_started_ = SteadyClock::now();
   backoff_.Reset();
-  EncodeBatch();
+  if (!ReadBatch(options_.batch_max)) {
+    const std::optional<EventSpool::Gap> gap = spool_->GapAt(batch_first_);
+    if (gap) SkipGap(*gap);
+    std::lock_guard relock(mutex_);
+    state_ = State::kWoken;
+    if (gap) return Wake();
+    // Nothing readable at a record the spool counts: wait a linger rather than spin.
+    linger_timer_.expires_after(options_.linger);
+    linger_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->Pump();
+    });
+    return;
+  }
   SendBatch();
 }
 
-void Forwarder::EncodeBatch() {
-  batch_size_ = std::min(options_.batch_max, backlog_.size() - backlog_pos_);
+bool Forwarder::ReadBatch(size_t max) {
   body_.clear();
-  for (size_t i = 0; i < batch_size_; ++i) AppendBatchLine(body_, backlog_[backlog_pos_ + i]);
+  batch_size_ = spool_->Read(batch_first_, max, kMaxBatchBytes, body_);
+  if (batch_size_ == 0) return false;
+  {
+    std::lock_guard lock(mutex_);
+    unread_ = std::max(unread_, batch_first_ + batch_size_);
+  }
   if (options_.signer) body_hash_ = Sha256HexOf(body_);  // once per batch, not per send
   in_flight_.store(batch_size_, std::memory_order_relaxed);
   metrics_.in_flight->Set(static_cast<int64_t>(batch_size_));
+  return true;
+}
+
+// Records lost to corruption (found by the FileSpool at start-up). Everything
+// before them is acknowledged by now (a batch never spans a gap), so the records
+// after go on a new stream from wire seq 1: the worker must not see the lost seqs as
+// a gap in the old stream.
+void Forwarder::SkipGap(const EventSpool::Gap& gap) {
+  const uint64_t lost = gap.last - gap.first + 1;
+  metrics_.spool_lost->Inc(lost);
+  spool_->Acknowledge(gap.last);
+  batch_first_ = gap.last + 1;
+  {
+    std::lock_guard lock(mutex_);
+    unread_ = std::max(unread_, batch_first_);
+  }
+  const std::string stream = RestartStream(gap.last);
+  log_.Error(connection_->peer(), "spool records " + std::to_string(gap.first) + ".." +
+                                      std::to_string(gap.last) + " (" + std::to_string(lost) +
+                                      " events) were lost to spool corruption and are not "
+                                      "delivered; continuing on new stream " +
+                                      stream);
+}
+
+void Forwarder::SendCurrent() {
+  if (!resumed_) return SendMarkRequest();
+  SendBatch();
 }
 
 void Forwarder::SendBatch() {
@@ -197,8 +281,8 @@ void Forwarder::SendBatch() {
     if (shut_down_) return;
     stream = stream_id_;
   }
-  http::Request request =
-      MakeBatchRequest(stream, next_seq_, options_.key_id, body_);  // body_ stays for resends
+  http::Request request = MakeBatchRequest(stream, batch_first_ - base_, options_.key_id,
+                                           body_);  // body_ stays for resends
   // Signed at each send, so a resend after a clock jump carries a fresh timestamp.
   if (options_.signer) SignRequest(*options_.signer, request, body_hash_);
   connection_->Send(
@@ -217,12 +301,107 @@ void Forwarder::SendBatch() {
       options_.request_timeout);
 }
 
+void Forwarder::SendMarkRequest() {
+  std::string stream;
+  {
+    std::lock_guard lock(mutex_);
+    if (shut_down_) return;
+    stream = stream_id_;
+  }
+  http::Request request = MakeMarkRequest(stream);
+  if (options_.signer) SignRequest(*options_.signer, request, EmptyBodySha256());
+  connection_->Send(
+      std::move(request),
+      [weak = weak_from_this()](Status status, http::Response response) {  // weak: see SendBatch
+        std::shared_ptr<Forwarder> self = weak.lock();
+        if (!self) return;
+        asio::post(self->strand_,
+                   [self, status = std::move(status), response = std::move(response)]() mutable {
+                     self->OnMarkResponse(std::move(status), std::move(response));
+                   });
+      },
+      options_.request_timeout);
+}
+
+void Forwarder::OnMarkResponse(Status status, http::Response response) {
+  if (shut_down_) return;
+  std::string stream;
+  {
+    std::lock_guard lock(mutex_);
+    stream = stream_id_;
+  }
+  MarkReply reply = ClassifyMarkReply(status, response, stream);
+  BatchReply as_batch;  // the shared handlers take a BatchReply
+  as_batch.status = response.result_int();
+  as_batch.problem = reply.problem;
+  switch (reply.kind) {
+    case MarkKind::kMark:
+      return Resume(reply.mark);
+    case MarkKind::kNoEndpoint:
+      log_.ErrorOnce(connection_->peer(), reply.problem +
+                                              "; an older worker: resending from this node's own "
+                                              "cursor (the worker skips what it has)");
+      return Resume(std::nullopt);
+    case MarkKind::kUnauthorized:
+      as_batch.kind = ReplyKind::kUnauthorized;
+      return OnKeyRefused(as_batch);
+    case MarkKind::kRetry:
+      return RetryLater(backoff_.Next(), reply.problem);
+    case MarkKind::kRetrySlowly:
+      return RetryLater(backoff_.Slow(), reply.problem);
+    case MarkKind::kRefused:
+      as_batch.kind = ReplyKind::kRefused;
+      as_batch.problem = "refused the mark request: " + reply.problem;
+      return StopStream(as_batch);
+  }
+}
+
+// The worker has the stream's records up to base_ + mark; the spool's cursor may be
+// behind it (written lazily) or, after a power cut without --spool-fsync, the spool
+// may have lost records the worker has.
+void Forwarder::Resume(std::optional<uint64_t> mark) {
+  retrying_.store(false, std::memory_order_relaxed);
+  if (delivery() != Delivery::kDelivering) SetDelivery(Delivery::kDelivering, "");
+  uint64_t from = spool_->acknowledged() + 1;
+  if (mark) {
+    const uint64_t delivered = base_ + *mark;
+    if (delivered >= open_next_seq_) {
+      // Records appended since this start have seqs the worker holds already: on
+      // this stream they would be skipped as duplicates. A new stream for them.
+      const uint64_t held = open_next_seq_ - 1;
+      spool_->Acknowledge(held);
+      const std::string stream = RestartStream(held);
+      log_.Error(connection_->peer(),
+                 "the worker has stream records up to " + std::to_string(delivered) +
+                     " but this node's spool ends at " + std::to_string(held) +
+                     " (its tail was lost, e.g. a power cut without --spool-fsync); the "
+                     "events accepted since this start go on new stream " +
+                     stream);
+      from = open_next_seq_;
+    } else if (delivered >= from) {
+      const uint64_t acked_before = from - 1;
+      spool_->Acknowledge(delivered);
+      metrics_.queue_depth->Add(-static_cast<int64_t>(delivered - acked_before));
+      acked_seq_.store(*mark, std::memory_order_relaxed);
+      from = delivered + 1;
+    }
+  }
+  resumed_ = true;
+  batch_first_ = from;
+  {
+    std::lock_guard lock(mutex_);
+    unread_ = std::max(unread_, from);
+    state_ = State::kWoken;
+  }
+  Pump();
+}
+
 void Forwarder::OnBatchResponse(Status status, http::Response response) {
   {
     std::lock_guard lock(mutex_);
     if (shut_down_) return;
   }
-  BatchReply reply = ClassifyBatchReply(status, response, next_seq_, batch_size_);
+  BatchReply reply = ClassifyBatchReply(status, response, batch_first_ - base_, batch_size_);
   switch (reply.kind) {
     case ReplyKind::kAcked:
       return OnBatchAcked(batch_size_, &*reply.ack);
@@ -230,7 +409,7 @@ void Forwarder::OnBatchResponse(Status status, http::Response response) {
       const bool all = reply.applied == batch_size_;
       OnBatchAcked(reply.applied, nullptr);
       if (!all) {
-        EncodeBatch();
+        ReadBatch(batch_size_);  // the rest: the same records, no gap inside
         SendBatch();
       }
       return;
@@ -254,18 +433,14 @@ void Forwarder::OnBatchResponse(Status status, http::Response response) {
 void Forwarder::OnBatchAcked(uint64_t events, const BatchAck* ack) {
   retrying_.store(false, std::memory_order_relaxed);
   if (delivery() != Delivery::kDelivering) SetDelivery(Delivery::kDelivering, "");
-  backlog_pos_ += events;
-  next_seq_ += events;
-  acked_seq_.store(next_seq_ - 1, std::memory_order_relaxed);
+  if (events > 0) spool_->Acknowledge(batch_first_ + events - 1);
+  batch_first_ += events;
+  acked_seq_.store(batch_first_ - 1 - base_, std::memory_order_relaxed);
   metrics_.forwarded->Inc(events);
   metrics_.queue_depth->Add(-static_cast<int64_t>(events));
   const bool batch_done = events == batch_size_;
   batch_size_ -= events;
-  if (!batch_done) {
-    std::lock_guard lock(mutex_);
-    backlog_count_ -= events;
-    return;
-  }
+  if (!batch_done) return;
   in_flight_.store(0, std::memory_order_relaxed);
   metrics_.in_flight->Set(0);
   batches_acked_.fetch_add(1, std::memory_order_relaxed);
@@ -279,7 +454,6 @@ void Forwarder::OnBatchAcked(uint64_t events, const BatchAck* ack) {
   log_.Delivered(connection_->peer());
   {
     std::lock_guard lock(mutex_);
-    backlog_count_ -= events;
     state_ = State::kWoken;
   }
   Pump();
@@ -313,7 +487,7 @@ void Forwarder::OnKeyRefused(const BatchReply& reply) {
 // taken as delivered; it goes again on a stream nobody else can have used.
 void Forwarder::OnAckBeyondSent(const BatchReply& reply) {
   metrics_.ack_beyond_sent->Inc();
-  const std::string stream = RestartStream();
+  const std::string stream = RestartStream(batch_first_ - 1);
   log_.ErrorOnce(connection_->peer(), reply.problem +
                                           "; resending the unacknowledged events on "
                                           "new stream " +
@@ -327,7 +501,7 @@ void Forwarder::OnAckBeyondSent(const BatchReply& reply) {
 // sent again; continue on a new stream so that at least everything from now on is
 // counted.
 void Forwarder::OnStreamLost(const BatchReply& reply) {
-  const std::string stream = RestartStream();
+  const std::string stream = RestartStream(batch_first_ - 1);
   log_.Error(connection_->peer(), reply.problem + "; continuing on new stream " + stream);
   SendBatch();
 }
@@ -346,16 +520,30 @@ void Forwarder::StopStream(const BatchReply& reply) {
   drained_.notify_all();
 }
 
-std::string Forwarder::RestartStream() {
-  std::string stream;
+std::string Forwarder::RestartStream(uint64_t base) {
+  const std::string stream = NewStreamId(options_.node_id);
+  // Persisted before any record goes on it: a restart must resume this stream, not
+  // the old one whose marks no longer match these records.
+  if (Status status = spool_->StartNewStream({stream, base}); !status.ok()) Fatal(status);
   {
     std::lock_guard lock(mutex_);
-    stream_id_ = NewStreamId(options_.node_id);
-    stream = stream_id_;
+    stream_id_ = stream;
   }
-  next_seq_ = 1;
+  base_ = base;
   acked_seq_.store(0, std::memory_order_relaxed);
   return stream;
+}
+
+// The spool cannot keep its promise (a write or fsync failed): a 202 from now on
+// could be a lie. Refuse further events and let the node exit (on_fatal).
+void Forwarder::Fatal(const Status& status) {
+  if (fatal_.exchange(true)) return;
+  const Status failed = status.WithContext("spool of worker " + options_.worker_id);
+  if (options_.on_fatal) {
+    options_.on_fatal(failed);
+  } else {
+    std::cerr << "ERROR " << failed.message() << "\n";
+  }
 }
 
 void Forwarder::SetDelivery(Delivery delivery, std::string reason) {
@@ -378,7 +566,7 @@ void Forwarder::RetryLater(std::chrono::milliseconds delay, const std::string& w
 void Forwarder::ResendAfter(std::chrono::milliseconds delay) {
   backoff_timer_.expires_after(delay);
   backoff_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (!ec) self->SendBatch();  // the same body; the same seqs unless the stream restarted
+    if (!ec) self->SendCurrent();  // the same body; the same seqs unless the stream restarted
   });
 }
 

@@ -19,7 +19,9 @@
 #include "server/api/delivery_log.h"
 #include "server/api/enqueue_result.h"
 #include "server/api/forwarder_metrics.h"
+#include "server/api/mark_exchange.h"
 #include "server/api/retry_backoff.h"
+#include "server/api/spool/event_spool.h"
 #include "server/api/stream_id.h"
 #include "server/auth/request_signature.h"
 #include "server/http/client_connection.h"
@@ -36,7 +38,15 @@ struct ForwarderOptions {
   std::string key_id;   // X-Rt-Key-Id (the worker key's id; for people)
   // Signs every send (docs/design.md §3); null sends unsigned (tests of fakes only).
   std::shared_ptr<const RequestSigner> signer;
-  size_t queue_limit = 1'000'000;       // events accepted but not yet acked
+  // Where the events wait until acked; null: a MemorySpool of queue_limit events.
+  std::shared_ptr<EventSpool> spool;
+  bool spool_on_disk = false;  // a full spool also counts in rt_api_spool_full_total
+  bool spool_fsync = false;    // a 202 waits for the spool's fsync (EnqueueOutcome)
+  // Called (once per failure, on any thread) when the spool can no longer keep its
+  // promise (an Append or StartNewStream error other than full): the node exits.
+  // Null: logged only (tests).
+  std::function<void(const Status&)> on_fatal;
+  size_t queue_limit = 1'000'000;       // MemorySpool: events accepted but not yet acked
   size_t batch_max = 4096;              // events per batch
   std::chrono::milliseconds linger{2};  // a partial batch waits at most this long
   std::chrono::milliseconds request_timeout{10000};
@@ -47,15 +57,27 @@ struct ForwarderOptions {
 
 // Forwards one worker's share of the events accepted by this API node over the
 // exactly-once batch path (docs/design.md §3 "Exactly-once streams and the worker
-// protocol"; its states and answers: §8 "Forwarder states").
+// protocol"; its states and answers: §8 "Forwarder states"; the spool: §13 "Spool").
 //
-// Events wait in a bounded in-memory queue; a batch is cut when `batch_max` events
-// are waiting or `linger` after the first of them arrived, encoded once, and posted
-// to /worker/batch on one persistent connection. Exactly one batch is in flight, so
-// the worker sees the stream's seqs in order. Every event gets the next seq of this
-// Forwarder's stream (contiguous from 1). What happens next is decided on the
-// answer's status code and typed headers only (ClassifyBatchReply), never on its
-// text:
+// Events wait in the worker's EventSpool (a MemorySpool, or a FileSpool under
+// --spool-dir that survives a restart): Enqueue encodes the event's batch line and
+// appends it. A batch is cut when `batch_max` records are waiting or `linger` after
+// the first of them arrived: up to batch_max consecutive records read from the
+// spool (never across a gap), posted to /worker/batch on one persistent
+// connection at wire seq = record seq - stream base. Exactly one batch is in
+// flight, so the worker sees the stream's seqs in order; an ack acknowledges the
+// records to the spool, which may then reclaim them.
+//
+// Before its first send the forwarder asks the worker for the stream's mark (GET
+// /worker/mark): records the worker already has are acknowledged, not resent (a
+// FileSpool reopened after kill -9). A worker that has more than the spool (the
+// spool lost its tail in a power cut without --spool-fsync) would skip the new
+// records as duplicates: they go on a new stream instead, with an ERROR line. A gap
+// in the spool (records lost to corruption) is counted in
+// rt_api_spool_lost_events_total, logged, and skipped onto a new stream.
+//
+// What happens after a send is decided on the answer's status code and typed
+// headers only (ClassifyBatchReply), never on its text:
 //
 //   answer                               | action
 //   -------------------------------------+----------------------------------------------
@@ -73,18 +95,25 @@ struct ForwarderOptions {
 //   409, gap beyond the batch)           |
 //   any other 4xx                        | delivery state kStopped: no more sends
 //
+// The mark request is answered the same way: 401 is kKeyRefused, transport errors
+// and 5xx are retried with backoff, a 404 (a worker older than the endpoint) resumes
+// from the spool's own cursor (the worker still skips what it has), another 4xx
+// stops the stream.
+//
 // Sending states (state_, guarded by mutex_, so that Enqueue knows when to wake
 // the strand):
 //
 //   state       | meaning                                | left by
 //   ------------+----------------------------------------+-----------------------------
-//   kIdle       | nothing queued, nothing armed          | Enqueue, BeginDrain → kWoken
+//   kIdle       | nothing unread, nothing armed          | Enqueue, BeginDrain → kWoken
 //   kLingering  | linger timer armed for a partial batch | timer → Pump; a full batch or
 //               |                                        | BeginDrain → kWoken
 //   kWoken      | a Pump is posted to the strand         | Pump: nothing to send → kIdle;
 //               |                                        | partial batch → kLingering;
-//               |                                        | else send → kBusy
-//   kBusy       | a batch is in flight or backing off    | its ack → kWoken (Pump);
+//               |                                        | else send (the mark request
+//               |                                        | first) → kBusy
+//   kBusy       | a batch or the mark request is in      | its answer → kWoken (Pump);
+//               | flight or backing off                  |
 //               |                                        | never while kStopped or shut down
 //
 // Delivery states (delivery_; written on the strand under mutex_, read anywhere):
@@ -109,7 +138,8 @@ struct ForwarderOptions {
 // Ownership: create with Create() and keep the shared_ptr; pending I/O keeps the
 // object alive. Call Shutdown() before destroying what the ack callback refers to.
 // Thread-safety: Enqueue and the accessors from any thread (Enqueue is the POST hot
-// path: a mutex and an amortized push_back); the sending runs on a strand of `ioc`.
+// path: the spool's Append, then a mutex to wake the strand); the sending runs on a
+// strand of `ioc`.
 // REQUIRES: Drain is not called on a thread of `ioc` (it blocks).
 class Forwarder : public std::enable_shared_from_this<Forwarder> {
  public:
@@ -123,10 +153,10 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
 
-  // Queues one event. kQueueFull when the queue holds queue_limit events or after
+  // Appends one event to the spool. kQueueFull when the spool is full or after
   // Shutdown; kUndeliverable unless the delivery state is kDelivering (see
-  // Undeliverable() for why).
-  EnqueueResult Enqueue(const BatchEvent& event);
+  // Undeliverable() for why) or when the spool failed (on_fatal was called).
+  EnqueueOutcome Enqueue(const BatchEvent& event);
 
   // Sends everything queued without lingering and waits until all of it is acked,
   // the stream is stopped, or `deadline` passes. Returns the number of events still
@@ -157,10 +187,11 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
 
   const std::string& worker_id() const { return options_.worker_id; }
   std::string stream_id() const;
-  // Events accepted and not yet acked (queued plus in flight).
+  // Events accepted and not yet acked (the spool's records, in flight included).
   uint64_t queued() const;
+  EventSpool& spool() const { return *spool_; }
   uint64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
-  // The last seq of the current stream that the worker acknowledged.
+  // The last wire seq of the current stream that the worker acknowledged.
   uint64_t acked_seq() const { return acked_seq_.load(std::memory_order_relaxed); }
   uint64_t retries() const { return retries_.load(std::memory_order_relaxed); }
   // True from a failed send (transport error, 5xx, ...) until the next ack: the
@@ -176,16 +207,27 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
 
   void Wake();  // posts Pump. REQUIRES: mutex_ held and state_ set to kWoken.
   void Pump();
-  void EncodeBatch();  // cuts the next batch from the backlog into body_
-  void SendBatch();    // sends body_ at next_seq_
+  // Reads the batch at batch_first_ (up to `max` records) into body_; false when
+  // there is nothing to read there (a gap, or a record not readable yet).
+  bool ReadBatch(size_t max);
+  void SkipGap(const EventSpool::Gap& gap);
+  void SendCurrent();  // the mark request until resumed, else the batch
+  void SendBatch();    // sends body_ at wire seq batch_first_ - base_
+  void SendMarkRequest();
+  void OnMarkResponse(Status status, http::Response response);
+  // Starts reading after what the worker has (`mark`; nullopt: unknown, use the
+  // spool's cursor).
+  void Resume(std::optional<uint64_t> mark);
   void OnBatchResponse(Status status, http::Response response);
   void OnBatchAcked(uint64_t events, const BatchAck* ack);
   void OnKeyRefused(const BatchReply& reply);
   void OnAckBeyondSent(const BatchReply& reply);
   void OnStreamLost(const BatchReply& reply);
   void StopStream(const BatchReply& reply);
-  // Continues on a fresh stream from seq 1; returns its id. The batch is unchanged.
-  std::string RestartStream();
+  // Continues on a fresh stream whose wire seq 1 is record `base + 1` (persisted in
+  // the spool); returns its id. The batch is unchanged.
+  std::string RestartStream(uint64_t base);
+  void Fatal(const Status& status);
   void SetDelivery(Delivery delivery, std::string reason);
   // Counts a failed send, logs it (rate-limited), resends after `delay`.
   void RetryLater(std::chrono::milliseconds delay, const std::string& why);
@@ -198,22 +240,24 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::shared_ptr<http::ClientConnection> connection_;
 
+  const std::shared_ptr<EventSpool> spool_;
+  const uint64_t open_next_seq_;  // the spool's next_seq when this forwarder started
+
   mutable std::mutex mutex_;
   std::condition_variable drained_;
-  std::vector<BatchEvent> queue_;  // filled by Enqueue, swapped out by the strand
-  uint64_t backlog_count_ = 0;     // events taken by the strand and not yet acked
+  uint64_t unread_ = 1;  // the first record not yet read into a batch
   State state_ = State::kIdle;
-  std::chrono::steady_clock::time_point first_queued_;  // when queue_ became non-empty
+  std::chrono::steady_clock::time_point first_queued_;  // when record unread_ was appended
   bool draining_ = false;
-  bool shut_down_ = false;
+  std::atomic<bool> shut_down_{false};  // written under mutex_
   std::string stream_id_;
   std::string undeliverable_reason_;  // set with delivery_ other than kDelivering
 
-  // Strand only. The batch in flight is backlog_[backlog_pos_, backlog_pos_ + batch_size_).
-  std::vector<BatchEvent> backlog_;
-  size_t backlog_pos_ = 0;
+  // Strand only. The batch in flight is records [batch_first_, batch_first_ + batch_size_).
+  bool resumed_ = false;  // the mark was asked (or given up on) and unread_ set from it
+  uint64_t base_ = 0;     // the stream's base: wire seq = record seq - base_
+  uint64_t batch_first_ = 1;
   size_t batch_size_ = 0;
-  uint64_t next_seq_ = 1;  // seq of backlog_[backlog_pos_]
   std::string body_;
   std::string body_hash_;  // hex SHA-256 of body_, for signing each send
   std::chrono::steady_clock::time_point batch_started_;
@@ -221,6 +265,7 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
   DeliveryLog log_;
   boost::asio::steady_timer linger_timer_;
   boost::asio::steady_timer backoff_timer_;
+  std::atomic<bool> fatal_{false};
 
   std::atomic<Delivery> delivery_{Delivery::kDelivering};  // written under mutex_
   std::atomic<uint64_t> in_flight_{0};

@@ -29,6 +29,12 @@ ForwarderMetrics ForwarderMetrics::Register(MetricsRegistry& registry,
       "rt_api_forward_stopped_total",
       "Streams stopped because the worker refused a batch with a 4xx other than 408/409/429",
       labels);
+  m.spool_full = &registry.AddCounter(
+      "rt_api_spool_full_total",
+      "POSTs answered 503 because the worker's spool was at --spool-max-bytes", labels);
+  m.spool_lost = &registry.AddCounter(
+      "rt_api_spool_lost_events_total",
+      "Spooled events lost to spool corruption (a gap skipped onto a new stream)", labels);
   m.queue_depth = &registry.AddGauge("rt_api_forward_queue_depth",
                                      "Events accepted and not yet acknowledged", labels);
   m.in_flight =

@@ -20,6 +20,8 @@ struct ForwarderMetrics {
   Counter* ack_beyond_sent = nullptr;  // alarms: an ack for seqs never sent (stream restarted)
   Counter* unauthorized = nullptr;     // batch sends refused with 401 (signature, clock)
   Counter* stopped = nullptr;          // streams stopped because the worker refused a batch
+  Counter* spool_full = nullptr;       // Enqueue refused because the on-disk spool was full
+  Counter* spool_lost = nullptr;       // spooled events lost to corruption (skipped gaps)
   Gauge* queue_depth = nullptr;        // events accepted and not yet acked (incl. in flight)
   Gauge* in_flight = nullptr;          // events of the batch being sent
   Gauge* delivery_state = nullptr;     // 0 delivering, 1 key refused, 2 stopped

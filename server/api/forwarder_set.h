@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "base/status.h"
 #include "server/api/enqueue_result.h"
 #include "server/api/forwarder.h"
+#include "server/api/spool/event_spool.h"
 #include "server/metrics/metrics.h"
 #include "server/model/batch_codec.h"
 
@@ -23,6 +25,11 @@ struct ForwarderSetOptions {
   std::string node_id;
   std::string key_id;
   std::shared_ptr<const RequestSigner> signer;  // signs every batch (ForwarderOptions)
+  // Opens worker `id`'s spool (--spool-dir: a FileSpool); null: every worker gets a
+  // MemorySpool of queue_limit events.
+  std::function<Result<std::shared_ptr<EventSpool>>(const std::string& id)> open_spool;
+  bool spool_fsync = false;  // the 202 waits for the spool's fsync (ForwarderOptions)
+  std::function<void(const Status&)> on_fatal;  // ForwarderOptions::on_fatal
   size_t queue_limit = 1'000'000;
   size_t batch_max = 4096;
   std::chrono::milliseconds linger{2};
@@ -35,6 +42,12 @@ struct ForwarderSetOptions {
 // use), a moved worker keeps its Forwarder (and stream) pointed at the new URL, and
 // ids no longer listed keep theirs until drained (their queued events still belong
 // to that worker). Metrics are registered once per worker id.
+//
+// Each worker's events wait in its spool (docs/design.md §13 "Spool"), opened once
+// per worker id and kept for the node's life. AdoptSpools takes the spools found on
+// disk at start: a worker of the config gets its Forwarder over it; one without a
+// URL keeps its events, and the node reports itself unhealthy (Unhealthy) until a
+// config names the worker again.
 // Thread-safety: Enqueue/Unhealthy on the I/O threads concurrently (a shared lock);
 // SetWorkers, Drain and Shutdown from the controlling thread.
 class ForwarderSet {
@@ -47,12 +60,19 @@ class ForwarderSet {
   ForwarderSet& operator=(const ForwarderSet&) = delete;
 
   // `workers`: id → URL (http://host:port/worker). Fails, changing nothing, if a URL
-  // does not parse.
+  // does not parse; fails if a new worker's spool does not open (the forwarders
+  // made before it stay).
   [[nodiscard]] Status SetWorkers(const std::map<std::string, std::string>& workers);
+  // Opens the spools of `ids` (the worker directories found in the spool) so that
+  // their events are kept and forwarded once a config names the worker. Call before
+  // the first SetWorkers.
+  [[nodiscard]] Status AdoptSpools(const std::vector<std::string>& ids);
+  // Workers with spooled events and no URL in the running config: id → events held.
+  std::map<std::string, uint64_t> Orphans() const;
 
   // kQueueFull when the worker is unknown or its queue is full, kUndeliverable when
   // its forwarder cannot deliver now (the caller answers 503 either way).
-  EnqueueResult Enqueue(const std::string& worker, const BatchEvent& event);
+  EnqueueOutcome Enqueue(const std::string& worker, const BatchEvent& event);
   // The first undeliverable worker's reason ("key mismatch with worker N", "stream to
   // worker N stopped: ..."), nullopt when every worker can be served.
   std::optional<std::string> Unhealthy() const;
@@ -81,6 +101,12 @@ class ForwarderSet {
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::shared_ptr<Forwarder>, std::less<>> forwarders_;
   std::map<std::string, ForwarderMetrics, std::less<>> worker_metrics_;
+  std::map<std::string, std::shared_ptr<EventSpool>, std::less<>> spools_;
+
+  // The spool of `id`, opened (and its gauges registered) on first use.
+  // REQUIRES: mutex_ held exclusively.
+  Result<std::shared_ptr<EventSpool>> SpoolOf(const std::string& id);
+  ForwarderMetrics& MetricsOf(const std::string& id);  // REQUIRES: as SpoolOf
 };
 
 }  // namespace rt

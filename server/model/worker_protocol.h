@@ -13,6 +13,12 @@ namespace rt {
 // The one-line body of a refusal is for people and may be reworded freely; no code
 // reads it.
 
+// GET /worker/mark?stream=ID (signed): 200 {"stream":"ID","mark":N}, the stream's
+// high-water mark (0 for a stream the worker does not know). An API node asks it
+// before its first send on a stream, so that a restart resends only what the worker
+// lacks (docs/design.md §13 "Spool").
+inline constexpr std::string_view kMarkPath = "/worker/mark";
+
 // Request headers of POST /worker/batch.
 inline constexpr std::string_view kStreamHeader = "X-Rt-Stream";  // opaque stream id
 inline constexpr std::string_view kSeqHeader = "X-Rt-Seq";        // seq of the first event

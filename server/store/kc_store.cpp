@@ -214,6 +214,18 @@ Result<uint64_t> KcStore::MarkOf(std::string_view stream) {
   return uint64_t{0};
 }
 
+Result<uint64_t> KcStore::StoredMark(std::string_view stream) const {
+  std::string key(1, kMarkPrefix);
+  key.append(stream);
+  char value[8];
+  const int32_t n = db_->get(key.data(), key.size(), value, sizeof value);
+  if (n == 8) return GetLe64(value);
+  if (n >= 0 || db_->error().code() != kc::BasicDB::Error::NOREC) {
+    return DbError("cannot read the mark of stream \"" + std::string(stream) + "\" in");
+  }
+  return uint64_t{0};
+}
+
 Result<BatchOutcome> KcStore::ApplyBatch(std::string_view stream, uint64_t first_seq,
                                          std::string_view key_id,
                                          std::span<const BatchEvent> events) {

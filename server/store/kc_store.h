@@ -116,6 +116,10 @@ class KcStore {
   // Hard-synchronizes the database file (Kyoto synchronize(true)).
   [[nodiscard]] Status Sync();
 
+  // The high-water mark of `stream` as stored (0 for a stream never applied), read
+  // from the database, not the writer's cache: any thread (GET /worker/mark).
+  [[nodiscard]] Result<uint64_t> StoredMark(std::string_view stream) const;
+
   SliceStats StatsFor(int64_t slice) const;
   std::vector<std::pair<int64_t, SliceStats>> AllSlices() const;  // ascending
   size_t SliceCount() const;

@@ -94,6 +94,7 @@ void WorkerHandler::Register(http::Router& router) {
   router.Add(Verb::get, "/worker", signed_only(&WorkerHandler::GetSlice));
   router.Add(Verb::get, "/worker/slices", signed_only(&WorkerHandler::GetSlices));
   router.Add(Verb::post, "/worker/batch", signed_only(&WorkerHandler::PostBatch), kBatchBodyLimit);
+  router.Add(Verb::get, "/worker/mark", signed_only(&WorkerHandler::GetMark));  // kMarkPath
   router.Add(Verb::get, "/healthz", http::BindMethod(this, &WorkerHandler::GetHealth));
   router.Add(Verb::get, "/metrics", http::BindMethod(this, &WorkerHandler::GetMetrics));
 }
@@ -216,6 +217,22 @@ void WorkerHandler::GetSlices(http::Request&, http::Responder respond) {
                       {"impressions", stats.impressions}});
   }
   respond(JsonResponse(nlohmann::json{{"slices", std::move(slices)}}.dump()));
+}
+
+// Read from the store, not the writer: a batch being applied may move the mark just
+// after; the sender then finds its first records skipped as duplicates, which is
+// harmless.
+void WorkerHandler::GetMark(http::Request& request, http::Responder respond) {
+  Result<std::string> stream = ParseTimeQuery(request.target(), "stream");
+  if (!stream.ok()) return respond(Refusal(stream.status()));
+  if (stream->size() > kMaxStreamBytes || !IsPrintable(*stream)) {
+    return respond(Refusal(Status::InvalidArgument(
+        "parameter \"stream\": must be 1 to " + std::to_string(kMaxStreamBytes) +
+        " printable bytes, got \"" + http::QuoteForReason(*stream) + "\"")));
+  }
+  Result<uint64_t> mark = store_.StoredMark(*stream);
+  if (!mark.ok()) return respond(Refusal(mark.status()));
+  respond(JsonResponse(nlohmann::json{{"stream", *stream}, {"mark", *mark}}.dump()));
 }
 
 void WorkerHandler::PostBatch(http::Request& request, http::Responder respond) {

@@ -60,6 +60,9 @@ class WorkerHandler {
   void GetSlice(http::Request& request, http::Responder respond);
   void GetSlices(http::Request& request, http::Responder respond);
   void PostBatch(http::Request& request, http::Responder respond);
+  // GET /worker/mark?stream=ID: {"stream":"ID","mark":N}, how far the worker has
+  // applied the stream (0: unknown), for an API node resuming it.
+  void GetMark(http::Request& request, http::Responder respond);
   void GetHealth(http::Request& request, http::Responder respond);
   void GetMetrics(http::Request& request, http::Responder respond);
 

@@ -117,8 +117,19 @@ bool LocalCluster::Start() {
     if (!StartWorker(i, 0)) return false;
   }
   WriteConfig(routing_json_);
-  std::vector<std::string> args = {"serve-api", "--config",    config_path_, "--node", "0",
-                                   "--listen",  "127.0.0.1:0", "--threads",  "2"};
+  return StartApi(0);
+}
+
+bool LocalCluster::StartApi(uint16_t port) {
+  std::vector<std::string> args = {"serve-api",
+                                   "--config",
+                                   config_path_,
+                                   "--node",
+                                   "0",
+                                   "--listen",
+                                   "127.0.0.1:" + std::to_string(port),
+                                   "--threads",
+                                   "2"};
   args.insert(args.end(), options_.api_args.begin(), options_.api_args.end());
   api_ = StartRtctl(args, {"RT_SECRET=" + options_.secret});
   const std::optional<uint16_t> ready = api_->WaitForReadyPort();
@@ -126,6 +137,13 @@ bool LocalCluster::Start() {
   api_port_ = *ready;
   return true;
 }
+
+void LocalCluster::KillApi() {
+  api_->Kill();
+  api_->WaitExit();
+}
+
+bool LocalCluster::RestartApi() { return StartApi(api_port_); }
 
 int LocalCluster::AddWorker() {
   const int i = static_cast<int>(workers_.size());

@@ -99,9 +99,14 @@ class LocalCluster {
 
   // Stops the API node with SIGTERM and returns its exit code.
   std::optional<int> StopApi();
+  // kill -9 of the API node; RestartApi starts it again with the same flags on the
+  // same port (and so the same --spool-dir when api_args name one).
+  void KillApi();
+  bool RestartApi();
 
  private:
   bool StartWorker(int i, uint16_t port);
+  bool StartApi(uint16_t port);
   std::string ConfigText(const std::string& routing_json) const;
 
   Options options_;

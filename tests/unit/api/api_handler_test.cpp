@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/utc_time.h"
+#include "server/api/spool/event_spool.h"
 #include "server/api/stats_cache.h"
 #include "server/api/worker_read_clients.h"
 
@@ -23,11 +24,11 @@ class FixedClock final : public Clock {
 
 class RecordingSink final : public EventSink {
  public:
-  EnqueueResult Enqueue(const std::string& worker, const BatchEvent& event) override {
-    if (full) return EnqueueResult::kQueueFull;
-    if (undeliverable.count(worker) != 0) return EnqueueResult::kUndeliverable;
+  EnqueueOutcome Enqueue(const std::string& worker, const BatchEvent& event) override {
+    if (full) return {EnqueueResult::kQueueFull};
+    if (undeliverable.count(worker) != 0) return {EnqueueResult::kUndeliverable};
     events.emplace_back(worker, event);
-    return EnqueueResult::kQueued;
+    return {EnqueueResult::kQueued, events.size(), wait_on};
   }
   std::optional<std::string> Unhealthy() const override { return unhealthy; }
   std::string UndeliverableReason(const std::string& worker) const override {
@@ -39,6 +40,7 @@ class RecordingSink final : public EventSink {
   }
 
   bool full = false;
+  EventSpool* wait_on = nullptr;  // the spool whose fsync the 202 waits for
   std::optional<std::string> unhealthy;
   std::optional<std::string> not_ready;
   mutable std::vector<std::string> asked_ready;
@@ -105,6 +107,46 @@ TEST_CASE("an accepted event is 202 with an empty body and reaches its worker's 
   CHECK(event.slice == 10);
   CHECK(event.key == f.keyer.KeyFor(10, "bob"));
   CHECK(worker == (event.key.RoutingHash() % 2 == 0 ? "0" : "1"));
+}
+
+// A spool whose WhenDurable completions wait until the test runs them (a group fsync).
+class DeferredSyncSpool final : public EventSpool {
+ public:
+  Result<uint64_t> Append(std::string_view) override { return uint64_t{0}; }
+  void WhenDurable(uint64_t seq, std::function<void()> done) override {
+    waiting.emplace_back(seq, std::move(done));
+  }
+  size_t Read(uint64_t, size_t, size_t, std::string&) override { return 0; }
+  std::optional<Gap> GapAt(uint64_t) const override { return std::nullopt; }
+  void Acknowledge(uint64_t) override {}
+  Stream stream() const override { return {}; }
+  Status StartNewStream(Stream) override { return Status::Ok(); }
+  uint64_t next_seq() const override { return 1; }
+  uint64_t acknowledged() const override { return 0; }
+  uint64_t events() const override { return 0; }
+  uint64_t bytes() const override { return 0; }
+  int64_t oldest_unacknowledged_ms() const override { return 0; }
+
+  std::vector<std::pair<uint64_t, std::function<void()>>> waiting;
+};
+
+TEST_CASE("with a fsyncing spool the 202 waits for the sync that covers the event",
+          "[api][handler][spool]") {
+  Fixture f;
+  DeferredSyncSpool spool;
+  f.sink.wait_on = &spool;
+  std::optional<http::Response> answer;
+  http::Request request{http::Verb::post, "/analytics?timestamp=" + Ts(kNowMs) + "&user=bob&click",
+                        11};
+  f.handler.HandlePostEvent(request, [&answer](http::Response&& r) { answer = std::move(r); });
+  CHECK_FALSE(answer.has_value());  // appended, not yet synced
+  REQUIRE(spool.waiting.size() == 1);
+  CHECK(spool.waiting[0].first == 1);  // the seq Enqueue returned
+  CHECK(f.metrics.Render().find("rt_api_received_total{action=\"click\"} 0") != std::string::npos);
+  spool.waiting[0].second();  // the group fsync is done
+  REQUIRE(answer.has_value());
+  CHECK(answer->result() == http::StatusCode::accepted);
+  CHECK(f.metrics.Render().find("rt_api_received_total{action=\"click\"} 1") != std::string::npos);
 }
 
 TEST_CASE("every 400 of POST /analytics names the problem on one line and is counted",

@@ -16,6 +16,7 @@
 #include "server/http/types.h"
 #include "server/model/batch_ack.h"
 #include "server/model/batch_codec.h"
+#include "server/model/event_query.h"
 #include "server/model/worker_protocol.h"
 #include "tests/support/fake_http_server.h"
 #include "tests/support/io_thread.h"
@@ -115,6 +116,21 @@ class FakeWorker {
     key_id_ = std::move(key_id);
   }
 
+  // Sets `stream`'s mark, as a worker that applied its events 1..mark before.
+  void SetMark(const std::string& stream, uint64_t mark) {
+    std::lock_guard lock(mutex_);
+    marks_[stream] = mark;
+  }
+  // false: GET /worker/mark gets 404, as from a worker older than the endpoint.
+  void ServeMark(bool serve) {
+    std::lock_guard lock(mutex_);
+    serve_mark_ = serve;
+  }
+  uint64_t mark_requests() const {
+    std::lock_guard lock(mutex_);
+    return mark_requests_;
+  }
+
   std::vector<BatchEvent> applied() const {
     std::lock_guard lock(mutex_);
     return applied_;
@@ -159,8 +175,40 @@ class FakeWorker {
     return reply;
   }
 
+  // GET /worker/mark?stream=ID: the stream's mark (signature checked like batches);
+  // the failure knobs apply to batches only.
+  FakeHttpServer::Reply Mark(const http::Request& req) {
+    ++mark_requests_;
+    if (verifier_) {
+      SignedRequest parts;
+      parts.method = req.method_string();
+      parts.target = req.target();
+      for (const auto& field : req) parts.headers.emplace_back(field.name_string(), field.value());
+      const std::string body_hash = Sha256HexOf(req.body());
+      parts.body_sha256_hex = body_hash;
+      const Status verified =
+          verifier_->Verify(parts, req[kTimestampHeader], req[kSignatureHeader]);
+      if (!verified.ok()) {
+        ++unauthorized_;
+        FakeHttpServer::Reply reply =
+            Answer(http::StatusCode::unauthorized, verified.message() + "\n");
+        reply.response.set(kErrorHeader, kErrorUnauthorized);
+        return reply;
+      }
+    }
+    Result<std::string> stream = ParseTimeQuery(req.target(), "stream");
+    if (!stream.ok()) return Answer(http::StatusCode::bad_request, stream.status().message());
+    const auto it = marks_.find(*stream);
+    const uint64_t mark = it == marks_.end() ? 0 : it->second;
+    return Answer(http::StatusCode::ok,
+                  "{\"stream\":\"" + *stream + "\",\"mark\":" + std::to_string(mark) + "}");
+  }
+
   FakeHttpServer::Reply Handle(const http::Request& req) {
     std::lock_guard lock(mutex_);
+    if (req.method() == http::Verb::get && req.target().starts_with(kMarkPath) && serve_mark_) {
+      return Mark(req);
+    }
     if (req.method() != http::Verb::post || req.target() != "/worker/batch") {
       return Answer(http::StatusCode::not_found, "not found\n");
     }
@@ -254,6 +302,8 @@ class FakeWorker {
   uint16_t port_ = 0;
   mutable std::mutex mutex_;
   int fail_next_ = 0;
+  uint64_t mark_requests_ = 0;
+  bool serve_mark_ = true;
   int lose_answer_next_ = 0;
   std::optional<size_t> apply_prefix_;
   std::string gap_reason_;

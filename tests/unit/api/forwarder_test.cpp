@@ -72,7 +72,7 @@ std::vector<BatchEvent> EnqueueRange(Forwarder& f, uint64_t from, uint64_t to) {
   std::vector<BatchEvent> sent;
   for (uint64_t i = from; i < to; ++i) {
     sent.push_back(MakeEvent(i));
-    REQUIRE(f.Enqueue(sent.back()) == EnqueueResult::kQueued);
+    REQUIRE(f.Enqueue(sent.back()).result == EnqueueResult::kQueued);
   }
   return sent;
 }
@@ -171,14 +171,15 @@ TEST_CASE("a forwarder refuses events once its queue is full", "[api][forwarder]
   auto options = Options(port);
   options.queue_limit = 10;
   Harness h(options);
-  for (int i = 0; i < 10; ++i) CHECK(h.forwarder->Enqueue(MakeEvent(i)) == EnqueueResult::kQueued);
-  CHECK(h.forwarder->Enqueue(MakeEvent(10)) == EnqueueResult::kQueueFull);
+  for (int i = 0; i < 10; ++i)
+    CHECK(h.forwarder->Enqueue(MakeEvent(i)).result == EnqueueResult::kQueued);
+  CHECK(h.forwarder->Enqueue(MakeEvent(10)).result == EnqueueResult::kQueueFull);
   CHECK(h.forwarder->queued() == 10);
   CHECK(h.registry.Render().find("rt_api_forward_queue_full_total{worker=\"w1\"} 1") !=
         std::string::npos);
   worker.Start(port);
   REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 10; }));
-  CHECK(h.forwarder->Enqueue(MakeEvent(11)) == EnqueueResult::kQueued);
+  CHECK(h.forwarder->Enqueue(MakeEvent(11)).result == EnqueueResult::kQueued);
 }
 
 TEST_CASE("a forwarder flushes a partial batch after the linger", "[api][forwarder]") {
@@ -245,7 +246,7 @@ TEST_CASE("a forwarder flags a key id mismatch from the typed answer and keeps i
   CHECK(worker.applied_count() == 0);
   CHECK(h.forwarder->Undeliverable() == std::optional<std::string>("key mismatch with worker w1"));
   // Events for a worker that refuses our key are not accepted (the POST gets a 503).
-  CHECK(h.forwarder->Enqueue(MakeEvent(5)) == EnqueueResult::kUndeliverable);
+  CHECK(h.forwarder->Enqueue(MakeEvent(5)).result == EnqueueResult::kUndeliverable);
   CHECK(h.forwarder->queued() == 5);
   const std::string metrics = h.registry.Render();
   CHECK(metrics.find("rt_api_forward_state{worker=\"w1\"} 1") != std::string::npos);
@@ -295,7 +296,7 @@ TEST_CASE("a forwarder refused with 401 stops accepting events and recovers with
   CHECK(h.forwarder->queued() == 5);
   CHECK_THAT(h.forwarder->Undeliverable().value_or(""),
              Catch::StartsWith("worker w1 refuses our signature (answered 401"));
-  CHECK(h.forwarder->Enqueue(MakeEvent(5)) == EnqueueResult::kUndeliverable);
+  CHECK(h.forwarder->Enqueue(MakeEvent(5)).result == EnqueueResult::kUndeliverable);
   CHECK(h.registry.Render().find("rt_api_forward_unauthorized_total{worker=\"w1\"} ") !=
         std::string::npos);
   worker.RequireSignature(ours, &clock);  // the operator installs the right worker key
@@ -406,7 +407,7 @@ TEST_CASE("a batch refused with a 400 stops the stream instead of retrying forev
   // The events stay counted as undelivered, and Drain says so at once.
   CHECK(h.forwarder->queued() == 7);
   CHECK(h.forwarder->Drain(std::chrono::steady_clock::now() + 20s) == 7);
-  CHECK(h.forwarder->Enqueue(MakeEvent(7)) == EnqueueResult::kUndeliverable);
+  CHECK(h.forwarder->Enqueue(MakeEvent(7)).result == EnqueueResult::kUndeliverable);
   // No endless retries: within many backoff periods the worker sees no second request.
   CHECK_FALSE(WaitFor([&] { return worker.received().size() > 1; }, 500ms));
   CHECK(worker.received().size() == 1);
@@ -428,7 +429,7 @@ TEST_CASE("a stopped stream resumes when the worker moves to a new address", "[a
   REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 6; }));
   CHECK_FALSE(h.forwarder->Stopped());
   CHECK(right.applied() == sent);
-  CHECK(h.forwarder->Enqueue(MakeEvent(6)) == EnqueueResult::kQueued);
+  CHECK(h.forwarder->Enqueue(MakeEvent(6)).result == EnqueueResult::kQueued);
 }
 
 TEST_CASE("a forwarder retries 408 and 429 answers like a 5xx", "[api][forwarder]") {
@@ -523,19 +524,19 @@ TEST_CASE("a forwarder set routes events to their worker and reports a key misma
   ForwarderSet set(io.ioc(), options, registry, {});
   REQUIRE(set.SetWorkers({{"1", WorkerUrl(one.port())}, {"2", WorkerUrl(two.port())}}).ok());
   CHECK_FALSE(set.SetWorkers({{"3", "https://x/worker"}}).ok());
-  CHECK(set.Enqueue("3", MakeEvent(0)) == EnqueueResult::kQueueFull);
+  CHECK(set.Enqueue("3", MakeEvent(0)).result == EnqueueResult::kQueueFull);
   CHECK_FALSE(set.Unhealthy().has_value());
   std::vector<BatchEvent> sent;
   for (uint64_t i = 0; i < 20; ++i) {
     sent.push_back(MakeEvent(i));
-    REQUIRE(set.Enqueue("1", sent.back()) == EnqueueResult::kQueued);
+    REQUIRE(set.Enqueue("1", sent.back()).result == EnqueueResult::kQueued);
   }
-  REQUIRE(set.Enqueue("2", MakeEvent(99)) == EnqueueResult::kQueued);
+  REQUIRE(set.Enqueue("2", MakeEvent(99)).result == EnqueueResult::kQueued);
   REQUIRE(WaitFor([&] { return set.Unhealthy().has_value(); }));
   CHECK(*set.Unhealthy() == "key mismatch with worker 2");
   CHECK(set.Undeliverable("2") == std::optional<std::string>("key mismatch with worker 2"));
   CHECK_FALSE(set.Undeliverable("1").has_value());
-  CHECK(set.Enqueue("2", MakeEvent(98)) == EnqueueResult::kUndeliverable);
+  CHECK(set.Enqueue("2", MakeEvent(98)).result == EnqueueResult::kUndeliverable);
   CHECK(set.Drain(std::chrono::steady_clock::now() + 200ms) == 1);  // worker 2's event
   CHECK(one.applied() == sent);
   CHECK(registry.Render().find("rt_api_forwarded_events_total{worker=\"1\"} 20") !=
@@ -554,14 +555,14 @@ TEST_CASE("a forwarder set reports a stopped stream and keeps serving the other 
   options.key_id = "abcd1234";
   ForwarderSet set(io.ioc(), options, registry, {});
   REQUIRE(set.SetWorkers({{"1", WorkerUrl(good.port())}, {"2", WorkerUrl(bad.port())}}).ok());
-  REQUIRE(set.Enqueue("2", MakeEvent(0)) == EnqueueResult::kQueued);
+  REQUIRE(set.Enqueue("2", MakeEvent(0)).result == EnqueueResult::kQueued);
   REQUIRE(WaitFor([&] { return set.Unhealthy().has_value(); }));
   CHECK_THAT(*set.Unhealthy(), Catch::StartsWith("stream to worker 2 stopped: it answered 400"));
-  CHECK(set.Enqueue("2", MakeEvent(1)) == EnqueueResult::kUndeliverable);
+  CHECK(set.Enqueue("2", MakeEvent(1)).result == EnqueueResult::kUndeliverable);
   std::vector<BatchEvent> sent;
   for (uint64_t i = 0; i < 5; ++i) {
     sent.push_back(MakeEvent(i));
-    REQUIRE(set.Enqueue("1", sent.back()) == EnqueueResult::kQueued);
+    REQUIRE(set.Enqueue("1", sent.back()).result == EnqueueResult::kQueued);
   }
   // The stopped worker's event is reported undelivered without waiting for the deadline.
   CHECK(set.Drain(std::chrono::steady_clock::now() + 20s) == 1);
@@ -584,7 +585,7 @@ TEST_CASE("a forwarder set is not ready while a listed worker fails, and ready o
   ForwarderSet set(io.ioc(), options, registry, {});
   REQUIRE(set.SetWorkers({{"1", WorkerUrl(good.port())}, {"2", WorkerUrl(failing.port())}}).ok());
   CHECK_FALSE(set.NotReady({"1", "2"}, 100).has_value());
-  REQUIRE(set.Enqueue("2", MakeEvent(0)) == EnqueueResult::kQueued);
+  REQUIRE(set.Enqueue("2", MakeEvent(0)).result == EnqueueResult::kQueued);
   REQUIRE(WaitFor([&] { return set.NotReady({"1", "2"}, 100).has_value(); }));
   CHECK(*set.NotReady({"1", "2"}, 100) ==
         "worker 2 unreachable: its last batch failed and is being retried");
@@ -609,7 +610,7 @@ TEST_CASE("a forwarder set is not ready while a listed worker's queue is over th
   ForwarderSet set(io.ioc(), options, registry, {});
   REQUIRE(set.SetWorkers({{"1", WorkerUrl(worker.port())}}).ok());
   for (uint64_t i = 0; i < 3; ++i)
-    REQUIRE(set.Enqueue("1", MakeEvent(i)) == EnqueueResult::kQueued);
+    REQUIRE(set.Enqueue("1", MakeEvent(i)).result == EnqueueResult::kQueued);
   CHECK_FALSE(set.NotReady({"1"}, 3).has_value());
   CHECK(set.NotReady({"1"}, 2) == "forwarding queue of worker 1 holds 3 events (threshold 2)");
   CHECK(set.Drain(std::chrono::steady_clock::now() + 20s) == 0);
@@ -627,7 +628,7 @@ TEST_CASE("a forwarder set keeps a moved worker's stream and seqs", "[api][forwa
   std::vector<BatchEvent> sent;
   for (uint64_t i = 0; i < 5; ++i) {
     sent.push_back(MakeEvent(i));
-    REQUIRE(set.Enqueue("1", sent.back()) == EnqueueResult::kQueued);
+    REQUIRE(set.Enqueue("1", sent.back()).result == EnqueueResult::kQueued);
   }
   REQUIRE(set.Drain(std::chrono::steady_clock::now() + 20s) == 0);
   const std::string stream = set.Find("1")->stream_id();
@@ -637,7 +638,7 @@ TEST_CASE("a forwarder set keeps a moved worker's stream and seqs", "[api][forwa
   REQUIRE(set.SetWorkers({{"1", WorkerUrl(worker.port())}}).ok());
   for (uint64_t i = 5; i < 10; ++i) {
     sent.push_back(MakeEvent(i));
-    REQUIRE(set.Enqueue("1", sent.back()) == EnqueueResult::kQueued);
+    REQUIRE(set.Enqueue("1", sent.back()).result == EnqueueResult::kQueued);
   }
   CHECK(set.Drain(std::chrono::steady_clock::now() + 20s) == 0);
   CHECK(worker.applied() == sent);

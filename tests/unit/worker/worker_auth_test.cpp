@@ -226,11 +226,12 @@ TEST_CASE("a signature more than 300 s from the worker's clock is refused", "[wo
 TEST_CASE("every worker endpoint but healthz and metrics wants a signature", "[worker][auth]") {
   Worker w;
   const std::string single = "/worker?slice=1&user=" + Key(1) + "&click";
-  for (auto [method, target] :
-       std::vector<std::pair<bhttp::verb, std::string>>{{bhttp::verb::get, "/worker?slice=1"},
-                                                        {bhttp::verb::get, "/worker/slices"},
-                                                        {bhttp::verb::post, single},
-                                                        {bhttp::verb::post, "/worker/batch"}}) {
+  for (auto [method, target] : std::vector<std::pair<bhttp::verb, std::string>>{
+           {bhttp::verb::get, "/worker?slice=1"},
+           {bhttp::verb::get, "/worker/slices"},
+           {bhttp::verb::post, single},
+           {bhttp::verb::post, "/worker/batch"},
+           {bhttp::verb::get, "/worker/mark?stream=s"}}) {
     INFO(target);
     const TestResponse unsigned_answer = w.Send(testing::MakeTestRequest(method, target));
     CheckUnauthorized(unsigned_answer);
@@ -241,7 +242,7 @@ TEST_CASE("every worker endpoint but healthz and metrics wants a signature", "[w
         bhttp::status::ok);
   const TestResponse metrics = w.Send(testing::MakeTestRequest(bhttp::verb::get, "/metrics"));
   CHECK(metrics.result() == bhttp::status::ok);
-  CHECK(metrics.body().find("rt_worker_rejected_total{reason=\"unauthorized\"} 4") !=
+  CHECK(metrics.body().find("rt_worker_rejected_total{reason=\"unauthorized\"} 5") !=
         std::string::npos);
   // Signed, they answer.
   CHECK(w.SendSigned(testing::MakeTestRequest(bhttp::verb::post, single)).result() ==
@@ -250,6 +251,8 @@ TEST_CASE("every worker endpoint but healthz and metrics wants a signature", "[w
         FormatSliceStats(SliceStats{1, 1, 0}));
   CHECK(w.SendSigned(testing::MakeTestRequest(bhttp::verb::get, "/worker/slices")).result() ==
         bhttp::status::ok);
+  CHECK(w.SendSigned(testing::MakeTestRequest(bhttp::verb::get, "/worker/mark?stream=s")).body() ==
+        "{\"mark\":0,\"stream\":\"s\"}");
 }
 
 TEST_CASE("a worker refuses to start on data of another worker key, naming both ids",

@@ -215,6 +215,23 @@ TEST_CASE("a malformed line refuses the whole batch naming the line", "[worker][
   CHECK(f.metrics->rejected_bad_request.Value() == 1);
 }
 
+TEST_CASE("the mark endpoint answers a stream's high-water mark, 0 for an unknown stream",
+          "[worker][handler]") {
+  Fixture f;
+  const std::string body = "1 " + Key(1) + " c\n1 " + Key(2) + " c\n1 " + Key(3) + " i\n";
+  REQUIRE(f.Batch(body, "api-0:17", "1").result() == StatusCode::ok);
+  const http::Response known = f.Get("/worker/mark?stream=api-0%3A17");
+  REQUIRE(known.result() == StatusCode::ok);
+  CHECK(known[http::beast_http::field::content_type] == "application/json");
+  CHECK(known.body() == "{\"mark\":3,\"stream\":\"api-0:17\"}");
+  CHECK(f.Get("/worker/mark?stream=api-0:18").body() == "{\"mark\":0,\"stream\":\"api-0:18\"}");
+  const http::Response missing = f.Get("/worker/mark");
+  CHECK(missing.result() == StatusCode::bad_request);
+  CHECK(missing.body().find("stream") != std::string::npos);
+  const http::Response too_long = f.Get("/worker/mark?stream=" + std::string(200, 'x'));
+  CHECK(too_long.result() == StatusCode::bad_request);
+}
+
 TEST_CASE("a batch without a required header is refused naming it", "[worker][handler]") {
   Fixture f;
   const std::string body = "1 " + Key(1) + " c\n";
