@@ -141,8 +141,11 @@ TEST_CASE("a forwarder retry after a lost answer is not counted twice", "[api][f
   const auto sent = EnqueueRange(*h.forwarder, 0, 30);
   REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 30; }));
   CHECK(worker.applied() == sent);
+  // The batch reached the worker twice and counted once. Who resent it depends on
+  // timing: the Forwarder after the timeout (a retry), or the ClientConnection at once
+  // when the batch went out on a connection reused from the mark request (a peer
+  // close there is resent transparently, client_connection.h), so retries() may be 0.
   CHECK(worker.duplicates() > 0);
-  CHECK(h.forwarder->retries() >= 1);
 }
 
 TEST_CASE("a forwarder keeps queueing while its worker is down and delivers after a restart",
