@@ -175,27 +175,28 @@ class FakeWorker {
     return reply;
   }
 
+  // The worker's 401 when a verifier is set and `req`'s signature fails; nullopt to go on.
+  std::optional<FakeHttpServer::Reply> CheckSignature(const http::Request& req) {
+    if (!verifier_) return std::nullopt;
+    SignedRequest parts;
+    parts.method = req.method_string();
+    parts.target = req.target();
+    for (const auto& field : req) parts.headers.emplace_back(field.name_string(), field.value());
+    const std::string body_hash = Sha256HexOf(req.body());  // parts holds views
+    parts.body_sha256_hex = body_hash;
+    const Status verified = verifier_->Verify(parts, req[kTimestampHeader], req[kSignatureHeader]);
+    if (verified.ok()) return std::nullopt;
+    ++unauthorized_;
+    FakeHttpServer::Reply reply = Answer(http::StatusCode::unauthorized, verified.message() + "\n");
+    reply.response.set(kErrorHeader, kErrorUnauthorized);
+    return reply;
+  }
+
   // GET /worker/mark?stream=ID: the stream's mark (signature checked like batches);
   // the failure knobs apply to batches only.
   FakeHttpServer::Reply Mark(const http::Request& req) {
     ++mark_requests_;
-    if (verifier_) {
-      SignedRequest parts;
-      parts.method = req.method_string();
-      parts.target = req.target();
-      for (const auto& field : req) parts.headers.emplace_back(field.name_string(), field.value());
-      const std::string body_hash = Sha256HexOf(req.body());
-      parts.body_sha256_hex = body_hash;
-      const Status verified =
-          verifier_->Verify(parts, req[kTimestampHeader], req[kSignatureHeader]);
-      if (!verified.ok()) {
-        ++unauthorized_;
-        FakeHttpServer::Reply reply =
-            Answer(http::StatusCode::unauthorized, verified.message() + "\n");
-        reply.response.set(kErrorHeader, kErrorUnauthorized);
-        return reply;
-      }
-    }
+    if (std::optional<FakeHttpServer::Reply> refused = CheckSignature(req)) return *refused;
     Result<std::string> stream = ParseTimeQuery(req.target(), "stream");
     if (!stream.ok()) return Answer(http::StatusCode::bad_request, stream.status().message());
     const auto it = marks_.find(*stream);
@@ -233,23 +234,7 @@ class FakeWorker {
       return Answer(answer_next_code_, "injected transient refusal\n");
     }
     if (refuse_with_) return Answer(*refuse_with_, "line 1: injected refusal\n");
-    if (verifier_) {
-      SignedRequest parts;
-      parts.method = req.method_string();
-      parts.target = req.target();
-      for (const auto& field : req) parts.headers.emplace_back(field.name_string(), field.value());
-      const std::string body_hash = Sha256HexOf(req.body());
-      parts.body_sha256_hex = body_hash;
-      const Status verified =
-          verifier_->Verify(parts, req[kTimestampHeader], req[kSignatureHeader]);
-      if (!verified.ok()) {
-        ++unauthorized_;
-        FakeHttpServer::Reply reply =
-            Answer(http::StatusCode::unauthorized, verified.message() + "\n");
-        reply.response.set(kErrorHeader, kErrorUnauthorized);
-        return reply;
-      }
-    }
+    if (std::optional<FakeHttpServer::Reply> refused = CheckSignature(req)) return *refused;
     const std::string key_id(req[kKeyIdHeader]);
     if (!key_id_) key_id_ = key_id;
     if (*key_id_ != key_id) {
