@@ -112,6 +112,23 @@ std::pair<int, int> CountBackwards(const std::vector<Record>& records, Include i
   return {backwards, static_cast<int>(reads.size())};
 }
 
+void PrintBackwards(const std::vector<Record>& records, int apis) {
+  const auto [fresh_behind, fresh] =
+      CountBackwards(records, [](const Record& r) { return r.no_cache; });
+  int node_behind = 0, node_reads = 0;
+  for (int api = 0; api < apis; ++api) {
+    const auto [behind, of] =
+        CountBackwards(records, [api](const Record& r) { return r.api == api; });
+    node_behind += behind;
+    node_reads += of;
+  }
+  const auto [all_behind, all] = CountBackwards(records, [](const Record&) { return true; });
+  std::printf(
+      "  reads behind a read answered before they were sent: no-cache %d of %d; "
+      "through the same API node %d of %d; any %d of %d\n",
+      fresh_behind, fresh, node_behind, node_reads, all_behind, all);
+}
+
 }  // namespace
 
 int CheckPromises(const std::vector<Record>& records, const ScenarioFacts& facts) {
@@ -212,9 +229,6 @@ int CheckPromises(const std::vector<Record>& records, const ScenarioFacts& facts
     }
   }
 
-  const auto [back_fresh, fresh] =
-      CountBackwards(records, [](const Record& r) { return r.no_cache; });
-  const auto [back_all, all] = CountBackwards(records, [](const Record&) { return true; });
   std::printf(
       "%s: %d POSTs (%lld accepted, %d unanswered), affected workers' POSTs during the "
       "fault %d/%d accepted; %d reads (%d not sent: %d in flight), during the fault %d "
@@ -224,10 +238,7 @@ int CheckPromises(const std::vector<Record>& records, const ScenarioFacts& facts
       ClientHistory::kMaxReadsInFlight, ok_during, unavailable_during, reads_during);
   unavailable_latency.Print("503 from the read's arrival");
   answered_latency.Print("200 from the read's arrival");
-  std::printf(
-      "  reads behind a read answered before they were sent: no-cache %d of %d, "
-      "cached or not %d of %d\n",
-      back_fresh, fresh, back_all, all);
+  PrintBackwards(records, static_cast<int>(facts.final_by_api.size()));
   std::printf("  %s\n", breaks.total() == 0 ? "every promise kept" : "PROMISES BROKEN");
   std::fflush(stdout);
   return breaks.total();
