@@ -120,6 +120,10 @@ bool ReadsExactly(ClientHistory& history, int api, const SliceStats& want, Slice
       limit, 50ms);
 }
 
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
 SliceStats Accepted(const std::vector<Record>& records) {
   SliceStats s;
   for (const Record& r : records) {
@@ -135,6 +139,7 @@ int RunScenario(const Scenario& scenario, const Timing& timing, const std::strin
   std::printf("== %s: %s; %lld s of fault\n", scenario.name.c_str(), scenario.what.c_str(),
               static_cast<long long>(timing.fault.count() / 1000));
   std::fflush(stdout);
+  const auto begun = std::chrono::steady_clock::now();
   FaultCluster cluster(dir, "netfault-cluster-secret");
   NftFaults nft;
   if (!nft.Install() || !cluster.Start()) return 1;
@@ -173,6 +178,7 @@ int RunScenario(const Scenario& scenario, const Timing& timing, const std::strin
     }
   }
 
+  std::printf("  cluster up and preload counted after %.1f s\n", Seconds(begun));
   history.Start();
   std::this_thread::sleep_for(timing.before);
   facts.fault_start_us = history.NowUs();
@@ -181,6 +187,7 @@ int RunScenario(const Scenario& scenario, const Timing& timing, const std::strin
   facts.fault_end_us = history.NowUs();
   std::this_thread::sleep_for(timing.after);
   history.Stop();
+  std::printf("  load stopped after %.1f s\n", Seconds(begun));
   if (!injected || !healed) return 1;
   facts.reads_not_sent = history.reads_not_sent();
 
@@ -234,9 +241,11 @@ int Main(int argc, char** argv) {
     // The data lives outside the namespace's processes, so it is removed here even
     // when the scenario was killed.
     const testing::TempDir dir;
+    const auto started = std::chrono::steady_clock::now();
     const int code = RunInPrivateNetwork([&] { return RunScenario(scenario, timing, dir.path()); },
                                          kScenarioLimit);
     if (code == kSkipped) return kSkipped;
+    std::printf("  %s took %.1f s\n", scenario.name.c_str(), Seconds(started));
     if (code != 0) {
       std::printf("%s: FAILED\n", scenario.name.c_str());
       ++failed;
