@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <optional>
@@ -204,6 +205,10 @@ int RunScenario(const Scenario& scenario, const Timing& timing, const std::strin
       std::chrono::duration<double>(std::chrono::steady_clock::now() - settle_start).count());
   const int broken = CheckPromises(history.records(), facts);
   cluster.Stop();
+  if (std::getenv("RT_NETFAULT_DUMP") != nullptr) {
+    std::fflush(stdout);
+    [[maybe_unused]] const int du = std::system(("du -sh " + dir + "/*").c_str());
+  }
   return broken == 0 ? 0 : 1;
 }
 
