@@ -11,7 +11,7 @@ FUZZ_CXX ?= clang++-14
 
 PACKAGE_DIR ?= build-package
 
-.PHONY: all deps configure build test run fuzz package format clean
+.PHONY: all deps configure build test run fuzz netfault package format clean
 
 all: build
 
@@ -52,6 +52,12 @@ fuzz: deps
 	  -DRT_FUZZ=ON -DRT_SANITIZE=address,undefined -DRT_BUILD_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target rt_fuzz_targets
 	@./tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+# Network faults (tests/netfault/README.md): every scenario at full length (under a
+# minute each) in a private network namespace. Needs root; exits 77 with the reason
+# where the machine cannot make the namespace. ctest runs the short form.
+netfault: build
+	@$(BUILD_DIR)/tests/netfault/rt_netfault
 
 # The Debian package rt_<version>_amd64.deb (cmake/package.cmake), from a Release build
 # of rtctl alone (no tests) in its own build dir; the .deb lands in $(PACKAGE_DIR).

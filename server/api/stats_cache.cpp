@@ -72,6 +72,16 @@ void StatsCache::Put(const std::string& worker, int64_t slice, const SliceStats&
   SliceEntries& entries = shard.slices[slice];
   for (WorkerEntry& e : entries) {
     if (e.worker == worker) {
+      // A worker's counts only grow, and every event adds one click or impression, so
+      // fewer events is an older answer: a fetch sent before a batch's ack and answered
+      // after it. While the newer entry is fresh it stays, so that reads through this
+      // node never go backwards. (Past its TTL anything replaces it: a worker that lost
+      // its data is believed within a TTL.)
+      const std::chrono::milliseconds ttl(ttl_ms_.load(std::memory_order_relaxed));
+      if (now - e.learnt < ttl &&
+          stats.clicks + stats.impressions < e.stats.clicks + e.stats.impressions) {
+        return;
+      }
       e.stats = stats;
       e.learnt = now;
       return;

@@ -45,6 +45,8 @@ class StatsCache {
   // The sum over `workers` of the slice, if every one of them is cached and younger
   // than the TTL (one hit); otherwise nullopt (one miss).
   std::optional<SliceStats> GetSum(int64_t slice, const std::vector<std::string>& workers) const;
+  // Stores `stats` as learnt now, unless the entry held is fresh and has more events
+  // (clicks + impressions): then `stats` is an older answer and is dropped.
   void Put(const std::string& worker, int64_t slice, const SliceStats& stats);
   void SetTtl(std::chrono::milliseconds ttl);
 

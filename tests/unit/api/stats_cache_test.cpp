@@ -53,6 +53,26 @@ TEST_CASE("a put refreshes an entry's value and age", "[api][cache]") {
   CHECK(*cache.Get("1", 7) == Stats(2, 2, 0));
 }
 
+TEST_CASE("an older answer put after a newer one does not move a fresh entry back",
+          "[api][cache]") {
+  // A fetch sent before a batch's ack and answered after it (issue #19): the cache
+  // must not answer 10 events after it answered 12.
+  FakeTime time;
+  StatsCache cache(100ms, time.Source());
+  cache.Put("1", 7, Stats(12, 4, 8));
+  time.ms += 10;
+  cache.Put("1", 7, Stats(10, 4, 6));
+  REQUIRE(cache.Get("1", 7).has_value());
+  CHECK(*cache.Get("1", 7) == Stats(12, 4, 8));
+  // Its age is the newer answer's: it expires a TTL after that one was learnt.
+  time.ms += 90;
+  CHECK_FALSE(cache.Get("1", 7).has_value());
+  // Once stale, any answer replaces it (a worker that lost its data is believed).
+  cache.Put("1", 7, Stats(3, 1, 2));
+  REQUIRE(cache.Get("1", 7).has_value());
+  CHECK(*cache.Get("1", 7) == Stats(3, 1, 2));
+}
+
 TEST_CASE("the stats cache sums a slice only when every worker is fresh", "[api][cache]") {
   FakeTime time;
   StatsCache cache(100ms, time.Source());
