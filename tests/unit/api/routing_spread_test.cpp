@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "config/replica_set.h"
 #include "config/routing.h"
 #include "server/model/user_keyer.h"
 
@@ -12,12 +13,12 @@ namespace rt {
 TEST_CASE("a million pseudonymized users spread over 4 workers within 1% of even",
           "[api][routing]") {
   const UserKeyer keyer("spread-test-secret");
-  const std::vector<std::string> nodes = {"0", "1", "2", "3"};
+  const std::vector<ReplicaSet> sets = SetsOfOne({"0", "1", "2", "3"});
   std::array<int, 4> counts{};
   constexpr int kUsers = 1'000'000;
   for (int i = 0; i < kUsers; ++i) {
     const UserKey key = keyer.KeyFor(12345, "user" + std::to_string(i));
-    const std::string& worker = WorkerForHash(nodes, key.RoutingHash());
+    const std::string& worker = SetForHash(sets, key.RoutingHash()).front();
     ++counts[static_cast<size_t>(worker[0] - '0')];
   }
   for (int count : counts) {
