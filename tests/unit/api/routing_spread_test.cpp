@@ -27,4 +27,18 @@ TEST_CASE("a million pseudonymized users spread over 4 workers within 1% of even
   }
 }
 
+// Users must stay on the workers they went to before routing entries became lists of
+// replica sets: fixed users under a fixed secret, with the workers they route to
+// (user_key = HMAC-SHA256(secret, be64(slice) || user), worker = list[first 8 bytes % 3]). Fails if
+// the keyed hash, the slice in the MAC or the hash → set rule moves anyone.
+TEST_CASE("fixed users route to the same workers through sets of one", "[api][routing]") {
+  const UserKeyer keyer("spread-test-secret");
+  const std::vector<ReplicaSet> sets = SetsOfOne({"0", "1", "2"});
+  std::string routed;
+  for (const char* user : {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"}) {
+    routed += SetForHash(sets, keyer.KeyFor(12345, user).RoutingHash()).front();
+  }
+  CHECK(routed == "12111220");  // also from the formula of design §2, in Python
+}
+
 }  // namespace rt
