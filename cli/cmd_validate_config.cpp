@@ -16,6 +16,7 @@
 #include "cli/secret.h"
 #include "cli/time_option.h"
 #include "config/config_loader.h"
+#include "config/replica_set.h"
 #include "config/routing.h"
 #include "config/safe_change.h"
 #include "config/slice_math.h"
@@ -93,7 +94,7 @@ json SummaryJson(const ClusterConfig& config) {
   for (const RoutingRange& range : RoutingRanges(config)) {
     routing.push_back({{"first_slice", range.first},
                        {"last_slice", range.last ? json(*range.last) : json(nullptr)},
-                       {"nodes", range.nodes}});
+                       {"nodes", SetsToJson<json>(range.nodes)}});
   }
   return {
       {"api_nodes", config.api_nodes},
@@ -131,8 +132,8 @@ json ChangesJson(const std::vector<UnsafeChange>& changes) {
     if (change.kind == UnsafeChange::Kind::kRouting) {
       item["first_slice"] = change.first_slice;
       item["last_slice"] = change.last_slice;
-      item["old_nodes"] = change.old_nodes ? json(*change.old_nodes) : json(nullptr);
-      item["new_nodes"] = change.new_nodes ? json(*change.new_nodes) : json(nullptr);
+      item["old_nodes"] = change.old_nodes ? SetsToJson<json>(*change.old_nodes) : json(nullptr);
+      item["new_nodes"] = change.new_nodes ? SetsToJson<json>(*change.new_nodes) : json(nullptr);
       item["safe_from_slice"] = *change.safe_from_slice;
     }
     out.push_back(std::move(item));

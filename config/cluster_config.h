@@ -15,12 +15,20 @@ enum class TimestampUnit { kMilliseconds, kSeconds };
 // "milliseconds" / "seconds", as written in the config file.
 std::string_view TimestampUnitName(TimestampUnit unit);
 
+// The worker ids of one replica set (docs/design.md §14): every member receives every
+// event routed to the set. Most sets have one member; the config writes those as a
+// plain id ("0"), which means the same as a one-element list (["0"]).
+// Beware brace lists: `std::vector<ReplicaSet> sets = {"0", "1"}` compiles as the
+// iterator-pair constructor over two unrelated char pointers (undefined behaviour);
+// write {{"0"}, {"1"}} or SetsOfOne({"0", "1"}) (config/replica_set.h).
+using ReplicaSet = std::vector<std::string>;
+
 // From the entry's `slice` on (until the next entry), events of a slice go to one of
-// `nodes` (worker ids), chosen by the user's routing hash. The order matters: it is
-// part of the routing function, so reordering a list moves users between workers.
+// `nodes` (replica sets), chosen by the user's routing hash. The order matters: it is
+// part of the routing function, so reordering the sets moves users between them.
 struct RoutingEntry {
   int64_t slice = 0;
-  std::vector<std::string> nodes;
+  std::vector<ReplicaSet> nodes;
 
   bool operator==(const RoutingEntry&) const = default;
 };
@@ -29,7 +37,8 @@ struct RoutingEntry {
 // defaulted, `first-slice` is resolved to epoch seconds. A ClusterConfig returned by
 // LoadClusterConfig / ParseClusterConfig has passed ValidateClusterConfig without
 // errors: routing is non-empty with strictly increasing, non-negative slices, every
-// node id names a worker, slice_length_s > 0.
+// set is non-empty, every node id names a worker and is in at most one set of its
+// entry, slice_length_s > 0.
 // A plain value: copy it freely; not synchronized (share it as a const snapshot,
 // e.g. behind a shared_ptr<const ClusterConfig>, when reloading).
 struct ClusterConfig {

@@ -3,14 +3,17 @@
 #include <algorithm>
 #include <vector>
 
+#include "config/replica_set.h"
+
 namespace rt {
 namespace {
 
+// "slice 5 [0,1+2]": sets by SetKey.
 std::string FormatEntry(const RoutingEntry& entry) {
   std::string text = "slice " + std::to_string(entry.slice) + " [";
   for (size_t i = 0; i < entry.nodes.size(); ++i) {
     if (i > 0) text += ',';
-    text += entry.nodes[i];
+    text += SetKey(entry.nodes[i]);
   }
   text += ']';
   return text;

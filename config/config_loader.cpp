@@ -198,23 +198,45 @@ class Converter {
         Error(path + ".nodes", "missing required key");
         good = false;
       } else if (!entry["nodes"].is_array()) {
-        Error(path + ".nodes", "must be a list of worker ids");
+        Error(path + ".nodes", "must be a list of worker ids or replica sets (lists of ids)");
         good = false;
       } else {
         const json& nodes = entry["nodes"];
         for (size_t j = 0; j < nodes.size(); ++j) {
-          if (!nodes[j].is_string()) {
-            Error(IndexPath(path + ".nodes", j),
-                  "worker id must be a string (\"0\"), not " + Shown(nodes[j]));
+          std::optional<ReplicaSet> set = Set(nodes[j], IndexPath(path + ".nodes", j));
+          if (!set) {
             good = false;
             continue;
           }
-          converted.nodes.push_back(nodes[j].get<std::string>());
+          converted.nodes.push_back(std::move(*set));
         }
       }
       if (good) routing.push_back(std::move(converted));
     }
     return routing;
+  }
+
+  // One element of a routing entry's `nodes`: a worker id (a set of one) or a list
+  // of ids (a replica set). "0" and ["0"] are the same set. nullopt after an error.
+  std::optional<ReplicaSet> Set(const json& value, const std::string& path) {
+    if (value.is_string()) return ReplicaSet{value.get<std::string>()};
+    if (!value.is_array()) {
+      Error(path, "worker id must be a string (\"0\") or a replica set ([\"0\", \"1\"]), not " +
+                      Shown(value));
+      return std::nullopt;
+    }
+    ReplicaSet set;
+    bool good = true;
+    for (size_t k = 0; k < value.size(); ++k) {
+      if (!value[k].is_string()) {
+        Error(IndexPath(path, k), "worker id must be a string (\"0\"), not " + Shown(value[k]));
+        good = false;
+        continue;
+      }
+      set.push_back(value[k].get<std::string>());
+    }
+    if (!good) return std::nullopt;
+    return set;
   }
 
   int64_t process_start_ms_;

@@ -49,6 +49,77 @@ void ValidateNodes(const std::map<std::string, std::string>& nodes, const std::s
   }
 }
 
+// The path of member k of set j: `nodes[j]` for a set of one (written "0" or ["0"],
+// the same set), `nodes[j][k]` otherwise.
+std::string MemberPathOf(const std::string& nodes_path, const ReplicaSet& set, size_t j, size_t k) {
+  const std::string set_path = IndexPath(nodes_path, j);
+  return set.size() == 1 ? set_path : IndexPath(set_path, k);
+}
+
+// Warns when every member of a multi-member set has the same URL host: one machine
+// going down then takes the whole set, which is what the set was meant to survive.
+void WarnSharedHost(const ClusterConfig& config, const ReplicaSet& set, const std::string& path,
+                    std::vector<ConfigProblem>& out) {
+  if (set.size() < 2) return;
+  std::map<std::string, std::vector<std::string>> by_host;
+  for (const std::string& member : set) {
+    const auto url = config.worker_nodes.find(member);
+    if (url == config.worker_nodes.end()) return;  // reported as unknown
+    const Result<NodeUrl> parsed = ParseNodeUrl(url->second);
+    if (!parsed.ok()) return;  // reported with worker-nodes
+    by_host[parsed->host].push_back(member);
+  }
+  for (const auto& [host, members] : by_host) {
+    if (members.size() < 2) continue;
+    std::string ids;
+    for (const std::string& member : members) ids += (ids.empty() ? "" : ", ") + member;
+    Warn(out, path,
+         "replica set members " + ids + " share the host " + QuoteForMessage(host) +
+             ": losing that host loses all their copies");
+  }
+}
+
+// The sets of one routing entry: each non-empty, members known, no worker twice in
+// the entry (in one set or in two: an event would reach it twice).
+void ValidateSets(const ClusterConfig& config, const std::vector<ReplicaSet>& sets,
+                  const std::string& nodes_path, std::vector<ConfigProblem>& out) {
+  std::map<std::string, std::pair<size_t, size_t>> first_place;  // worker → (set, member)
+  for (size_t j = 0; j < sets.size(); ++j) {
+    const ReplicaSet& set = sets[j];
+    const std::string set_path = IndexPath(nodes_path, j);
+    if (set.empty()) {
+      Error(out, set_path, "empty replica set: a set needs at least one worker");
+      continue;
+    }
+    for (size_t k = 0; k < set.size(); ++k) {
+      const std::string& node = set[k];
+      const std::string node_path = MemberPathOf(nodes_path, set, j, k);
+      if (!config.worker_nodes.contains(node)) {
+        Error(out, node_path, "unknown worker id " + QuoteForMessage(node));
+      }
+      const auto [it, inserted] = first_place.emplace(node, std::pair{j, k});
+      if (inserted) continue;
+      const auto [first_set, first_member] = it->second;
+      const std::string first_path =
+          MemberPathOf("nodes", sets[first_set], first_set, first_member);
+      if (first_set == j) {
+        Error(out, node_path,
+              "worker " + QuoteForMessage(node) + " is twice in this replica set (also at " +
+                  first_path + ")");
+      } else if (set.size() == 1 && sets[first_set].size() == 1) {
+        Error(out, node_path,
+              "worker " + QuoteForMessage(node) + " is already in this list at " + first_path);
+      } else {
+        Error(out, node_path,
+              "worker " + QuoteForMessage(node) + " is already in replica set " +
+                  IndexPath("nodes", first_set) +
+                  " of this entry (a worker may be in one set per routing entry)");
+      }
+    }
+    WarnSharedHost(config, set, set_path, out);
+  }
+}
+
 void ValidateRouting(const ClusterConfig& config, std::vector<ConfigProblem>& out) {
   if (config.routing.empty()) {
     Error(out, "routing", "routing is empty: no slice has workers");
@@ -72,20 +143,7 @@ void ValidateRouting(const ClusterConfig& config, std::vector<ConfigProblem>& ou
                 " (routing slices must be strictly increasing)");
     }
     if (entry.nodes.empty()) Error(out, path + ".nodes", "empty node list");
-    std::map<std::string, size_t> first_index;
-    for (size_t j = 0; j < entry.nodes.size(); ++j) {
-      const std::string& node = entry.nodes[j];
-      const std::string node_path = IndexPath(path + ".nodes", j);
-      if (!config.worker_nodes.contains(node)) {
-        Error(out, node_path, "unknown worker id " + QuoteForMessage(node));
-      }
-      const auto [it, inserted] = first_index.emplace(node, j);
-      if (!inserted) {
-        Error(out, node_path,
-              "worker " + QuoteForMessage(node) + " is already in this list at nodes[" +
-                  std::to_string(it->second) + "]");
-      }
-    }
+    ValidateSets(config, entry.nodes, path + ".nodes", out);
   }
 }
 

@@ -18,7 +18,8 @@ namespace rt {
 //   * length-of-time-slice ≤ 0, reload-interval-s ≤ 0, cache-ttl-ms, max-future-s
 //     or max-late-slices < 0;
 //   * routing empty, a negative routing slice, slices not strictly increasing, an
-//     empty node list, a node id not in worker-nodes, a node twice in one list.
+//     empty node list, an empty replica set, a node id not in worker-nodes, a node
+//     twice in one entry (twice in one set, or in two sets of the entry).
 // Warnings:
 //   * first-slice "system" with more than one API node (each node would start its
 //     slices at its own start time);
@@ -26,7 +27,8 @@ namespace rt {
 //     events are rejected);
 //   * a URL path other than /analytics (API) or /worker (workers): the nodes serve
 //     the fixed paths of docs/http.md whatever the URL says;
-//   * port 0 (an ephemeral port that no other node can know).
+//   * port 0 (an ephemeral port that no other node can know);
+//   * members of one replica set on the same URL host (one machine loses the set).
 // Paths are those of the file (`routing[2].nodes[1]`); lines are left 0.
 std::vector<ConfigProblem> ValidateClusterConfig(const ClusterConfig& config);
 

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 
+#include "config/replica_set.h"
+
 namespace rt {
 
-const std::vector<std::string>* NodesForSlice(const ClusterConfig& config, int64_t slice) {
+const std::vector<ReplicaSet>* SetsForSlice(const ClusterConfig& config, int64_t slice) {
   const auto after =
       std::upper_bound(config.routing.begin(), config.routing.end(), slice,
                        [](int64_t s, const RoutingEntry& entry) { return s < entry.slice; });
@@ -12,8 +14,8 @@ const std::vector<std::string>* NodesForSlice(const ClusterConfig& config, int64
   return &std::prev(after)->nodes;
 }
 
-const std::string& WorkerForHash(const std::vector<std::string>& nodes, uint64_t routing_hash) {
-  return nodes[routing_hash % nodes.size()];
+const ReplicaSet& SetForHash(const std::vector<ReplicaSet>& sets, uint64_t routing_hash) {
+  return sets[routing_hash % sets.size()];
 }
 
 std::vector<RoutingRange> RoutingRanges(const ClusterConfig& config) {
@@ -26,12 +28,12 @@ std::vector<RoutingRange> RoutingRanges(const ClusterConfig& config) {
   return ranges;
 }
 
-std::string JoinNodes(const std::vector<std::string>* nodes) {
+std::string JoinNodes(const std::vector<ReplicaSet>* nodes) {
   if (nodes == nullptr) return "none";
   std::string out = "[";
-  for (const std::string& node : *nodes) {
+  for (const ReplicaSet& set : *nodes) {
     if (out.size() > 1) out += ", ";
-    out += node;
+    out += SetKey(set);
   }
   return out + "]";
 }

@@ -9,28 +9,30 @@
 
 namespace rt {
 
-// The ordered worker ids that own slice `slice`: those of the routing entry with the
-// greatest `slice` ≤ `slice`. nullptr when no entry applies (a negative slice, or a
-// slice before the first routing entry — a config may start routing after slice 0;
+// The ordered replica sets that own slice `slice`: those of the routing entry with
+// the greatest `slice` ≤ `slice`. nullptr when no entry applies (a negative slice, or
+// a slice before the first routing entry — a config may start routing after slice 0;
 // such slices have no workers, and the API node rejects their events). The pointer
 // is into `config.routing` and lives as long as `config`.
-const std::vector<std::string>* NodesForSlice(const ClusterConfig& config, int64_t slice);
+const std::vector<ReplicaSet>* SetsForSlice(const ClusterConfig& config, int64_t slice);
 
-// The worker of a routing hash among a slice's nodes: nodes[hash % nodes.size()].
-// REQUIRES: !nodes.empty().
-const std::string& WorkerForHash(const std::vector<std::string>& nodes, uint64_t routing_hash);
+// The set of a routing hash among a slice's sets: sets[hash % sets.size()] — the
+// rule that picked a single worker before sets existed, so a config of sets of one
+// routes every user exactly as it always did. REQUIRES: !sets.empty().
+const ReplicaSet& SetForHash(const std::vector<ReplicaSet>& sets, uint64_t routing_hash);
 
 // The routing table as ranges of slices, for printing: [first, last] (last is
-// nullopt for the open-ended final range) with their node list. Slices before the
-// first entry are left out.
+// nullopt for the open-ended final range) with their sets. Slices before the first
+// entry are left out.
 struct RoutingRange {
   int64_t first = 0;
   std::optional<int64_t> last;
-  std::vector<std::string> nodes;
+  std::vector<ReplicaSet> nodes;
 };
 std::vector<RoutingRange> RoutingRanges(const ClusterConfig& config);
 
-// "[0, 1, 2]" — a node list for messages and summaries ("none" for nullptr).
-std::string JoinNodes(const std::vector<std::string>* nodes);
+// "[0, 1+2, 3]" — sets by SetKey, for messages and summaries ("none" for nullptr);
+// a routing of sets of one reads as the plain id list it always did.
+std::string JoinNodes(const std::vector<ReplicaSet>* nodes);
 
 }  // namespace rt

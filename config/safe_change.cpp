@@ -4,6 +4,7 @@
 #include <limits>
 #include <set>
 
+#include "config/replica_set.h"
 #include "config/routing.h"
 #include "config/slice_math.h"
 #include "config/utc_time.h"
@@ -19,9 +20,56 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
   return sum;
 }
 
-std::optional<std::vector<std::string>> Copy(const std::vector<std::string>* nodes) {
+std::optional<std::vector<ReplicaSet>> Copy(const std::vector<ReplicaSet>* nodes) {
   if (nodes == nullptr) return std::nullopt;
   return *nodes;
+}
+
+// The members of `of` that `in` lacks, as "2, 3".
+std::string MembersNotIn(const ReplicaSet& of, const ReplicaSet& in) {
+  std::string text;
+  for (const std::string& member : of) {
+    if (std::find(in.begin(), in.end(), member) != in.end()) continue;
+    text += (text.empty() ? "" : ", ") + member;
+  }
+  return text;
+}
+
+// What is wrong with a change of multi-member sets beyond "users move" (the reason
+// for sets of one): "" when neither list has a multi-member set or the change is not
+// one of the shapes below.
+std::string SetChangeReason(const std::vector<ReplicaSet>& old_sets,
+                            const std::vector<ReplicaSet>& new_sets) {
+  const auto multi = [](const ReplicaSet& set) { return set.size() > 1; };
+  if (std::none_of(old_sets.begin(), old_sets.end(), multi) &&
+      std::none_of(new_sets.begin(), new_sets.end(), multi)) {
+    return "";
+  }
+  if (old_sets.size() != new_sets.size()) return "";
+  std::vector<size_t> differing;
+  for (size_t i = 0; i < old_sets.size(); ++i) {
+    if (old_sets[i] != new_sets[i]) differing.push_back(i);
+  }
+  std::vector<std::string> old_keys;
+  std::vector<std::string> new_keys;
+  for (size_t i = 0; i < old_sets.size(); ++i) {
+    old_keys.push_back(SetKey(old_sets[i]));
+    new_keys.push_back(SetKey(new_sets[i]));
+  }
+  std::sort(old_keys.begin(), old_keys.end());
+  std::sort(new_keys.begin(), new_keys.end());
+  if (old_keys == new_keys) return "the sets are reordered, which moves users between sets";
+  if (differing.size() != 1) return "";
+  const size_t i = differing.front();
+  const std::string set = "set " + std::to_string(i) + " ";
+  const std::string gained = MembersNotIn(new_sets[i], old_sets[i]);
+  const std::string lost = MembersNotIn(old_sets[i], new_sets[i]);
+  if (gained.empty() && lost.empty()) {
+    return set + "reorders its members, which makes it another set (its key, streams and spool)";
+  }
+  if (lost.empty()) return set + "gains " + gained + ", without these slices' data";
+  if (gained.empty()) return set + "loses " + lost + ", which may hold the only complete copy";
+  return "";
 }
 
 UnsafeChange ParameterChange(UnsafeChange::Kind kind, const std::string& key,
@@ -94,8 +142,8 @@ std::vector<UnsafeChange> CheckSafeChange(const ClusterConfig& old_config,
   for (auto it = starts.begin(); it != starts.end(); ++it) {
     const int64_t first = *it;
     const int64_t last = std::next(it) == starts.end() ? horizon : *std::next(it) - 1;
-    const std::vector<std::string>* old_nodes = NodesForSlice(old_config, first);
-    const std::vector<std::string>* new_nodes = NodesForSlice(new_config, first);
+    const std::vector<ReplicaSet>* old_nodes = SetsForSlice(old_config, first);
+    const std::vector<ReplicaSet>* new_nodes = SetsForSlice(new_config, first);
     if (old_nodes == nullptr) continue;  // no workers before: no data can exist
     if (new_nodes != nullptr && *old_nodes == *new_nodes) continue;
     if (!changes.empty() && changes.back().last_slice + 1 == first &&
@@ -118,11 +166,13 @@ std::vector<UnsafeChange> CheckSafeChange(const ClusterConfig& old_config,
                                   ? "slice " + std::to_string(change.first_slice)
                                   : "slices " + std::to_string(change.first_slice) + ".." +
                                         std::to_string(change.last_slice);
-    const std::vector<std::string>* old_list = change.old_nodes ? &*change.old_nodes : nullptr;
-    const std::vector<std::string>* new_list = change.new_nodes ? &*change.new_nodes : nullptr;
+    const std::vector<ReplicaSet>* old_list = change.old_nodes ? &*change.old_nodes : nullptr;
+    const std::vector<ReplicaSet>* new_list = change.new_nodes ? &*change.new_nodes : nullptr;
+    std::string reason;
+    if (old_list != nullptr && new_list != nullptr) reason = SetChangeReason(*old_list, *new_list);
     change.message = range + ": routing changes from " + JoinNodes(old_list) + " to " +
-                     JoinNodes(new_list) + " (safe only from slice " + std::to_string(horizon + 1) +
-                     ")";
+                     JoinNodes(new_list) + (reason.empty() ? "" : ": " + reason) +
+                     " (safe only from slice " + std::to_string(horizon + 1) + ")";
   }
   return changes;
 }

@@ -15,12 +15,13 @@ struct UnsafeChange {
   enum class Kind { kRouting, kSliceLength, kFirstSlice, kTimestampUnit };
 
   Kind kind = Kind::kRouting;
-  // kRouting: the slices [first_slice, last_slice] (clipped to ProtectedSlice) whose effective node
-  // list changes, and both lists (nullopt: no routing entry applied). Unused for the other kinds.
+  // kRouting: the slices [first_slice, last_slice] (clipped to ProtectedSlice) whose effective
+  // replica sets change, and both lists of sets (nullopt: no routing entry applied). Unused for
+  // the other kinds.
   int64_t first_slice = 0;
   int64_t last_slice = 0;
-  std::optional<std::vector<std::string>> old_nodes;
-  std::optional<std::vector<std::string>> new_nodes;
+  std::optional<std::vector<ReplicaSet>> old_nodes;
+  std::optional<std::vector<ReplicaSet>> new_nodes;
   // kRouting: the first slice from which the same change would be safe (the slice
   // after the protected horizon). nullopt for the other kinds: never safe.
   std::optional<int64_t> safe_from_slice;
@@ -61,9 +62,13 @@ int64_t ProtectedSlice(const ClusterConfig& old_config, const ClusterConfig& new
 //   * length-of-time-slice, first-slice (its resolved time) and timestamp-unit must
 //     not change; if one of them does, the routing comparison is skipped (slice
 //     numbers then mean different times);
-//   * for every slice 0..ProtectedSlice the effective ordered node list must
-//     stay identical. Exception: a slice that had no workers (before the old first
-//     routing entry) may gain some, since no data can exist for it.
+//   * for every slice 0..ProtectedSlice the effective ordered list of replica sets,
+//     and each set's ordered members, must stay identical (docs/design.md §14): a
+//     member added to a set lacks the slice's history, a member removed may hold the
+//     only complete copy, and a set's streams and spool are keyed by its members
+//     (SetKey), so a reordered set is a different set. A set of one written "0" or
+//     ["0"] is the same set. Exception: a slice that had no workers (before the old
+//     first routing entry) may gain some, since no data can exist for it.
 // Adjacent slices with the same pair of lists are reported as one range.
 // A caller that passes no context (or an empty one) gets the two-config check only,
 // which is not enough on its own: every production caller passes one.

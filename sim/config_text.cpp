@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/replica_set.h"
 #include "config/utc_time.h"
 
 namespace rt {
@@ -9,7 +10,8 @@ namespace rt {
 std::string ClusterConfigToJson(const ClusterConfig& config) {
   nlohmann::ordered_json routing = nlohmann::ordered_json::array();
   for (const RoutingEntry& entry : config.routing) {
-    routing.push_back({{"slice", entry.slice}, {"nodes", entry.nodes}});
+    routing.push_back(
+        {{"slice", entry.slice}, {"nodes", SetsToJson<nlohmann::ordered_json>(entry.nodes)}});
   }
   nlohmann::ordered_json json = {
       {"api-nodes", config.api_nodes},

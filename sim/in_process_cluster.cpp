@@ -50,7 +50,7 @@ Result<std::unique_ptr<InProcessCluster>> InProcessCluster::Start(InProcessClust
     const std::string id = std::to_string(cluster->next_worker_++);
     if (Status s = cluster->StartWorker(id, 0); !s.ok()) return s;
     config.worker_nodes[id] = WorkerUrl(cluster->worker_ports_[id]);
-    all_workers.nodes.push_back(id);
+    all_workers.nodes.push_back({id});
   }
   config.routing.push_back(all_workers);
   for (int i = 0; i < o.api_nodes; ++i) {
@@ -146,13 +146,13 @@ Status InProcessCluster::ApplyEverywhere(const ClusterConfig& next) {
 Result<std::vector<std::string>> InProcessCluster::AddWorkers(int count, int64_t from_slice) {
   ClusterConfig next = config_;
   RoutingEntry entry{from_slice, {}};
-  if (const auto* current = NodesForSlice(next, from_slice)) entry.nodes = *current;
+  if (const auto* current = SetsForSlice(next, from_slice)) entry.nodes = *current;
   std::vector<std::string> added;
   for (int i = 0; i < count; ++i) {
     const std::string id = std::to_string(next_worker_++);
     if (Status s = StartWorker(id, 0); !s.ok()) return s;
     next.worker_nodes[id] = WorkerUrl(worker_ports_[id]);
-    entry.nodes.push_back(id);
+    entry.nodes.push_back({id});
     added.push_back(id);
   }
   std::erase_if(next.routing,

@@ -7,6 +7,7 @@
 #include <random>
 #include <utility>
 
+#include "config/replica_set.h"
 #include "config/slice_math.h"
 #include "server/api/slice_fetcher.h"
 #include "server/auth/request_signature.h"
@@ -72,7 +73,7 @@ ClusterConfig RandomChange(const ClusterConfig& running, int64_t now_slice, Rand
     workers.resize(static_cast<size_t>(random.Between(1, static_cast<int64_t>(workers.size()))));
     const int64_t slice = std::max<int64_t>(1, now_slice + random.Between(-3, 35));
     std::erase_if(next.routing, [slice](const RoutingEntry& e) { return e.slice == slice; });
-    next.routing.push_back({slice, workers});
+    next.routing.push_back({slice, SetsOfOne(workers)});
     std::sort(next.routing.begin(), next.routing.end(),
               [](const RoutingEntry& a, const RoutingEntry& b) { return a.slice < b.slice; });
   }

@@ -11,6 +11,7 @@
 #include <span>
 #include <system_error>
 
+#include "config/replica_set.h"
 #include "config/routing.h"
 #include "config/utc_time.h"
 #include "server/model/stats_records.h"
@@ -142,7 +143,7 @@ class Run {
       row.slice = slice;
       row.start_s = first_slice_s_ + slice * kSliceSeconds;
       row.oracle = oracle_.StatsFor(slice);
-      if (const auto* nodes = NodesForSlice(cluster_.config(), slice)) row.workers = *nodes;
+      if (const auto* sets = SetsForSlice(cluster_.config(), slice)) row.workers = MembersOf(*sets);
       const std::string timestamp = std::to_string(row.start_s * 1000);
 
       const auto answer = client.Get("/analytics?timestamp=" + timestamp, no_cache);
@@ -271,8 +272,9 @@ class Run {
   }
 
   std::string StopWorker(int64_t hour, SimReport& report) {
-    const auto* nodes = NodesForSlice(cluster_.config(), hour);
-    const std::string victim = nodes && nodes->size() > 1 ? (*nodes)[1] : nodes ? (*nodes)[0] : "";
+    const auto* sets = SetsForSlice(cluster_.config(), hour);
+    const std::vector<std::string> nodes = sets ? MembersOf(*sets) : std::vector<std::string>{};
+    const std::string victim = nodes.size() > 1 ? nodes[1] : !nodes.empty() ? nodes[0] : "";
     if (victim.empty()) return victim;
     if (const Status s = cluster_.StopWorker(victim); !s.ok()) {
       report.failures.push_back(HourLabel(hour, first_slice_s_) + ": stopping worker " + victim +
@@ -296,11 +298,11 @@ class Run {
   // changes the slice length: either would move data that already exists.
   void TryUnsafeChange(int64_t hour, SimReport& report) {
     ClusterConfig next = cluster_.config();
-    const auto* nodes = NodesForSlice(next, hour);
+    const auto* nodes = SetsForSlice(next, hour);
     std::string what;
     if (nodes && nodes->size() > 1) {
-      std::vector<std::string> reversed(nodes->rbegin(), nodes->rend());
-      what = "re-routing slice " + std::to_string(hour) + " to [" + Join(reversed) + "]";
+      std::vector<ReplicaSet> reversed(nodes->rbegin(), nodes->rend());
+      what = "re-routing slice " + std::to_string(hour) + " to " + JoinNodes(&reversed);
       auto it = std::find_if(next.routing.begin(), next.routing.end(),
                              [hour](const RoutingEntry& e) { return e.slice >= hour; });
       if (it != next.routing.end() && it->slice == hour) {
@@ -312,7 +314,7 @@ class Run {
                                   [hour](const RoutingEntry& e) { return e.slice > hour; });
         if (after == next.routing.end() || after->slice != hour + 1) {
           next.routing.insert(after,
-                              RoutingEntry{hour + 1, *NodesForSlice(cluster_.config(), hour + 1)});
+                              RoutingEntry{hour + 1, *SetsForSlice(cluster_.config(), hour + 1)});
         }
       }
     } else {

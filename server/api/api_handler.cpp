@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "config/replica_set.h"
 #include "config/routing.h"
 #include "config/slice_math.h"
 #include "config/utc_time.h"
@@ -155,7 +156,7 @@ std::optional<ApiHandler::ReadTarget> ApiHandler::ResolveReadTarget(const http::
     return std::nullopt;
   }
   target.slice = *slice;
-  target.nodes = NodesForSlice(*target.config, target.slice);
+  target.nodes = SetsForSlice(*target.config, target.slice);
   return target;
 }
 
@@ -280,8 +281,8 @@ void ApiHandler::HandleReady(http::Request&, http::Responder respond) {
     // The workers of the slice that "now" falls in: the ones today's POSTs go to.
     const std::shared_ptr<const ClusterConfig> config = config_();
     const Result<int64_t> slice = SliceOfEpochMillis(*config, clock_.NowMillis());
-    const std::vector<std::string>* nodes = slice.ok() ? NodesForSlice(*config, *slice) : nullptr;
-    if (nodes != nullptr) why = sink_.NotReady(*nodes);
+    const std::vector<ReplicaSet>* sets = slice.ok() ? SetsForSlice(*config, *slice) : nullptr;
+    if (sets != nullptr) why = sink_.NotReady(MembersOf(*sets));
   }
   if (why) {
     respond(http::MakeErrorResponse(http::StatusCode::service_unavailable, "not ready: " + *why));

@@ -85,7 +85,7 @@ class ApiHandler {
   struct ReadTarget {
     std::shared_ptr<const ClusterConfig> config;
     int64_t slice = 0;
-    const std::vector<std::string>* nodes = nullptr;
+    const std::vector<ReplicaSet>* nodes = nullptr;
   };
   // /healthz's one-line reason to answer 503, nullopt when healthy.
   std::optional<std::string> UnhealthyReason() const;

@@ -7,6 +7,7 @@
 
 #include "config/config_validation.h"
 #include "config/node_url.h"
+#include "config/replica_set.h"
 #include "config/safe_change.h"
 #include "server/api/api_handler.h"
 #include "server/api/forwarder_set.h"
@@ -45,11 +46,27 @@ class ApiNode::Sink final : public EventSink {
   const uint64_t ready_max_queued_;
 };
 
+namespace {
+
+// The refusal of a config this node cannot serve yet: one with a replica set of
+// more than one worker, until the write and read paths for them land (docs/design.md
+// §14). validate-config accepts such a config; only serving it is refused.
+std::optional<std::string> UnservedReplicaSets(const ClusterConfig& config) {
+  const std::optional<std::string> set = FirstMultiMemberSet(config);
+  if (!set) return std::nullopt;
+  return "replica sets of more than one worker are not served yet: " + *set;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<ApiNode>> ApiNode::Create(ClusterConfig config, ApiNodeOptions options,
                                                  const Clock& clock) {
   if (config.api_nodes.find(options.node_id) == config.api_nodes.end()) {
     return Status::InvalidArgument("node id \"" + options.node_id +
                                    "\" is not among the config's api-nodes");
+  }
+  if (std::optional<std::string> why = UnservedReplicaSets(config)) {
+    return Status::InvalidArgument(*why);
   }
   if (options.secret.empty()) return Status::InvalidArgument("no cluster secret");
   std::unique_ptr<ApiNode> node(new ApiNode(std::move(config), std::move(options), clock));
@@ -268,11 +285,9 @@ Result<std::optional<int64_t>> AskHeldThrough(SliceFetcher& fetcher, const Clust
                                               std::chrono::milliseconds read_timeout) {
   ClusterConfig routed = config;
   std::erase_if(routed.worker_nodes, [&config](const auto& worker) {
-    return std::none_of(config.routing.begin(), config.routing.end(),
-                        [&worker](const RoutingEntry& entry) {
-                          return std::find(entry.nodes.begin(), entry.nodes.end(), worker.first) !=
-                                 entry.nodes.end();
-                        });
+    return std::none_of(
+        config.routing.begin(), config.routing.end(),
+        [&worker](const RoutingEntry& entry) { return HasMember(entry.nodes, worker.first); });
   });
   using Answer = std::pair<Status, std::optional<int64_t>>;
   auto promise = std::make_shared<std::promise<Answer>>();
@@ -309,6 +324,7 @@ Status ApiNode::ReplaceConfig(ClusterConfig next, std::string source_hash) {
   if (next.api_nodes.find(options_.node_id) == next.api_nodes.end()) {
     return refuse("the new config does not list this node (" + options_.node_id + ")");
   }
+  if (std::optional<std::string> why = UnservedReplicaSets(next)) return refuse(*why);
   const auto running = config_.load();
   const Result<std::optional<int64_t>> held =
       AskHeldThrough(*fetcher_, *running, options_.read_timeout);

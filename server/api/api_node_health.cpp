@@ -3,6 +3,7 @@
 // slices it routes now.
 #include <nlohmann/json.hpp>
 
+#include "config/replica_set.h"
 #include "config/routing.h"
 #include "config/slice_math.h"
 #include "server/api/api_node.h"
@@ -34,9 +35,9 @@ std::string ApiNode::HealthJson(const std::optional<std::string>& unhealthy) con
   }
   json slices = json::object();
   if (const Result<int64_t> now = SliceOfEpochMillis(*config, clock_.NowMillis()); now.ok()) {
-    const std::vector<std::string>* nodes = NodesForSlice(*config, *now);
+    const std::vector<ReplicaSet>* sets = SetsForSlice(*config, *now);
     slices = {{"now", *now},
-              {"nodes", nodes != nullptr ? json(*nodes) : json(nullptr)},
+              {"nodes", sets != nullptr ? SetsToJson<json>(*sets) : json(nullptr)},
               {"protected_through", ProtectedSliceNow()}};
   }
   return json{{"kind", "api"},

@@ -66,8 +66,8 @@ Admission AdmitEvent(const ClusterConfig& config, const UserKeyer& keyer, std::s
     }
   }
 
-  const std::vector<std::string>* nodes = NodesForSlice(config, *slice);
-  if (nodes == nullptr || nodes->empty()) {
+  const std::vector<ReplicaSet>* sets = SetsForSlice(config, *slice);
+  if (sets == nullptr || sets->empty()) {
     return Reject(RejectReason::kNoRoute,
                   "timestamp: slice " + std::to_string(*slice) + " has no workers in the routing");
   }
@@ -76,7 +76,9 @@ Admission AdmitEvent(const ClusterConfig& config, const UserKeyer& keyer, std::s
   admission.event.slice = *slice;
   admission.event.key = keyer.KeyFor(*slice, query->user);
   admission.event.action = query->action;
-  admission.event.worker = &WorkerForHash(*nodes, admission.event.key.RoutingHash());
+  // The set's first member: ApiNode serves sets of one only, until the write path
+  // sends to every member (docs/design.md §14).
+  admission.event.worker = &SetForHash(*sets, admission.event.key.RoutingHash()).front();
   return admission;
 }
 

@@ -38,18 +38,18 @@ http::Request SliceFetcher::MakeGet(std::string target) const {
 }
 
 void SliceFetcher::FetchSlice(const ClusterConfig& config, int64_t slice,
-                              const std::vector<std::string>& nodes, bool use_cache,
-                              StatsDone done) {
+                              const std::vector<ReplicaSet>& sets, bool use_cache, StatsDone done) {
   auto gather = std::make_shared<Gather<std::vector<WorkerStats>>>();
-  gather->value.resize(nodes.size());
+  gather->value.resize(sets.size());
   std::vector<size_t> misses;
-  for (size_t i = 0; i < nodes.size(); ++i) {
+  for (size_t i = 0; i < sets.size(); ++i) {
+    const std::string& worker = sets[i].front();
     WorkerStats& slot = gather->value[i];
-    slot.worker = nodes[i];
-    const auto url = config.worker_nodes.find(nodes[i]);
+    slot.worker = worker;
+    const auto url = config.worker_nodes.find(worker);
     slot.url = url == config.worker_nodes.end() ? "" : url->second;
     std::optional<SliceStats> cached;
-    if (use_cache) cached = cache_.Get(nodes[i], slice);
+    if (use_cache) cached = cache_.Get(worker, slice);
     if (cached) {
       slot.stats = *cached;
     } else {

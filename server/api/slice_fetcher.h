@@ -40,16 +40,17 @@ class SliceFetcher {
   SliceFetcher(WorkerReadClients& clients, StatsCache& cache, std::chrono::milliseconds timeout,
                std::shared_ptr<const RequestSigner> signer = nullptr);
 
-  // The stats of `slice` on each worker of its routing list, in list order.
-  // REQUIRES: `nodes` is the slice's non-empty routing list from `config`.
-  void FetchSlice(const ClusterConfig& config, int64_t slice, const std::vector<std::string>& nodes,
+  // The stats of `slice` on each set of its routing, in routing order: a set's part is
+  // its first member's (sets of one until the read path chooses among members by
+  // their marks, docs/design.md §14; ApiNode refuses larger sets meanwhile).
+  // REQUIRES: `sets` is the slice's non-empty routing from `config`, no set empty.
+  void FetchSlice(const ClusterConfig& config, int64_t slice, const std::vector<ReplicaSet>& sets,
                   bool use_cache, StatsDone done);
 
-  // The slice's total from the cache alone, if every worker's part is fresh: the
+  // The slice's total from the cache alone, if every set's part is fresh: the
   // cached GET's whole cost, one lock and a few additions.
-  std::optional<SliceStats> CachedTotal(int64_t slice,
-                                        const std::vector<std::string>& nodes) const {
-    return cache_.GetSum(slice, nodes);
+  std::optional<SliceStats> CachedTotal(int64_t slice, const std::vector<ReplicaSet>& sets) const {
+    return cache_.GetSum(slice, sets);
   }
 
   // Every slice held by any configured worker, summed over the workers.

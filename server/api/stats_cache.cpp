@@ -40,15 +40,15 @@ std::optional<SliceStats> StatsCache::Get(const std::string& worker, int64_t sli
 }
 
 std::optional<SliceStats> StatsCache::GetSum(int64_t slice,
-                                             const std::vector<std::string>& workers) const {
+                                             const std::vector<ReplicaSet>& sets) const {
   const auto now = Now();
   Shard& shard = ShardOf(slice);
   SliceStats sum;
   {
     std::lock_guard lock(shard.mutex);
-    bool all = !workers.empty();
-    for (const std::string& worker : workers) {
-      const WorkerEntry* e = FindFresh(shard, slice, worker, now);
+    bool all = !sets.empty();
+    for (const ReplicaSet& set : sets) {
+      const WorkerEntry* e = FindFresh(shard, slice, set.front(), now);
       if (e == nullptr) {
         all = false;
         break;

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config/cluster_config.h"
 #include "server/model/slice_stats.h"
 
 namespace rt {
@@ -42,9 +43,11 @@ class StatsCache {
 
   // The cached stats, if younger than the TTL.
   std::optional<SliceStats> Get(const std::string& worker, int64_t slice) const;
-  // The sum over `workers` of the slice, if every one of them is cached and younger
-  // than the TTL (one hit); otherwise nullopt (one miss).
-  std::optional<SliceStats> GetSum(int64_t slice, const std::vector<std::string>& workers) const;
+  // The sum over `sets` (a slice's routing) of the slice, if every set's part is
+  // cached and younger than the TTL (one hit); otherwise nullopt (one miss). A set's
+  // part is its first member's entry: the API node serves sets of one only until the
+  // read path picks a member by its stream marks (docs/design.md §14).
+  std::optional<SliceStats> GetSum(int64_t slice, const std::vector<ReplicaSet>& sets) const;
   // Stores `stats` as learnt now, unless the entry held is fresh and has more events
   // (clicks + impressions): then `stats` is an older answer and is dropped.
   void Put(const std::string& worker, int64_t slice, const SliceStats& stats);

@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "config/replica_set.h"
 #include "config/utc_time.h"
 #include "server/api/spool/event_spool.h"
 #include "server/api/stats_cache.h"
@@ -63,7 +64,7 @@ struct Fixture {
     config->worker_nodes = {{"0", "http://127.0.0.1:9000/worker"},
                             {"1", "http://127.0.0.1:9001/worker"}};
     config->first_slice_s = kFirstSliceMs / 1000;
-    config->routing = {{0, {"0", "1"}}};
+    config->routing = {{0, SetsOfOne({"0", "1"})}};
   }
 
   http::Response Call(void (ApiHandler::*method)(http::Request&, http::Responder), http::Verb verb,
@@ -276,7 +277,7 @@ TEST_CASE("healthz reports a key mismatch as 503", "[api][handler]") {
 TEST_CASE("readyz is 200 ready until a worker of the current slice is not, then 503 naming it",
           "[api][handler]") {
   Fixture f;
-  f.config->routing = {{0, {"0"}}, {10, {"1"}}};  // now is in slice 10
+  f.config->routing = {{0, SetsOfOne({"0"})}, {10, SetsOfOne({"1"})}};  // now is in slice 10
   http::Response response = f.Call(&ApiHandler::HandleReady, http::Verb::get, "/readyz");
   CHECK(response.result() == http::StatusCode::ok);
   CHECK(response.body() == "ready\n");

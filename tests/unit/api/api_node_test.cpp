@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "config/replica_set.h"
 #include "server/model/user_keyer.h"
 #include "tests/support/http_test_client.h"
 #include "tests/unit/api/fake_worker.h"
@@ -37,7 +38,7 @@ struct NodeFixture {
     config.worker_nodes = {{"0", WorkerUrl(worker0)}, {"1", WorkerUrl(worker1)}};
     config.slice_length_s = kSliceSeconds;
     config.first_slice_s = clock.NowMillis() / 1000 - 10 * kSliceSeconds - kSliceSeconds / 2;
-    config.routing = {{0, {"0", "1"}}};
+    config.routing = {{0, SetsOfOne({"0", "1"})}};
     ApiNodeOptions options;
     options.node_id = "a";
     options.secret = "a secret of enough bytes";

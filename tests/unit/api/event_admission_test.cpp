@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "config/config_loader.h"
+#include "config/replica_set.h"
 
 namespace rt {
 namespace {
@@ -17,7 +18,7 @@ ClusterConfig TestConfig() {
   config.worker_nodes = {{"0", "http://127.0.0.1:9000/worker"},
                          {"1", "http://127.0.0.1:9001/worker"}};
   config.first_slice_s = kFirstSliceMs / 1000;
-  config.routing = {{0, {"0"}}, {2, {"0", "1"}}};
+  config.routing = {{0, SetsOfOne({"0"})}, {2, SetsOfOne({"0", "1"})}};
   return config;
 }
 
@@ -143,7 +144,7 @@ TEST_CASE("max-late-slices refuses events older than that many slices", "[api][a
 
 TEST_CASE("a slice before the first routing entry has no route", "[api][admission]") {
   ClusterConfig config = TestConfig();
-  config.routing = {{3, {"1"}}};
+  config.routing = {{3, SetsOfOne({"1"})}};
   const UserKeyer keyer("");
   const int64_t now = kFirstSliceMs + 10 * kHourMs;
   const Admission early = AdmitEvent(config, keyer, Target(kFirstSliceMs, "u", "click"), now);

@@ -76,7 +76,7 @@ TEST_CASE("an older answer put after a newer one does not move a fresh entry bac
 TEST_CASE("the stats cache sums a slice only when every worker is fresh", "[api][cache]") {
   FakeTime time;
   StatsCache cache(100ms, time.Source());
-  const std::vector<std::string> workers = {"1", "2"};
+  const std::vector<ReplicaSet> workers = {{"1"}, {"2"}};
   cache.Put("1", 5, Stats(1, 2, 3));
   CHECK_FALSE(cache.GetSum(5, workers).has_value());
   cache.Put("2", 5, Stats(10, 20, 30));
@@ -86,7 +86,7 @@ TEST_CASE("the stats cache sums a slice only when every worker is fresh", "[api]
   cache.Put("2", 5, Stats(11, 20, 31));
   time.ms += 60;  // worker 1's entry is now 110 ms old
   CHECK_FALSE(cache.GetSum(5, workers).has_value());
-  CHECK(cache.GetSum(5, {"2"}).has_value());
+  CHECK(cache.GetSum(5, {{"2"}}).has_value());
   CHECK_FALSE(cache.GetSum(5, {}).has_value());
 }
 
@@ -124,7 +124,7 @@ TEST_CASE("a put evicts entries past the ttl so a sweep over many slices stays b
   CHECK(cache.size() == 2);
   CHECK_FALSE(cache.Get("0", 0).has_value());
   CHECK(cache.Get("0", kSlices).has_value());
-  CHECK(cache.GetSum(kSlices + 1, {"0"}) == Stats(2, 2, 2));
+  CHECK(cache.GetSum(kSlices + 1, {{"0"}}) == Stats(2, 2, 2));
 }
 
 TEST_CASE("a busy slice refreshed by puts survives every sweep", "[api][cache]") {

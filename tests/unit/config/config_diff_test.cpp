@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "config/replica_set.h"
+
 namespace rt {
 namespace {
 
@@ -10,7 +12,7 @@ ClusterConfig Base() {
   config.api_nodes = {{"0", "http://127.0.0.1:8080/analytics"}};
   config.worker_nodes = {{"0", "http://127.0.0.1:9000/worker"},
                          {"1", "http://127.0.0.1:9001/worker"}};
-  config.routing = {{0, {"0"}}, {3, {"0", "1"}}};
+  config.routing = {{0, SetsOfOne({"0"})}, {3, SetsOfOne({"0", "1"})}};
   return config;
 }
 
@@ -21,7 +23,7 @@ TEST_CASE("a config change names the changed keys and the routing entries added 
   const ClusterConfig before = Base();
   ClusterConfig after = Base();
   after.worker_nodes["2"] = "http://127.0.0.1:9002/worker";
-  after.routing = {{0, {"0"}}, {3, {"0", "1", "2"}}, {7, {"2"}}};
+  after.routing = {{0, SetsOfOne({"0"})}, {3, SetsOfOne({"0", "1", "2"})}, {7, SetsOfOne({"2"})}};
   after.cache_ttl_ms = 500;
   CHECK(DescribeConfigChange(before, after) ==
         "changed=worker-nodes,routing,cache-ttl-ms "

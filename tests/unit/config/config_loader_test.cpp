@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/replica_set.h"
 #include "config/utc_time.h"
 #include "tests/support/process.h"
 #include "tests/support/temp_dir.h"
@@ -50,8 +51,8 @@ TEST_CASE("the rt README config example loads with its comments", "[config][load
   CHECK(config.slice_length_s == 3600);
   CHECK(config.first_slice_s == *ParseUtcTime("2017-05-20T00:00:00"));
   REQUIRE(config.routing.size() == 4);
-  CHECK(config.routing[2] == RoutingEntry{3, {"0", "1", "2", "3"}});
-  CHECK(config.routing[3] == RoutingEntry{100, {"0"}});
+  CHECK(config.routing[2] == RoutingEntry{3, SetsOfOne({"0", "1", "2", "3"})});
+  CHECK(config.routing[3] == RoutingEntry{100, SetsOfOne({"0"})});
 }
 
 TEST_CASE("the local cluster example loads", "[config][loader]") {

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "config/replica_set.h"
+
 namespace rt {
 namespace {
 
@@ -11,7 +13,7 @@ ClusterConfig ValidConfig() {
   config.worker_nodes = {{"0", "http://127.0.0.1:9000/worker"},
                          {"1", "http://127.0.0.1:9001/worker"}};
   config.first_slice_s = 1577836800;
-  config.routing = {{0, {"0"}}, {10, {"0", "1"}}};
+  config.routing = {{0, SetsOfOne({"0"})}, {10, SetsOfOne({"0", "1"})}};
   return config;
 }
 
@@ -104,7 +106,7 @@ TEST_CASE("routing slices must be strictly increasing and not negative", "[confi
   CHECK_THAT(problem.message, Catch::Contains("strictly increasing"));
 
   config = ValidConfig();
-  config.routing = {{-1, {"0"}}};
+  config.routing = {{-1, SetsOfOne({"0"})}};
   problem = OnlyProblem(config);
   CHECK(problem.is_error());
   CHECK(problem.path == "routing[0].slice");
@@ -127,13 +129,13 @@ TEST_CASE("node lists must be non-empty, known and without repeats", "[config][v
   CHECK(problem.message == "empty node list");
 
   config = ValidConfig();
-  config.routing[1].nodes = {"0", "9"};
+  config.routing[1].nodes = SetsOfOne({"0", "9"});
   problem = OnlyProblem(config);
   CHECK(problem.path == "routing[1].nodes[1]");
   CHECK(problem.message == "unknown worker id \"9\"");
 
   config = ValidConfig();
-  config.routing[1].nodes = {"1", "0", "1"};
+  config.routing[1].nodes = SetsOfOne({"1", "0", "1"});
   problem = OnlyProblem(config);
   CHECK(problem.is_error());
   CHECK(problem.path == "routing[1].nodes[2]");

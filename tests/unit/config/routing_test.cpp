@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#include "config/replica_set.h"
+
 namespace rt {
 namespace {
 
@@ -28,27 +30,28 @@ uint64_t NextHash(uint64_t& state) {
 }  // namespace
 
 TEST_CASE("a slice uses the entry with the greatest slice not after it", "[config][routing]") {
-  const ClusterConfig config =
-      ConfigWithRouting({{0, {"0"}}, {1, {"0", "1"}}, {3, {"0", "1", "2", "3"}}, {100, {"0"}}});
-  using Nodes = std::vector<std::string>;
-  CHECK(*NodesForSlice(config, 0) == Nodes{"0"});
-  CHECK(*NodesForSlice(config, 1) == Nodes{"0", "1"});
-  CHECK(*NodesForSlice(config, 2) == Nodes{"0", "1"});
-  CHECK(*NodesForSlice(config, 3) == Nodes{"0", "1", "2", "3"});
-  CHECK(*NodesForSlice(config, 99) == Nodes{"0", "1", "2", "3"});
-  CHECK(*NodesForSlice(config, 100) == Nodes{"0"});
-  CHECK(*NodesForSlice(config, 1000000000) == Nodes{"0"});
-  CHECK(NodesForSlice(config, -1) == nullptr);
+  const ClusterConfig config = ConfigWithRouting({{0, SetsOfOne({"0"})},
+                                                  {1, SetsOfOne({"0", "1"})},
+                                                  {3, SetsOfOne({"0", "1", "2", "3"})},
+                                                  {100, SetsOfOne({"0"})}});
+  CHECK(*SetsForSlice(config, 0) == SetsOfOne({"0"}));
+  CHECK(*SetsForSlice(config, 1) == SetsOfOne({"0", "1"}));
+  CHECK(*SetsForSlice(config, 2) == SetsOfOne({"0", "1"}));
+  CHECK(*SetsForSlice(config, 3) == SetsOfOne({"0", "1", "2", "3"}));
+  CHECK(*SetsForSlice(config, 99) == SetsOfOne({"0", "1", "2", "3"}));
+  CHECK(*SetsForSlice(config, 100) == SetsOfOne({"0"}));
+  CHECK(*SetsForSlice(config, 1000000000) == SetsOfOne({"0"}));
+  CHECK(SetsForSlice(config, -1) == nullptr);
 }
 
 TEST_CASE("slices before a first routing entry after slice 0 have no workers",
           "[config][routing]") {
-  const ClusterConfig config = ConfigWithRouting({{5, {"1", "0"}}, {8, {"2"}}});
-  CHECK(NodesForSlice(config, 0) == nullptr);
-  CHECK(NodesForSlice(config, 4) == nullptr);
-  REQUIRE(NodesForSlice(config, 5) != nullptr);
-  CHECK(*NodesForSlice(config, 5) == std::vector<std::string>{"1", "0"});
-  CHECK(*NodesForSlice(config, 8) == std::vector<std::string>{"2"});
+  const ClusterConfig config = ConfigWithRouting({{5, SetsOfOne({"1", "0"})}, {8, {{"2", "3"}}}});
+  CHECK(SetsForSlice(config, 0) == nullptr);
+  CHECK(SetsForSlice(config, 4) == nullptr);
+  REQUIRE(SetsForSlice(config, 5) != nullptr);
+  CHECK(*SetsForSlice(config, 5) == SetsOfOne({"1", "0"}));
+  CHECK(*SetsForSlice(config, 8) == std::vector<ReplicaSet>{{"2", "3"}});
   const std::vector<RoutingRange> ranges = RoutingRanges(config);
   REQUIRE(ranges.size() == 2);
   CHECK(ranges[0].first == 5);
@@ -57,29 +60,54 @@ TEST_CASE("slices before a first routing entry after slice 0 have no workers",
   CHECK_FALSE(ranges[1].last.has_value());
 }
 
-TEST_CASE("the worker of a hash is list[hash mod size] in list order", "[config][routing]") {
-  const std::vector<std::string> nodes = {"2", "0", "1"};
-  CHECK(WorkerForHash(nodes, 0) == "2");
-  CHECK(WorkerForHash(nodes, 1) == "0");
-  CHECK(WorkerForHash(nodes, 5) == "1");
-  CHECK(WorkerForHash(nodes, UINT64_MAX) == nodes[UINT64_MAX % 3]);
+TEST_CASE("the set of a hash is sets[hash mod size] in list order", "[config][routing]") {
+  const std::vector<ReplicaSet> sets = {{"2"}, {"0", "3"}, {"1"}};
+  CHECK(SetForHash(sets, 0) == ReplicaSet{"2"});
+  CHECK(SetForHash(sets, 1) == ReplicaSet{"0", "3"});
+  CHECK(SetForHash(sets, 5) == ReplicaSet{"1"});
+  CHECK(SetForHash(sets, UINT64_MAX) == sets[UINT64_MAX % 3]);
 }
 
-TEST_CASE("a million random hashes spread over 4 workers within 1% of even", "[config][routing]") {
-  const std::vector<std::string> nodes = {"0", "1", "2", "3"};
+// The routing of users must not move when configs gain the set shape: for sets of
+// one the set's only member is the worker that list[hash % size] picked before sets
+// existed. Fixed hashes with their expected workers, so a change of the rule fails.
+TEST_CASE("sets of one route every hash to the worker a plain id list did", "[config][routing]") {
+  const std::vector<ReplicaSet> sets = SetsOfOne({"0", "1", "2", "3", "4"});
+  const std::array<std::pair<uint64_t, const char*>, 6> expected = {{{0, "0"},
+                                                                     {7, "2"},
+                                                                     {13, "3"},
+                                                                     {0x8000000000000000ULL, "3"},
+                                                                     {UINT64_MAX, "0"},
+                                                                     {123456789, "4"}}};
+  for (const auto& [hash, worker] : expected) {
+    INFO("hash " << hash);
+    REQUIRE(SetForHash(sets, hash).size() == 1);
+    CHECK(SetForHash(sets, hash).front() == worker);
+  }
+  uint64_t state = 7;
+  for (int i = 0; i < 10000; ++i) {
+    const uint64_t hash = NextHash(state);
+    CHECK(SetForHash(sets, hash).front() == std::to_string(hash % 5));
+  }
+}
+
+TEST_CASE("a million random hashes spread over 4 sets within 1% of even", "[config][routing]") {
+  const std::vector<ReplicaSet> sets = SetsOfOne({"0", "1", "2", "3"});
   std::array<int, 4> counts{};
   uint64_t state = 42;
   constexpr int kHashes = 1000000;
-  for (int i = 0; i < kHashes; ++i) ++counts[std::stoi(WorkerForHash(nodes, NextHash(state)))];
+  for (int i = 0; i < kHashes; ++i) ++counts[std::stoi(SetForHash(sets, NextHash(state))[0])];
   for (int count : counts) {
     INFO(count);
     CHECK(std::abs(count - kHashes / 4) <= kHashes / 4 / 100);
   }
 }
 
-TEST_CASE("node lists are printed in order, or as none", "[config][routing]") {
-  const std::vector<std::string> nodes = {"1", "0"};
-  CHECK(JoinNodes(&nodes) == "[1, 0]");
+TEST_CASE("node lists are printed in order by set key, or as none", "[config][routing]") {
+  const std::vector<ReplicaSet> plain = SetsOfOne({"1", "0"});
+  CHECK(JoinNodes(&plain) == "[1, 0]");
+  const std::vector<ReplicaSet> sets = {{"0", "1"}, {"2"}, {"4", "3"}};
+  CHECK(JoinNodes(&sets) == "[0+1, 2, 4+3]");
   CHECK(JoinNodes(nullptr) == "none");
 }
 

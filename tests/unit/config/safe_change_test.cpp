@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "config/replica_set.h"
+
 namespace rt {
 namespace {
 
@@ -15,7 +17,7 @@ ClusterConfig BaseConfig() {
   config.slice_length_s = 3600;
   config.max_future_s = 300;
   config.reload_interval_s = 30;
-  config.routing = {{0, {"0", "1"}}};
+  config.routing = {{0, SetsOfOne({"0", "1"})}};
   return config;
 }
 
@@ -47,21 +49,21 @@ TEST_CASE("the protected horizon is the slice of now + max-future + reload", "[c
 
 TEST_CASE("adding workers for a future slice is safe", "[config][safe]") {
   ClusterConfig new_config = BaseConfig();
-  new_config.routing.push_back({12, {"0", "1", "2"}});
+  new_config.routing.push_back({12, SetsOfOne({"0", "1", "2"})});
   CHECK(CheckSafeChange(BaseConfig(), new_config, NowMs(10)).empty());
 }
 
 TEST_CASE("changing the workers of a current or past slice is unsafe", "[config][safe]") {
   ClusterConfig new_config = BaseConfig();
-  new_config.routing.push_back({5, {"0", "1", "2"}});
+  new_config.routing.push_back({5, SetsOfOne({"0", "1", "2"})});
   const std::vector<UnsafeChange> changes = CheckSafeChange(BaseConfig(), new_config, NowMs(10));
   REQUIRE(changes.size() == 1);
   const UnsafeChange& change = changes[0];
   CHECK(change.kind == UnsafeChange::Kind::kRouting);
   CHECK(change.first_slice == 5);
   CHECK(change.last_slice == 10);
-  CHECK(change.old_nodes == std::vector<std::string>{"0", "1"});
-  CHECK(change.new_nodes == std::vector<std::string>{"0", "1", "2"});
+  CHECK(change.old_nodes == SetsOfOne({"0", "1"}));
+  CHECK(change.new_nodes == SetsOfOne({"0", "1", "2"}));
   CHECK(change.safe_from_slice == 11);
   CHECK(change.message ==
         "slices 5..10: routing changes from [0, 1] to [0, 1, 2] (safe only from slice 11)");
@@ -69,7 +71,7 @@ TEST_CASE("changing the workers of a current or past slice is unsafe", "[config]
 
 TEST_CASE("a change landing in the slice reached before reload is unsafe", "[config][safe]") {
   ClusterConfig new_config = BaseConfig();
-  new_config.routing.push_back({11, {"2"}});
+  new_config.routing.push_back({11, SetsOfOne({"2"})});
   CHECK(CheckSafeChange(BaseConfig(), new_config, NowMs(10)).empty());
   const std::vector<UnsafeChange> changes =
       CheckSafeChange(BaseConfig(), new_config, NowMs(10, 3600 - 100));
@@ -81,7 +83,7 @@ TEST_CASE("a change landing in the slice reached before reload is unsafe", "[con
 
 TEST_CASE("reordering a node list is unsafe", "[config][safe]") {
   ClusterConfig new_config = BaseConfig();
-  new_config.routing[0].nodes = {"1", "0"};
+  new_config.routing[0].nodes = SetsOfOne({"1", "0"});
   const std::vector<UnsafeChange> changes = CheckSafeChange(BaseConfig(), new_config, NowMs(3));
   REQUIRE(changes.size() == 1);
   CHECK(changes[0].first_slice == 0);
@@ -103,15 +105,15 @@ TEST_CASE("giving workers to slices that had none is safe", "[config][safe]") {
   ClusterConfig old_config = BaseConfig();
   old_config.routing[0].slice = 5;
   ClusterConfig new_config = BaseConfig();
-  new_config.routing = {{2, {"2"}}, {5, {"0", "1"}}};
+  new_config.routing = {{2, SetsOfOne({"2"})}, {5, SetsOfOne({"0", "1"})}};
   CHECK(CheckSafeChange(old_config, new_config, NowMs(8)).empty());
 }
 
 TEST_CASE("separate unsafe ranges are reported separately", "[config][safe]") {
   ClusterConfig old_config = BaseConfig();
-  old_config.routing = {{0, {"0"}}, {2, {"1"}}, {4, {"2"}}};
+  old_config.routing = {{0, SetsOfOne({"0"})}, {2, SetsOfOne({"1"})}, {4, SetsOfOne({"2"})}};
   ClusterConfig new_config = BaseConfig();
-  new_config.routing = {{0, {"1"}}, {2, {"1"}}, {4, {"0"}}};
+  new_config.routing = {{0, SetsOfOne({"1"})}, {2, SetsOfOne({"1"})}, {4, SetsOfOne({"0"})}};
   const std::vector<UnsafeChange> changes = CheckSafeChange(old_config, new_config, NowMs(6));
   REQUIRE(changes.size() == 2);
   CHECK(changes[0].first_slice == 0);
@@ -162,7 +164,7 @@ namespace rt {
 TEST_CASE("slices a worker already holds stay fixed beyond the two configs' horizon",
           "[config][safe]") {
   ClusterConfig new_config = BaseConfig();
-  new_config.routing.push_back({14, {"1", "0"}});
+  new_config.routing.push_back({14, SetsOfOne({"1", "0"})});
   CHECK(CheckSafeChange(BaseConfig(), new_config, NowMs(10)).empty());
 
   SafeChangeContext context;
@@ -187,7 +189,7 @@ TEST_CASE("the horizon of an earlier config is remembered after max-future-s shr
   lowered.max_future_s = 5;
   lowered.reload_interval_s = 1;
   ClusterConfig rerouted = lowered;
-  rerouted.routing.push_back({12, {"1", "0"}});
+  rerouted.routing.push_back({12, SetsOfOne({"1", "0"})});
   CHECK(CheckSafeChange(lowered, rerouted, NowMs(10)).empty());
 
   ClusterConfig earlier = BaseConfig();

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <limits>
 
+#include "config/replica_set.h"
 #include "config/utc_time.h"
 
 namespace rt {
@@ -13,7 +14,7 @@ ClusterConfig HourlyConfig(TimestampUnit unit) {
   config.slice_length_s = 3600;
   config.first_slice_s = *ParseUtcTime("2017-05-20T00:00:00");
   config.timestamp_unit = unit;
-  config.routing = {{0, {"0"}}};
+  config.routing = {{0, SetsOfOne({"0"})}};
   return config;
 }
 

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "config/config_loader.h"
+#include "config/replica_set.h"
 
 namespace rt {
 namespace {
@@ -16,7 +17,7 @@ TEST_CASE("a config written as JSON parses back to the same config", "[sim][conf
                          {"2", "http://127.0.0.1:9002/worker"}};
   config.slice_length_s = 3600;
   config.first_slice_s = 1'704'067'200;  // 2024-01-01T00:00:00Z
-  config.routing = {{0, {"0", "1"}}, {13, {"0", "1", "2"}}};
+  config.routing = {{0, SetsOfOne({"0", "1"})}, {13, SetsOfOne({"0", "1", "2"})}};
   config.cache_ttl_ms = 250;
   config.max_late_slices = 24;
 

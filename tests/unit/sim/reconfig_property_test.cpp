@@ -4,6 +4,7 @@
 #include <chrono>
 #include <vector>
 
+#include "config/replica_set.h"
 #include "config/slice_math.h"
 #include "server/auth/request_signature.h"
 #include "server/auth/worker_key.h"
@@ -90,7 +91,7 @@ TEST_CASE(
   ClusterConfig config = cluster.config();
   config.max_future_s = 300;
   config.reload_interval_s = 1;
-  config.routing = {{0, {"0", "1"}}};
+  config.routing = {{0, SetsOfOne({"0", "1"})}};
   REQUIRE(cluster.ApplyConfig(config).ok());
   const int64_t future_ms = clock.NowMillis() + 30'000;
   const int64_t future_slice = *SliceOfEpochMillis(config, future_ms);
@@ -105,15 +106,15 @@ TEST_CASE(
   //    now + 5 + 1 s: a worker holds data for it, and the node remembers that the
   //    config of step 1 let events in up to now + 300 s.
   ClusterConfig rerouted = config;
-  rerouted.routing.push_back({future_slice, {"1", "0"}});
-  rerouted.routing.push_back({future_slice + 1, {"0", "1"}});
+  rerouted.routing.push_back({future_slice, SetsOfOne({"1", "0"})});
+  rerouted.routing.push_back({future_slice + 1, SetsOfOne({"0", "1"})});
   const Status refused = cluster.ApplyConfig(rerouted);
   REQUIRE_FALSE(refused.ok());
   CHECK_THAT(refused.message(),
              Catch::Contains("slice 1003: routing changes from [0, 1] to [1, 0]"));
   // A slice beyond everything that may hold data can still be re-routed.
   ClusterConfig later = config;
-  later.routing.push_back({1040, {"1", "0"}});
+  later.routing.push_back({1040, SetsOfOne({"1", "0"})});
   CHECK(cluster.ApplyConfig(later).ok());
 
   // 4. When the slice's time comes, the same eight users send again: eight unique.
