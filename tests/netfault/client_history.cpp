@@ -3,6 +3,7 @@
 #include <boost/beast/http.hpp>
 #include <optional>
 
+#include "config/replica_set.h"
 #include "config/routing.h"
 
 namespace rt::netfault {
@@ -67,8 +68,9 @@ void ClientHistory::PostOnce(int api, const std::string& user, bool click,
   r.kind = Record::Kind::kPost;
   r.api = api;
   r.click = click;
-  r.worker =
-      std::stoi(WorkerForHash(options_.nodes, keyer_.KeyFor(options_.slice, user).RoutingHash()));
+  r.worker = std::stoi(
+      SetForHash(SetsOfOne(options_.nodes), keyer_.KeyFor(options_.slice, user).RoutingHash())
+          .front());
   const std::string target = "/analytics?timestamp=" + std::to_string(options_.timestamp_ms) +
                              "&user=" + user + (click ? "&click" : "&impression");
   r.sent_us = NowUs();
