@@ -372,4 +372,18 @@ uint64_t ApiNode::Stop(std::chrono::milliseconds drain_timeout) {
   return undelivered;
 }
 
+uint64_t ApiNode::SpooledEvents() const { return forwarders_->SpooledEvents(); }
+
+void ApiNode::Crash() {
+  if (stopped_) return;
+  stopped_ = true;
+  // The order is that of the threads that could still promise something: first the
+  // server (no more 202s), then the forwarders' thread, then the spool's.
+  server_->Abort();
+  client_work_.reset();
+  client_context_.stop();
+  if (client_thread_.joinable()) client_thread_.join();
+  if (spool_disk_) spool_disk_->Abandon();
+}
+
 }  // namespace rt

@@ -77,6 +77,13 @@ Status ForwarderSet::AdoptSpools(const std::vector<std::string>& ids) {
   return Status::Ok();
 }
 
+uint64_t ForwarderSet::SpooledEvents() const {
+  uint64_t events = 0;
+  std::shared_lock lock(mutex_);
+  for (const auto& [id, spool] : spools_) events += spool->events();
+  return events;
+}
+
 std::map<std::string, uint64_t> ForwarderSet::Orphans() const {
   std::map<std::string, uint64_t> orphans;
   std::shared_lock lock(mutex_);
