@@ -30,7 +30,7 @@ struct SimulationOptions {
   std::optional<int64_t> restart_at;      // a worker stops and restarts, traffic going on
   std::optional<int64_t> unsafe_at;       // an unsafe config change must be refused
   // API node 0 crashes in the middle of the hour, traffic going on, and restarts on
-  // its spool (docs/design.md §10 "API-node crash")
+  // its spool (docs/design.md §10 "Simulator")
   std::optional<int64_t> crash_api_at;
   int added_workers = 2;
 
