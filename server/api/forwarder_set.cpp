@@ -194,6 +194,11 @@ void ForwarderSet::Shutdown() {
   for (const auto& [id, forwarder] : forwarders_) forwarder->Shutdown();
 }
 
+void ForwarderSet::SettleSpools() {
+  std::shared_lock lock(mutex_);
+  for (const auto& [id, spool] : spools_) spool->SettleWaiting();
+}
+
 std::shared_ptr<Forwarder> ForwarderSet::Find(const std::string& worker) const {
   std::shared_lock lock(mutex_);
   const auto it = forwarders_.find(worker);

@@ -91,6 +91,8 @@ class ForwarderSet {
   // could not be delivered. REQUIRES: not on a thread of `ioc`.
   uint64_t Drain(std::chrono::steady_clock::time_point deadline);
   void Shutdown();
+  // EventSpool::SettleWaiting on every spool (at shutdown, once no POST can come).
+  void SettleSpools();
 
   std::shared_ptr<Forwarder> Find(const std::string& worker) const;
 

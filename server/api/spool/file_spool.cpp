@@ -148,6 +148,22 @@ void FileSpool::WhenDurable(uint64_t seq, std::function<void()> done) {
   }
 }
 
+void FileSpool::SettleWaiting() {
+  if (!fsync_) return;  // WhenDurable ran every callback at once
+  // Not while the disk thread syncs this spool: two syncs at once would race on the
+  // segments' pins. Nothing wakes it for this spool again (see REQUIRES).
+  disk_.Unregister(this);
+  if (disk_.abandoned()) {
+    std::deque<std::pair<uint64_t, std::function<void()>>> dropped;
+    {
+      std::lock_guard lock(mu_);
+      dropped.swap(waiting_);
+    }
+    return;  // destroyed here, never run: a crashed node answers nothing
+  }
+  SyncWritten();
+}
+
 FileSpool::Segment* FileSpool::FindLocked(uint64_t seq) const {
   auto it =
       std::upper_bound(segments_.begin(), segments_.end(), seq,
