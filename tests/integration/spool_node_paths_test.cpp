@@ -109,13 +109,19 @@ TEST_CASE("a full spool answers 503 with Retry-After, counts it, and loses nothi
   const Promised promised = Send(cluster.api_port(), ts, 5000, 10);
   REQUIRE(promised.refused == 10);
   CHECK(promised.accepted() > 100);
-  const auto full =
-      testing::FetchMetric(cluster.api_port(), "rt_api_spool_full_total{worker=\"0\"}");
-  REQUIRE(full.has_value());
-  CHECK(*full == 10);
-  CHECK(testing::FetchMetric(cluster.api_port(), "rt_api_spool_full_total{worker=\"1\"}") == 0);
+  // Every 503 counted once. The budget is the node's: worker 1 meets it too when a
+  // rollover finds its acknowledged segment not yet reclaimed, so the split between
+  // the workers is not fixed, only that worker 0's backlog hit it.
+  const double full_0 =
+      testing::FetchMetric(cluster.api_port(), "rt_api_spool_full_total{worker=\"0\"}").value_or(0);
+  const double full_1 =
+      testing::FetchMetric(cluster.api_port(), "rt_api_spool_full_total{worker=\"1\"}").value_or(0);
+  CHECK(full_0 >= 1);
+  CHECK(full_0 + full_1 == 10);
   REQUIRE(cluster.RestartWorker(0));
-  REQUIRE(testing::WaitFor([&] { return SpoolEmpty(cluster.api_port(), "0"); }, 30s));
+  REQUIRE(testing::WaitFor(
+      [&] { return SpoolEmpty(cluster.api_port(), "0") && SpoolEmpty(cluster.api_port(), "1"); },
+      30s));
   CheckExactlyPromised(cluster, cluster.clock().now_slice, promised);
   CHECK(cluster.StopApi() == 0);
 }
