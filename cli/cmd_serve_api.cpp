@@ -44,7 +44,8 @@ struct ServeApiOptions {
   size_t max_connections = 0;  // 0: from the descriptor limit
   std::string spool_dir;       // empty: no spool, events wait in memory
   bool spool_fsync = false;
-  std::string spool_max_bytes;  // ParseByteSize; empty: the default
+  std::string spool_max_bytes;      // ParseByteSize; empty: the default
+  std::string spool_segment_bytes;  // ParseByteSize; empty: the default
 };
 
 void Log(const ServeApiOptions& options, const std::string& line) {
@@ -178,11 +179,22 @@ int RunServeApi(const ServeApiOptions& options) {
     return kExitFailure;
   }
   ApiNodeOptions node_options;
-  if (options.spool_dir.empty() && (options.spool_fsync || !options.spool_max_bytes.empty())) {
+  if (options.spool_dir.empty() && (options.spool_fsync || !options.spool_max_bytes.empty() ||
+                                    !options.spool_segment_bytes.empty())) {
     std::cerr << "rtctl serve-api: "
-              << (options.spool_fsync ? "--spool-fsync" : "--spool-max-bytes")
+              << (options.spool_fsync                ? "--spool-fsync"
+                  : !options.spool_max_bytes.empty() ? "--spool-max-bytes"
+                                                     : "--spool-segment-bytes")
               << " needs --spool-dir (see --help)\n";
     return kExitUsage;
+  }
+  if (!options.spool_segment_bytes.empty()) {
+    Result<uint64_t> bytes = ParseByteSize(options.spool_segment_bytes);
+    if (!bytes.ok()) {
+      std::cerr << "rtctl serve-api: --spool-segment-bytes: " << bytes.status().message() << "\n";
+      return kExitUsage;
+    }
+    node_options.spool_segment_bytes = static_cast<size_t>(*bytes);  // bounds: SpoolDisk::Open
   }
   if (!options.spool_max_bytes.empty()) {
     Result<uint64_t> bytes = ParseByteSize(options.spool_max_bytes);
@@ -347,6 +359,9 @@ CommandRunner SetupServeApi(CLI::App& app) {
   sub->add_option("--spool-max-bytes", options->spool_max_bytes,
                   "With --spool-dir: the spool's files at most (bytes, or K/M/G/KiB/MiB/GiB); "
                   "beyond, POSTs for a backlogged worker get 503 (default 8GiB)");
+  sub->add_option("--spool-segment-bytes", options->spool_segment_bytes,
+                  "With --spool-dir: size of each preallocated spool segment file, a multiple "
+                  "of 4KiB from 4KiB to 8MiB (default 4MiB; small values are for tests)");
   sub->add_flag("--strict", options->strict,
                 "Refuse a config with an unknown key: exit 1 at start, keep the running "
                 "config on reload (without it, each unknown key is logged as a warning)");

@@ -162,6 +162,9 @@ CommandRunner SetupSimulate(CLI::App& app) {
   AddHourOption(*sub, "--add-api-at", s.add_api_at, "Hour at which another API node joins");
   AddHourOption(*sub, "--restart-at", s.restart_at,
                 "Hour at which a worker is stopped and restarted while traffic goes on");
+  AddHourOption(*sub, "--crash-api-at", s.crash_api_at,
+                "Hour at which API node 0 crashes mid-hour (no drain, memory lost) and restarts "
+                "on its spool");
   AddHourOption(*sub, "--unsafe-at", s.unsafe_at,
                 "Hour at which an unsafe config change is attempted (it must be refused)");
   sub->add_option("--client-threads", s.client_threads, "Client threads sending the traffic")

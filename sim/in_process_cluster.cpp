@@ -110,17 +110,19 @@ Status InProcessCluster::StartWorker(const std::string& id, uint16_t port) {
   return Status::Ok();
 }
 
-// Starts API node `id` with config_ plus its own entry (unbound), and records its
-// real URL in config_; the caller then applies config_ everywhere.
-Result<std::string> InProcessCluster::StartApiNode(const std::string& id) {
+// Starts API node `id` with config_ plus its own entry (unbound when `port` is 0),
+// and records its real URL in config_; the caller then applies config_ everywhere.
+Result<std::string> InProcessCluster::StartApiNode(const std::string& id, uint16_t port) {
   ClusterConfig own = config_;
-  own.api_nodes[id] = kUnboundApiUrl;
+  if (port == 0) own.api_nodes[id] = kUnboundApiUrl;
   ApiNodeOptions node_options;
   node_options.node_id = id;
   node_options.secret = options_.secret;
   node_options.listen_host = "127.0.0.1";
-  node_options.listen_port = 0;
+  node_options.listen_port = port;
   node_options.threads = options_.node_threads;
+  node_options.spool_dir = options_.data_root + "/api-" + id + "-spool";
+  node_options.spool_segment_bytes = options_.spool_segment_bytes;
   Result<std::unique_ptr<ApiNode>> node = ApiNode::Create(own, node_options, clock_);
   if (!node.ok()) return node.status().WithContext("API node " + id);
   if (Status s = (*node)->Start(); !s.ok()) return s.WithContext("API node " + id);
@@ -183,6 +185,17 @@ Status InProcessCluster::RestartWorker(const std::string& id) {
   if (it == workers_.end()) return Status::NotFound("no worker " + id);
   if (it->second) return Status::Conflict("worker " + id + " is running");
   return StartWorker(id, worker_ports_[id]);
+}
+
+Result<uint64_t> InProcessCluster::CrashApiNode(const std::string& id) {
+  auto it = api_nodes_.find(id);
+  if (it == api_nodes_.end()) return Status::NotFound("no running API node " + id);
+  const uint16_t port = it->second->LocalEndpoint().port();
+  it->second->Crash();
+  api_nodes_.erase(it);  // destroyed: its spool lock is released
+  const Result<std::string> url = StartApiNode(id, port);
+  if (!url.ok()) return url.status().WithContext("restarting it after the crash");
+  return api_nodes_.at(id)->SpooledEvents();
 }
 
 std::vector<Status> InProcessCluster::OfferConfig(const ClusterConfig& next) {

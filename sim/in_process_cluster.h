@@ -24,6 +24,9 @@ struct InProcessClusterOptions {
   std::string data_root;  // an existing dir; worker i keeps its data in data_root/worker-i
   std::string secret = "rt-simulate";
   int node_threads = 1;  // I/O threads per node (every node shares the machine)
+  // API node i spools its accepted events in data_root/api-i-spool (a FileSpool per
+  // worker, docs/design.md §13), so that CrashApiNode can restart it on them.
+  size_t spool_segment_bytes = 256 * 1024;  // small: a run holds few events per worker
 };
 
 // A whole rt cluster in this process: real WorkerNode and ApiNode objects serving
@@ -64,6 +67,12 @@ class InProcessCluster {
   // port.
   [[nodiscard]] Status StopWorker(const std::string& id);
   [[nodiscard]] Status RestartWorker(const std::string& id);
+  // Crashes API node `id` (ApiNode::Crash: no drain, no final sync, its memory
+  // abandoned) and starts a fresh one with the same id on the same port and spool
+  // dir, with the current config; it resends what the spool holds and the workers
+  // lack. Returns how many events the restarted node found in its spool (accepted
+  // by the crashed one, not acknowledged). REQUIRES: not the reader.
+  [[nodiscard]] Result<uint64_t> CrashApiNode(const std::string& id);
   // Gives `next` to every API node through ReplaceConfig, in id order, and makes it
   // config() if all of them applied it. The error names the first node that refused
   // and why (nodes before it have applied `next`: use one API node when that matters).
@@ -84,7 +93,8 @@ class InProcessCluster {
 
   [[nodiscard]] Result<ClusterConfig> Reparse(const ClusterConfig& config) const;
   [[nodiscard]] Status StartWorker(const std::string& id, uint16_t port);
-  [[nodiscard]] Result<std::string> StartApiNode(const std::string& id);
+  // `port` 0: an ephemeral one, and `config` gets the node's entry unbound.
+  [[nodiscard]] Result<std::string> StartApiNode(const std::string& id, uint16_t port = 0);
   [[nodiscard]] Status ApplyEverywhere(const ClusterConfig& next);
   void SaveConfig() const;
 

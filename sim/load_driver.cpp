@@ -35,6 +35,13 @@ struct Outcome {
   std::string body;
 };
 
+// ClientConnection's failure before the request was written (see its Callback): with
+// resend_on_stale_close off, the request never left this process.
+bool NeverSent(const Status& status) {
+  return status.message().find(": connect: ") != std::string::npos ||
+         status.message().find(": resolve: ") != std::string::npos;
+}
+
 }  // namespace
 
 SendTally& SendTally::operator+=(const SendTally& other) {
@@ -97,6 +104,9 @@ http::ClientConnection& LoadDriver::ConnectionTo(Client& client, uint16_t port) 
   if (!connection) {
     http::ClientOptions options;
     options.request_timeout = options_.request_timeout;
+    // A POST is not idempotent: resent after its node crashed with it in flight, it
+    // could be counted by the crashed node's spool and by the restarted node.
+    options.resend_on_stale_close = false;
     connection = http::ClientConnection::Create(context_, "127.0.0.1", port, options);
   }
   return *connection;
@@ -130,6 +140,12 @@ void LoadDriver::RunClient(Client& client, std::span<const SimRequest> requests,
   std::vector<Item> window_items;
   std::vector<Outcome> outcomes;
   while (!queue.empty()) {
+    if (const uint64_t generation = generation_.load(std::memory_order_relaxed);
+        generation != client.generation) {
+      for (auto& [port, connection] : client.connections) connection->Close();
+      client.connections.clear();
+      client.generation = generation;
+    }
     const size_t n = std::min(queue.size(), static_cast<size_t>(std::max(1, options_.window)));
     window_items.assign(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
     queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
@@ -172,16 +188,20 @@ void LoadDriver::RunClient(Client& client, std::span<const SimRequest> requests,
         if (!outcome.status.ok() || outcome.http_status != 200) ++tally.get_errors;
         continue;
       }
-      if (!outcome.status.ok()) {
+      const int64_t slice = (r.timestamp_ms - first_slice_ms_) / slice_ms_;
+      // Refused at connect (its node is restarting): never sent, so sent again.
+      const bool not_sent = !outcome.status.ok() && NeverSent(outcome.status);
+      if (!outcome.status.ok() && !not_sent) {
         ++tally.posts;
         ++tally.unanswered;
+        oracle_.RecordUnknown(slice, TrafficModel::UserName(r.user), r.action);
         AddProblem(tally, "POST without an answer: " + outcome.status.message());
-      } else if (outcome.http_status == 202) {
+      } else if (outcome.status.ok() && outcome.http_status == 202) {
         ++tally.posts;
         ++tally.accepted;
-        oracle_.Record((r.timestamp_ms - first_slice_ms_) / slice_ms_,
-                       TrafficModel::UserName(r.user), r.action);
-      } else if (outcome.http_status == 503 &&
+        accepted_.fetch_add(1, std::memory_order_relaxed);
+        oracle_.Record(slice, TrafficModel::UserName(r.user), r.action);
+      } else if ((not_sent || outcome.http_status == 503) &&
                  (!window_items[k].first_503 ||
                   now - *window_items[k].first_503 < options_.retry_deadline)) {
         saw_503 = true;
@@ -191,8 +211,9 @@ void LoadDriver::RunClient(Client& client, std::span<const SimRequest> requests,
       } else {
         ++tally.posts;
         ++tally.rejected;
-        AddProblem(tally, "POST answered " + std::to_string(outcome.http_status) + ": " +
-                              FirstLine(outcome.body));
+        AddProblem(tally, not_sent ? "POST not sent: " + outcome.status.message()
+                                   : "POST answered " + std::to_string(outcome.http_status) + ": " +
+                                         FirstLine(outcome.body));
       }
     }
     if (saw_503) {

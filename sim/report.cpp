@@ -47,7 +47,7 @@ std::string Pair(uint64_t oracle, const std::optional<SliceStats>& cluster,
 
 std::string RowStatus(const SliceRow& row) {
   if (row.match()) return "ok";
-  if (row.cluster == row.oracle) return "MISMATCH (perworker)";
+  if (row.Within(row.cluster)) return "MISMATCH (perworker)";
   return "MISMATCH";
 }
 
@@ -190,7 +190,8 @@ std::string FormatSliceTable(const SimReport& report) {
                     Pair(row.oracle.unique_users, row.cluster, &SliceStats::unique_users),
                     Pair(row.oracle.clicks, row.cluster, &SliceStats::clicks),
                     Pair(row.oracle.impressions, row.cluster, &SliceStats::impressions),
-                    JoinIds(row.workers), RowStatus(row)});
+                    JoinIds(row.workers),
+                    RowStatus(row) + (row.slack == SliceStats{} ? "" : " (unknown outcome)")});
   }
   return FormatTable(rows);
 }
@@ -212,6 +213,7 @@ std::string FormatReportJson(const SimReport& report) {
                       {"cluster", OptionalStatsJson(row.cluster)},
                       {"perworker_sum", OptionalStatsJson(row.perworker)},
                       {"workers", row.workers},
+                      {"slack", StatsJson(row.slack)},
                       {"match", row.match()}});
   }
   nlohmann::json hours = nlohmann::json::array();
@@ -230,6 +232,7 @@ std::string FormatReportJson(const SimReport& report) {
       {"workers", report.workers},
       {"events", report.events()},
       {"rejected", report.rejected},
+      {"unknown_outcome", report.unknown},
       {"gets", report.gets()},
       {"get_errors", report.get_errors()},
       {"slice_count", report.slices.size()},
@@ -259,7 +262,8 @@ std::string FormatReportHtml(const SimReport& report) {
   html += "<p>seed " + std::to_string(report.seed) + ", " + std::to_string(report.api_nodes) +
           " API nodes, " + std::to_string(report.workers) + " workers at the start, " +
           std::to_string(report.gets()) + " GETs (" + std::to_string(report.get_errors()) +
-          " not 200), " + std::to_string(report.rejected) + " POSTs not accepted</p>\n";
+          " not 200), " + std::to_string(report.rejected) + " POSTs not accepted (" +
+          std::to_string(report.unknown) + " of them of unknown outcome)</p>\n";
   html += "<h2>Events per hour</h2>\n" + ChartSvg(report);
   if (!report.changes.empty()) {
     html += "<h2>Changes</h2>\n<ul>\n";

@@ -10,6 +10,7 @@
 #include <set>
 #include <span>
 #include <system_error>
+#include <thread>
 
 #include "config/replica_set.h"
 #include "config/routing.h"
@@ -143,6 +144,7 @@ class Run {
       row.slice = slice;
       row.start_s = first_slice_s_ + slice * kSliceSeconds;
       row.oracle = oracle_.StatsFor(slice);
+      row.slack = oracle_.SlackFor(slice);
       if (const auto* sets = SetsForSlice(cluster_.config(), slice)) row.workers = MembersOf(*sets);
       const std::string timestamp = std::to_string(row.start_s * 1000);
 
@@ -189,7 +191,8 @@ class Run {
   }
 
   void AddTallyFailures(SimReport& report) const {
-    report.rejected = total_.rejected + total_.unanswered;
+    report.rejected = total_.rejected + total_.unanswered + crash_unknown_;
+    report.unknown = crash_unknown_;
     if (total_.rejected > 0) {
       report.failures.push_back(std::to_string(total_.rejected) +
                                 " POSTs were not accepted (first: " + total_.problems.front() +
@@ -216,6 +219,8 @@ class Run {
     const int64_t hour_start = first_ms_ + hour * kSliceMs;
     // At the restart hour the worker is down for the first sixth of the hour.
     const int restart_after_chunk = hour == hours_.restart ? std::max(1, chunks / 6) : -1;
+    // At the crash hour API node 0 crashes during the middle chunk.
+    const int crash_chunk = hour == hours_.crash_api ? chunks / 2 : -1;
     std::string victim;
     if (hour == hours_.restart) victim = StopWorker(hour, report);
 
@@ -229,14 +234,23 @@ class Run {
       while (end < requests.size() && requests[end].send_ms < chunk_end) ++end;
       // Every request of the chunk is sent at or before the clock's time.
       clock_.Set(chunk_end - 1);
-      const SendTally tally = driver_.Send(
-          std::span<const SimRequest>(requests.data() + begin, end - begin), cluster_.ApiPorts());
+      const std::span<const SimRequest> chunk(requests.data() + begin, end - begin);
+      const SendTally tally = c == crash_chunk ? SendThroughCrash(hour, chunk, report)
+                                               : driver_.Send(chunk, cluster_.ApiPorts());
       begin = end;
       row.posts += tally.posts;
       row.accepted += tally.accepted;
       row.gets += tally.gets;
       row.get_errors += tally.get_errors;
-      total_ += tally;
+      if (c == crash_chunk) {
+        // Cut off by the crash: the oracle holds them as unknown (its slack).
+        crash_unknown_ += tally.unanswered;
+        SendTally counted = tally;
+        counted.unanswered = 0;
+        total_ += counted;
+      } else {
+        total_ += tally;
+      }
       if (c + 1 == restart_after_chunk && !victim.empty()) RestartWorker(hour, victim, report);
       if (options_.progress) {
         options_.progress(static_cast<double>(hour) + static_cast<double>(c + 1) / chunks,
@@ -244,6 +258,40 @@ class Run {
       }
     }
     report.hours.push_back(row);
+  }
+
+  // Sends `chunk` while API node 0 crashes once half of the chunk's POSTs to it (at
+  // most) were answered 202, and restarts on its spool; the clients go on throughout.
+  SendTally SendThroughCrash(int64_t hour, std::span<const SimRequest> chunk, SimReport& report) {
+    const std::vector<uint16_t> ports = cluster_.ApiPorts();
+    size_t posts_to_node0 = 0;
+    for (const SimRequest& r : chunk) {
+      posts_to_node0 += r.kind == SimRequest::Kind::kPost && r.route % ports.size() == 0;
+    }
+    const uint64_t trigger = driver_.accepted() + posts_to_node0 / 2;
+    SendTally tally;
+    std::thread sender([&] { tally = driver_.Send(chunk, ports); });
+    // Bounded: the chunk's traffic ends on its own, and the wait with it.
+    const auto give_up = std::chrono::steady_clock::now() + kDrainTimeout;
+    while (driver_.accepted() < trigger && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    const Result<uint64_t> spooled = cluster_.CrashApiNode("0");
+    driver_.Reconnect();
+    sender.join();
+    if (!spooled.ok()) {
+      report.failures.push_back(HourLabel(hour, first_slice_s_) +
+                                ": crashing API node 0 failed: " + spooled.status().message());
+      return tally;
+    }
+    report.changes.push_back(
+        HourLabel(hour, first_slice_s_) +
+        ": API node 0 crashed (no drain, its memory lost) with traffic "
+        "going on, and restarted on its spool: " +
+        std::to_string(*spooled) +
+        " events past its cursor files, resent unless a worker's mark has them; " +
+        std::to_string(tally.unanswered) + " POSTs in flight got no answer (outcome unknown)");
+    return tally;
   }
 
   void AddWorkers(int64_t hour, SimReport& report) {
@@ -351,6 +399,7 @@ class Run {
   LoadDriver driver_;
   TrafficModel model_;
   SendTally total_;
+  uint64_t crash_unknown_ = 0;  // POSTs the crash cut off (not in total_.unanswered)
 };
 
 }  // namespace
@@ -360,7 +409,8 @@ ScenarioHours ResolveScenarioHours(const SimulationOptions& options) {
     return given ? *given : default_hour * options.hours / kDefaultHours;
   };
   return ScenarioHours{scaled(options.add_workers_at, 12), scaled(options.add_api_at, 20),
-                       scaled(options.restart_at, 30), scaled(options.unsafe_at, 40)};
+                       scaled(options.restart_at, 30), scaled(options.unsafe_at, 40),
+                       scaled(options.crash_api_at, 25)};
 }
 
 std::vector<std::string> ChangesOutsideRun(const SimulationOptions& options) {
@@ -378,6 +428,9 @@ std::vector<std::string> ChangesOutsideRun(const SimulationOptions& options) {
   }
   if (hours.unsafe >= options.hours) {
     skipped.push_back("an unsafe change is tried at hour " + std::to_string(hours.unsafe));
+  }
+  if (hours.crash_api >= options.hours) {
+    skipped.push_back("an API node crashes at hour " + std::to_string(hours.crash_api));
   }
   return skipped;
 }

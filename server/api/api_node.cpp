@@ -385,7 +385,27 @@ uint64_t ApiNode::Stop(std::chrono::milliseconds drain_timeout) {
   client_work_.reset();
   client_context_.stop();
   if (client_thread_.joinable()) client_thread_.join();
+  // --spool-fsync: a POST's 202 waits in its spool for a group sync, and the
+  // callback refers to the handler and the server's session. Run them now, while
+  // both exist: the disk thread or a FileSpool's destructor would run them after
+  // the members are gone (the handler is destroyed first).
+  forwarders_->SettleSpools();
   return undelivered;
+}
+
+uint64_t ApiNode::SpooledEvents() const { return forwarders_->SpooledEvents(); }
+
+void ApiNode::Crash() {
+  if (stopped_) return;
+  stopped_ = true;
+  // The order is that of the threads that could still promise something: first the
+  // server (no more 202s), then the forwarders' thread, then the spool's.
+  server_->Abort();
+  client_work_.reset();
+  client_context_.stop();
+  if (client_thread_.joinable()) client_thread_.join();
+  if (spool_disk_) spool_disk_->Abandon();
+  forwarders_->SettleSpools();  // drops the 202s waiting for a sync (see Stop)
 }
 
 }  // namespace rt

@@ -139,6 +139,17 @@ class ApiNode {
   // Stops accepting, flushes every forwarding queue (up to `drain_timeout`), stops
   // the server. Returns how many accepted events could not be delivered.
   uint64_t Stop(std::chrono::milliseconds drain_timeout);
+  // Tears the node down as kill -9 would, as far as one process can do it to a part
+  // of itself (the simulator's API-node crash, docs/design.md §10): every I/O thread
+  // stops where it is (requests in flight get no answer, the batch in flight to a
+  // worker is cut off), nothing is drained, flushed or synced, no cursor file is
+  // written; the spool files keep what Append wrote. Then destroy the node; a fresh
+  // ApiNode on the same --spool-dir resumes from the files alone. Not atomic like a
+  // signal: a POST in its handler finishes its Append first (no torn record).
+  void Crash();
+
+  // Accepted events not yet acknowledged by their workers, over every spool.
+  uint64_t SpooledEvents() const;
 
   MetricsRegistry& metrics() { return metrics_; }
   // The config's source, revision and reachability, set by the owner (rtctl

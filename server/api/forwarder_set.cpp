@@ -77,6 +77,13 @@ Status ForwarderSet::AdoptSpools(const std::vector<std::string>& ids) {
   return Status::Ok();
 }
 
+uint64_t ForwarderSet::SpooledEvents() const {
+  uint64_t events = 0;
+  std::shared_lock lock(mutex_);
+  for (const auto& [id, spool] : spools_) events += spool->events();
+  return events;
+}
+
 std::map<std::string, uint64_t> ForwarderSet::Orphans() const {
   std::map<std::string, uint64_t> orphans;
   std::shared_lock lock(mutex_);
@@ -185,6 +192,11 @@ uint64_t ForwarderSet::Drain(std::chrono::steady_clock::time_point deadline) {
 void ForwarderSet::Shutdown() {
   std::shared_lock lock(mutex_);
   for (const auto& [id, forwarder] : forwarders_) forwarder->Shutdown();
+}
+
+void ForwarderSet::SettleSpools() {
+  std::shared_lock lock(mutex_);
+  for (const auto& [id, spool] : spools_) spool->SettleWaiting();
 }
 
 std::shared_ptr<Forwarder> ForwarderSet::Find(const std::string& worker) const {

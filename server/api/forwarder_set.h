@@ -67,6 +67,8 @@ class ForwarderSet {
   // their events are kept and forwarded once a config names the worker. Call before
   // the first SetWorkers.
   [[nodiscard]] Status AdoptSpools(const std::vector<std::string>& ids);
+  // Events in every worker's spool not yet acknowledged (the gauges' sum).
+  uint64_t SpooledEvents() const;
   // Workers with spooled events and no URL in the running config: id → events held.
   std::map<std::string, uint64_t> Orphans() const;
 
@@ -89,6 +91,8 @@ class ForwarderSet {
   // could not be delivered. REQUIRES: not on a thread of `ioc`.
   uint64_t Drain(std::chrono::steady_clock::time_point deadline);
   void Shutdown();
+  // EventSpool::SettleWaiting on every spool (at shutdown, once no POST can come).
+  void SettleSpools();
 
   std::shared_ptr<Forwarder> Find(const std::string& worker) const;
 

@@ -196,8 +196,8 @@ void ClientConnection::OnIoError(beast::error_code ec, const char* what) {
   // A partial response means the server did see the request: still safe to resend
   // for rt's idempotent requests, but a half-read response is a server problem worth
   // surfacing, so only a clean close before the response is retried.
-  const bool stale = reused_ && !resent_ && !closed_ && IsPeerClosed(ec) &&
-                     (parser_ == std::nullopt || !parser_->got_some());
+  const bool stale = options_.resend_on_stale_close && reused_ && !resent_ && !closed_ &&
+                     IsPeerClosed(ec) && (parser_ == std::nullopt || !parser_->got_some());
   CloseSocket();
   if (stale) {
     resent_ = true;

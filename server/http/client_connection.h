@@ -27,6 +27,11 @@ struct ClientOptions {
   std::chrono::milliseconds request_timeout{5000};
   // Largest response body accepted (a worker's /worker/slices can be large).
   uint64_t body_limit = 256ull << 20;
+  // Resend once a request whose reused connection was closed before any byte of the
+  // answer (see Reconnection). Off for callers whose requests are not idempotent:
+  // the simulator's POSTs, where a resend to a restarted node could count an event
+  // the crashed one had already spooled.
+  bool resend_on_stale_close = true;
 };
 
 // A persistent keep-alive HTTP/1.1 client connection to one host:port (the API
@@ -60,7 +65,10 @@ struct ClientOptions {
 class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
  public:
   // `status` is ok when a complete response arrived (whatever its HTTP status);
-  // otherwise kUnavailable with "host:port: what: why" and an empty response.
+  // otherwise kUnavailable with "host:port: what: why" and an empty response. `what`
+  // is "resolve" or "connect" (the message contains ": resolve: " or ": connect: ")
+  // when the request was not written on this attempt; with resend_on_stale_close off
+  // that means it was never sent at all.
   using Callback = std::function<void(Status status, Response response)>;
 
   static std::shared_ptr<ClientConnection> Create(boost::asio::io_context& ioc, std::string host,

@@ -94,4 +94,16 @@ void HttpServer::Stop() {
   });
 }
 
+void HttpServer::Abort() {
+  std::call_once(stopped_, [this] {
+    for (auto& io : io_) {
+      io->work.reset();
+      io->context.stop();
+    }
+    for (auto& io : io_) {
+      if (io->thread.joinable()) io->thread.join();
+    }
+  });
+}
+
 }  // namespace rt::http

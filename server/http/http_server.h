@@ -45,6 +45,11 @@ class HttpServer {
   // REQUIRES: Listen succeeded. Returns at once; the I/O threads serve until Stop.
   void Start();
   void Stop();
+  // Stops every I/O thread at once, wherever its requests are, as a killed process
+  // would: nothing more is read, answered or written, and no drain. The sockets (the
+  // listener's too) close when the server is destroyed. For the simulator's API-node
+  // crash (docs/design.md §10); a later Stop does nothing.
+  void Abort();
 
   // Connections open now, and those refused because max_connections were open
   // (thread-safe; for the nodes' /metrics).

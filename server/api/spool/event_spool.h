@@ -58,6 +58,13 @@ class EventSpool {
   // once on the calling thread unless the spool fsyncs, else on the spool's sync
   // thread after the group fsync that covers it. `done` must not block.
   virtual void WhenDurable(uint64_t seq, std::function<void()> done) = 0;
+  // Runs every WhenDurable callback still waiting, on the calling thread, after the
+  // sync that covers it (or drops them, not run, when the spool was given up as in
+  // a crash), and returns once none is running elsewhere. The owner calls it at
+  // shutdown while what the callbacks refer to (the handler, the server) is alive;
+  // a callback run later, by the disk thread or the destructor, would touch freed
+  // memory. REQUIRES: no Append or WhenDurable concurrently or after.
+  virtual void SettleWaiting() {}
 
   // Appends to `body` the payloads of up to `max_records` consecutive records from
   // record seq `from` (and at most `max_bytes` of payload, but at least one

@@ -35,6 +35,10 @@ FileSpool::~FileSpool() {
     std::lock_guard lock(mu_);
     closing_ = true;
   }
+  if (disk_.abandoned()) {  // a simulated crash: only what Append wrote remains
+    disk_.Release(bytes_);
+    return;
+  }
   // Nothing else runs now: finish the work the disk thread would have done.
   if (fsync_) SyncWritten();
   if (acknowledged_ > cursor_written_) {
@@ -142,6 +146,22 @@ void FileSpool::WhenDurable(uint64_t seq, std::function<void()> done) {
     sync_wanted_ = true;
     disk_.Wake(this);
   }
+}
+
+void FileSpool::SettleWaiting() {
+  if (!fsync_) return;  // WhenDurable ran every callback at once
+  // Not while the disk thread syncs this spool: two syncs at once would race on the
+  // segments' pins. Nothing wakes it for this spool again (see REQUIRES).
+  disk_.Unregister(this);
+  if (disk_.abandoned()) {
+    std::deque<std::pair<uint64_t, std::function<void()>>> dropped;
+    {
+      std::lock_guard lock(mu_);
+      dropped.swap(waiting_);
+    }
+    return;  // destroyed here, never run: a crashed node answers nothing
+  }
+  SyncWritten();
 }
 
 FileSpool::Segment* FileSpool::FindLocked(uint64_t seq) const {

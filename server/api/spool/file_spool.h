@@ -64,6 +64,7 @@ class FileSpool final : public EventSpool {
   // kInvalidArgument for an empty payload or one larger than a segment can hold.
   [[nodiscard]] Result<uint64_t> Append(std::string_view payload) override;
   void WhenDurable(uint64_t seq, std::function<void()> done) override;
+  void SettleWaiting() override;
   size_t Read(uint64_t from, size_t max_records, size_t max_bytes, std::string& body) override;
   std::optional<Gap> GapAt(uint64_t seq) const override;
   void Acknowledge(uint64_t seq) override;

@@ -74,11 +74,25 @@ uint64_t SpoolDisk::allocated_bytes() const {
   return allocated_;
 }
 
+void SpoolDisk::Abandon() {
+  {
+    std::lock_guard lock(mu_);
+    abandoned_ = true;
+    queued_.clear();
+  }
+  cv_.notify_all();
+}
+
+bool SpoolDisk::abandoned() const {
+  std::lock_guard lock(mu_);
+  return abandoned_;
+}
+
 void SpoolDisk::Run() {
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [&] { return stopping_ || !queued_.empty(); });
-    if (queued_.empty()) return;  // stopping
+    cv_.wait(lock, [&] { return stopping_ || abandoned_ || !queued_.empty(); });
+    if (queued_.empty() || abandoned_) return;  // stopping
     FileSpool* spool = queued_.front();
     queued_.erase(queued_.begin());
     running_ = spool;
@@ -120,6 +134,7 @@ void SpoolDisk::Fatal(const Status& status) {
 void SpoolDisk::Wake(FileSpool* spool) {
   {
     std::lock_guard lock(mu_);
+    if (abandoned_) return;
     if (std::find(queued_.begin(), queued_.end(), spool) != queued_.end()) return;
     queued_.push_back(spool);
   }

@@ -72,6 +72,14 @@ class SpoolDisk {
   const std::vector<std::string>& workers() const { return workers_; }
   uint64_t allocated_bytes() const;
 
+  // Gives the spool up as a killed process would (the simulator's API-node crash,
+  // docs/design.md §10): the thread stops after its current step, and FileSpools
+  // destroyed from now on skip their clean-close work (final group sync, cursor
+  // file). What Append wrote through the shared mappings stays in the files, as the
+  // page cache keeps it after kill -9.
+  void Abandon();
+  bool abandoned() const;
+
  private:
   friend class FileSpool;
 
@@ -100,6 +108,7 @@ class SpoolDisk {
   std::vector<FileSpool*> queued_;   // guarded by mu_
   FileSpool* running_ = nullptr;     // guarded by mu_
   bool stopping_ = false;            // guarded by mu_
+  bool abandoned_ = false;           // guarded by mu_
   uint64_t allocated_ = 0;           // guarded by mu_
   std::thread thread_;
 };

@@ -1,5 +1,6 @@
 #include "sim/simulation.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 namespace rt {
@@ -12,6 +13,7 @@ TEST_CASE("the scenario's change hours scale with --hours unless given", "[sim][
   CHECK(hours.add_api == 20);
   CHECK(hours.restart == 30);
   CHECK(hours.unsafe == 40);
+  CHECK(hours.crash_api == 25);
 
   options.hours = 8;
   hours = ResolveScenarioHours(options);
@@ -19,9 +21,12 @@ TEST_CASE("the scenario's change hours scale with --hours unless given", "[sim][
   CHECK(hours.add_api == 3);
   CHECK(hours.restart == 5);
   CHECK(hours.unsafe == 6);
+  CHECK(hours.crash_api == 4);
 
   options.restart_at = 1;
   CHECK(ResolveScenarioHours(options).restart == 1);
+  options.crash_api_at = 7;
+  CHECK(ResolveScenarioHours(options).crash_api == 7);
 }
 
 TEST_CASE("changes a short run would not see are named", "[sim][scenario]") {
@@ -46,6 +51,12 @@ TEST_CASE("changes a short run would not see are named", "[sim][scenario]") {
   const std::vector<std::string> unsafe = ChangesOutsideRun(options);
   REQUIRE(unsafe.size() == 1);
   CHECK(unsafe[0] == "an unsafe change is tried at hour 4");
+
+  options.unsafe_at.reset();
+  options.crash_api_at = 9;
+  const std::vector<std::string> crash = ChangesOutsideRun(options);
+  REQUIRE(crash.size() == 1);
+  CHECK(crash[0] == "an API node crashes at hour 9");
 }
 
 TEST_CASE("a simulation with impossible options fails before starting anything",
@@ -69,7 +80,9 @@ namespace {
 
 SimulationOptions TinyScenario() {
   SimulationOptions options;
-  options.hours = 4;  // changes at hours 1 (workers, API node), 2 (restart), 3 (unsafe)
+  // Changes at hours 1 (workers, API node), 2 (worker restart, API-node crash), 3
+  // (unsafe).
+  options.hours = 4;
   options.events_per_hour = 300;
   options.users = 200;
   options.seed = 5;
@@ -82,26 +95,33 @@ TEST_CASE("a tiny scenario through every change matches the oracle exactly", "[s
   REQUIRE(report.ok());
   for (const auto& failure : report->failures) UNSCOPED_INFO(failure);
   CHECK(report->ok());
-  CHECK(report->events() == 4 * 300);
-  CHECK(report->rejected == 0);
+  // Every POST got a 202 but those the crash cut off (their outcome is unknown).
+  CHECK(report->events() + report->unknown == 4 * 300);
+  CHECK(report->rejected == report->unknown);
   REQUIRE(report->slices.size() == 4);
   uint64_t clicks = 0, impressions = 0;
   for (const SliceRow& row : report->slices) {
     CHECK(row.match());
     clicks += row.oracle.clicks;
     impressions += row.oracle.impressions;
+    // Only the crash hour's slice (and the late events sent then) may have slack.
+    if (row.slack != SliceStats{}) CHECK(report->unknown > 0);
   }
-  CHECK(clicks + impressions == 4 * 300);
+  CHECK(clicks + impressions == report->events());
   CHECK(report->slices[3].workers.size() == 4);  // two workers joined for slice 2 on
   CHECK(report->slices[0].workers.size() == 2);
-  REQUIRE(report->changes.size() == 4);
-  CHECK(report->changes[3].find("refused by every API node") != std::string::npos);
+  REQUIRE(report->changes.size() == 5);
+  CHECK(report->changes.back().find("refused by every API node") != std::string::npos);
+  CHECK(std::count_if(report->changes.begin(), report->changes.end(), [](const std::string& c) {
+          return c.find("API node 0 crashed") != std::string::npos;
+        }) == 1);
   CHECK(report->data_dir.empty());
 }
 
 TEST_CASE("the same seed gives the same per-slice numbers", "[sim][scenario]") {
   SimulationOptions options = TinyScenario();
   options.hours = 2;
+  options.crash_api_at = 2;  // no crash: the POSTs it cuts off differ from run to run
   const Result<SimReport> first = RunSimulation(options);
   const Result<SimReport> second = RunSimulation(options);
   REQUIRE(first.ok());
