@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -161,7 +162,13 @@ class FileSpool final : public EventSpool {
   int64_t oldest_ms_ = 0;        // of record acknowledged_+1, when held
   std::vector<Gap> gaps_;        // above acknowledged_, by seq
   Stream stream_;
-  std::deque<std::pair<uint64_t, std::function<void()>>> waiting_;  // fsync mode
+  // fsync mode: the WhenDurable calls not completed, in order.
+  struct Waiter {
+    uint64_t seq;
+    std::chrono::steady_clock::time_point since;  // when WhenDurable was called
+    std::function<void()> done;
+  };
+  std::deque<Waiter> waiting_;
   // Where the last Read stopped: it resumes there without seeking.
   uint64_t reader_segment_ = 0;
   uint64_t reader_seq_ = 0;

@@ -63,14 +63,15 @@ void FileSpool::SyncWritten() {
       return;
     }
     durable_seq_ = std::max(durable_seq_, covered);
-    while (!waiting_.empty() && waiting_.front().first <= durable_seq_) {
-      done.push_back(std::move(waiting_.front().second));
+    while (!waiting_.empty() && waiting_.front().seq <= durable_seq_) {
+      done.push_back(std::move(waiting_.front().done));
       waiting_.pop_front();
     }
-    // Asked for records appended after this group started: another group.
+    // Asked for records appended after this group started: another group, a window
+    // after the first of them asked (at once if that is past: the sync took longer).
     if (!waiting_.empty() && !sync_wanted_ && !closing_) {
       sync_wanted_ = true;
-      disk_.Wake(this);
+      disk_.WakeAt(this, waiting_.front().since + disk_.options().sync_window);
     }
   }
   for (auto& callback : done) callback();
