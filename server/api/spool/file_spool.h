@@ -150,7 +150,11 @@ class FileSpool final : public EventSpool {
   // it on prealloc_cv_ rather than racing it, so that ids follow the seqs.
   bool prealloc_running_ = false;
   std::condition_variable prealloc_cv_;
+  // fsync mode: a group is waiting for its sync, asked for first at group_since_;
+  // syncing_: SyncWritten is between its snapshot and the completions.
   bool sync_wanted_ = false;
+  std::chrono::steady_clock::time_point group_since_;
+  bool syncing_ = false;
   bool failed_ = false;   // a fatal error happened: Append refuses
   bool closing_ = false;  // in the destructor: no more Wake
   uint64_t next_segment_id_ = 1;
@@ -165,7 +169,6 @@ class FileSpool final : public EventSpool {
   // fsync mode: the WhenDurable calls not completed, in order.
   struct Waiter {
     uint64_t seq;
-    std::chrono::steady_clock::time_point since;  // when WhenDurable was called
     std::function<void()> done;
   };
   std::deque<Waiter> waiting_;

@@ -26,9 +26,9 @@ class FileSpool;
 //
 // The thread, woken by a FileSpool when it has something to do, for each such spool:
 //   * group fsync (fsync mode): msync of every range written since the last one, then
-//     the WhenDurable completions it covers, in order. A group starts sync_window
-//     after its first WhenDurable (or at once, if the previous sync took longer), so
-//     it covers whatever arrived in that window and while the previous sync ran: a
+//     the WhenDurable completions it covers, in order. A group's sync starts
+//     sync_window after its first WhenDurable, or when the previous sync ends if that
+//     is later, so it covers whatever arrived meanwhile: a
 //     sync costs about the same CPU whether it covers 1 record or 100 (~0.3 ms on the
 //     benchmark VM), so groups of one would make it most of the POST's cost;
 //   * unmaps segments that are full and not being read (RSS stays at about two
@@ -55,7 +55,7 @@ class SpoolDisk {
   static constexpr size_t kMinSegmentBytes = 4096;
   // How long the first record of a group waits for others before its sync starts.
   // Within the "<= 2 ms of events per fsync" of docs/design.md §13.
-  static constexpr std::chrono::microseconds kDefaultSyncWindow{1000};
+  static constexpr std::chrono::microseconds kDefaultSyncWindow{2000};
 
   struct Options {
     std::string dir;
