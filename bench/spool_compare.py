@@ -136,7 +136,7 @@ def write_report(path, args, h, r):
       ".\n")
 
     w("## Against the targets (issue #13)\n")
-    w("| target | per round | median | |")
+    w("| target | per round | median | verdict (ratios: the median; freshness: every round) |")
     w("| --- | --- | ---: | --- |")
     for variant, label in VARIANTS[1:]:
         values = [ratio(row[variant]["ingest"]["per_cpu_s"], row["none"]["ingest"]["per_cpu_s"])
