@@ -140,11 +140,15 @@ void FileSpool::WhenDurable(uint64_t seq, std::function<void()> done) {
     done();
     return;
   }
+  const auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
-  waiting_.emplace_back(seq, std::move(done));
+  waiting_.push_back({seq, std::move(done)});
   if (!sync_wanted_) {
+    // The first of a group: its sync starts a window later, covering the others that
+    // come meanwhile (spool_disk.h); during a sync, SyncWritten schedules it.
     sync_wanted_ = true;
-    disk_.Wake(this);
+    group_since_ = now;
+    if (!syncing_) disk_.WakeAt(this, now + disk_.options().sync_window);
   }
 }
 

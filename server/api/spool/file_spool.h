@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -150,7 +151,11 @@ class FileSpool final : public EventSpool {
   // it on prealloc_cv_ rather than racing it, so that ids follow the seqs.
   bool prealloc_running_ = false;
   std::condition_variable prealloc_cv_;
+  // fsync mode: a group is waiting for its sync, asked for first at group_since_;
+  // syncing_: SyncWritten is between its snapshot and the completions.
   bool sync_wanted_ = false;
+  std::chrono::steady_clock::time_point group_since_;
+  bool syncing_ = false;
   bool failed_ = false;   // a fatal error happened: Append refuses
   bool closing_ = false;  // in the destructor: no more Wake
   uint64_t next_segment_id_ = 1;
@@ -162,7 +167,12 @@ class FileSpool final : public EventSpool {
   int64_t oldest_ms_ = 0;        // of record acknowledged_+1, when held
   std::vector<Gap> gaps_;        // above acknowledged_, by seq
   Stream stream_;
-  std::deque<std::pair<uint64_t, std::function<void()>>> waiting_;  // fsync mode
+  // fsync mode: the WhenDurable calls not completed, in order.
+  struct Waiter {
+    uint64_t seq;
+    std::function<void()> done;
+  };
+  std::deque<Waiter> waiting_;
   // Where the last Read stopped: it resumes there without seeking.
   uint64_t reader_segment_ = 0;
   uint64_t reader_seq_ = 0;

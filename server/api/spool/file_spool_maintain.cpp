@@ -32,6 +32,7 @@ void FileSpool::SyncWritten() {
   {
     std::lock_guard lock(mu_);
     sync_wanted_ = false;
+    syncing_ = true;
     covered = next_seq_ - 1;
     for (auto& segment : segments_) {
       if (segment->map && segment->synced < segment->end) {
@@ -63,14 +64,17 @@ void FileSpool::SyncWritten() {
       return;
     }
     durable_seq_ = std::max(durable_seq_, covered);
-    while (!waiting_.empty() && waiting_.front().first <= durable_seq_) {
-      done.push_back(std::move(waiting_.front().second));
+    while (!waiting_.empty() && waiting_.front().seq <= durable_seq_) {
+      done.push_back(std::move(waiting_.front().done));
       waiting_.pop_front();
     }
-    // Asked for records appended after this group started: another group.
-    if (!waiting_.empty() && !sync_wanted_ && !closing_) {
-      sync_wanted_ = true;
-      disk_.Wake(this);
+    syncing_ = false;
+    // Asked for during this sync: the next group, a window after the first of them
+    // asked (at once if that is past). Not at once in any case: that would split a
+    // closed loop of clients into two cohorts that alternate, each sync covering half
+    // of them; the window lets the clients just answered join the next group.
+    if (sync_wanted_ && !closing_) {
+      disk_.WakeAt(this, group_since_ + disk_.options().sync_window);
     }
   }
   for (auto& callback : done) callback();

@@ -91,8 +91,29 @@ bool SpoolDisk::abandoned() const {
 void SpoolDisk::Run() {
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [&] { return stopping_ || abandoned_ || !queued_.empty(); });
-    if (queued_.empty() || abandoned_) return;  // stopping
+    if (abandoned_) return;  // a crash: no further work, not even a final sync
+    // Due WakeAt requests join the queue; until one is due, sleep no longer than it.
+    const auto now = std::chrono::steady_clock::now();
+    auto earliest = std::chrono::steady_clock::time_point::max();
+    std::erase_if(deferred_, [&](const auto& entry) {
+      if (entry.second > now) {
+        earliest = std::min(earliest, entry.second);
+        return false;
+      }
+      if (std::find(queued_.begin(), queued_.end(), entry.first) == queued_.end()) {
+        queued_.push_back(entry.first);
+      }
+      return true;
+    });
+    if (queued_.empty()) {
+      if (stopping_) return;
+      if (earliest == std::chrono::steady_clock::time_point::max()) {
+        cv_.wait(lock);
+      } else {
+        cv_.wait_until(lock, earliest);
+      }
+      continue;
+    }
     FileSpool* spool = queued_.front();
     queued_.erase(queued_.begin());
     running_ = spool;
@@ -141,9 +162,28 @@ void SpoolDisk::Wake(FileSpool* spool) {
   cv_.notify_one();
 }
 
+void SpoolDisk::WakeAt(FileSpool* spool, std::chrono::steady_clock::time_point when) {
+  {
+    std::lock_guard lock(mu_);
+    if (abandoned_) return;
+    if (std::find(queued_.begin(), queued_.end(), spool) != queued_.end()) return;
+    auto it = std::find_if(deferred_.begin(), deferred_.end(),
+                           [&](const auto& entry) { return entry.first == spool; });
+    if (it == deferred_.end()) {
+      deferred_.emplace_back(spool, when);
+    } else if (when < it->second) {
+      it->second = when;
+    } else {
+      return;  // the thread already wakes for it in time
+    }
+  }
+  cv_.notify_one();
+}
+
 void SpoolDisk::Unregister(FileSpool* spool) {
   std::unique_lock lock(mu_);
   std::erase(queued_, spool);
+  std::erase_if(deferred_, [&](const auto& entry) { return entry.first == spool; });
   idle_cv_.wait(lock, [&] { return running_ != spool; });
 }
 

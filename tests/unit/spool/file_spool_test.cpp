@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -216,6 +217,56 @@ TEST_CASE("in fsync mode WhenDurable completions run after a sync, in order", "[
   REQUIRE_FALSE(on_caller_thread);
   for (uint64_t i = 1; i <= 200; ++i) REQUIRE(done[i - 1] == i);
   for (uint64_t seen : syncs_seen) REQUIRE(seen >= 1);
+  REQUIRE(fixture.fatals().empty());
+}
+
+TEST_CASE(
+    "in fsync mode a group waits its sync window, so one sync covers the records asked for in it",
+    "[spool][fsync]") {
+  SpoolFixture fixture;
+  Histogram fsync_seconds;
+  // 64 KiB segments: 100 records stay below half of one, so no preallocation wakes the
+  // disk thread early; the window is far longer than the test.
+  auto options = fixture.Options(64 * 1024, 1 << 30, /*fsync=*/true);
+  options.fsync_seconds = &fsync_seconds;
+  options.sync_window = std::chrono::minutes(10);
+  auto disk = fixture.OpenDisk(options);
+  auto spool = fixture.OpenSpool(*disk);
+  std::atomic<uint64_t> done{0};
+  for (uint64_t i = 1; i <= 100; ++i) {
+    auto seq = spool->Append(Payload(i));
+    REQUIRE(seq.ok());
+    spool->WhenDurable(*seq, [&] { done.fetch_add(1); });
+  }
+  REQUIRE(done.load() == 0);
+  REQUIRE(fsync_seconds.Count() == 0);
+  // Closing syncs what is written and completes every waiter: one sync for all 100.
+  spool.reset();
+  REQUIRE(done.load() == 100);
+  REQUIRE(fsync_seconds.Count() == 1);
+  REQUIRE(fixture.fatals().empty());
+}
+
+TEST_CASE("in fsync mode the sync window's wake-up alone completes a group", "[spool][fsync]") {
+  SpoolFixture fixture;
+  Histogram fsync_seconds;
+  auto options = fixture.Options(64 * 1024, 1 << 30, /*fsync=*/true);
+  options.fsync_seconds = &fsync_seconds;
+  options.sync_window = std::chrono::milliseconds(20);
+  auto disk = fixture.OpenDisk(options);
+  auto spool = fixture.OpenSpool(*disk);
+  std::atomic<uint64_t> done{0};
+  // Two groups: the second is asked for after the first completed, so it needs a
+  // wake-up of its own.
+  for (uint64_t group = 1; group <= 2; ++group) {
+    for (uint64_t i = 1; i <= 10; ++i) {
+      auto seq = spool->Append(Payload(group * 100 + i));
+      REQUIRE(seq.ok());
+      spool->WhenDurable(*seq, [&] { done.fetch_add(1); });
+    }
+    REQUIRE(WaitFor([&] { return done.load() == group * 10; }));
+  }
+  REQUIRE(fsync_seconds.Count() >= 2);
   REQUIRE(fixture.fatals().empty());
 }
 
