@@ -437,6 +437,9 @@ Status KcStore::CommitTo(PeriodFile& file, std::string_view stream,
     events = group_;
   }
   if (events.empty() && !last) return Status::Ok();
+  if (options_.fail_commit && options_.fail_commit(file.path())) {
+    return Status::IoError("injected failure committing to " + file.path());
+  }
   if (Status s = file.Commit(stream, events, acked_seq, last, slices_); !s.ok()) return s;
   Publish(file);
   return Status::Ok();

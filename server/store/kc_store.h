@@ -59,6 +59,9 @@ struct KcStoreOptions {
   // Counts of slices older than current_slice() - retain_slices are dropped; < 0:
   // kept forever (--retain-slices). Only sealed slices are dropped.
   int64_t retain_slices = -1;
+  // Fault injection for tests: a commit to the period file at this path fails (as a
+  // crash between two files' commits would leave it) when this returns true.
+  std::function<bool(const std::string& path)> fail_commit;
 };
 
 // The worker's storage in a data directory (docs/design.md §7 "Store records"):
