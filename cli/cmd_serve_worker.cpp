@@ -169,8 +169,9 @@ int RunServeWorker(const ServeWorkerOptions& options) {
   node_options.seal_after_slices = setup->seal_after_slices;
   node_options.retain_slices = options.retain_slices;
   if (options.retain_slices >= 0 && setup->seal_after_slices < 0) {
-    Log(options, "--retain-slices has no effect: slices are never sealed (max-late-slices is "
-                 "null or first-slice is \"system\")");
+    Log(options,
+        "--retain-slices has no effect: slices are never sealed (max-late-slices is "
+        "null or first-slice is \"system\")");
   }
   node_options.worker_key = **key;
   node_options.node_id = options.node;

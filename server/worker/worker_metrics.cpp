@@ -50,9 +50,9 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry& registry, const KcStore& store,
   registry.AddCallbackGauge("rt_worker_store_periods_open",
                             "Period files (Kyoto files of open slices) this worker has open",
                             [&store] { return static_cast<double>(store.OpenPeriods()); });
-  registry.AddCallbackGauge(
-      "rt_worker_sealed_before_slice", "Slices below this one are sealed: their counts are final",
-      [&store] { return static_cast<double>(store.SealedBefore()); });
+  registry.AddCallbackGauge("rt_worker_sealed_before_slice",
+                            "Slices below this one are sealed: their counts are final",
+                            [&store] { return static_cast<double>(store.SealedBefore()); });
   registry.AddCallbackGauge("rt_worker_store_bytes", "Size of the open period files",
                             [&store] { return static_cast<double>(store.SizeBytes()); });
   registry.AddCallbackGauge(
