@@ -148,7 +148,7 @@ int Run(int argc, char** argv) {
   }
   if (options.dir.empty()) return Usage("--dir is required");
   // As a worker with the default max-late-slices (24) runs it: slices older than
-  // 2 x 24 + 2 are sealed (docs/design.md §7 "Sealing"); "now" is the hour being fed.
+  // 2 x 24 + 2 are sealed (docs/design.md §7 "Store records"); "now" is the hour being fed.
   int hour = 0;
   KcStoreOptions store_options;
   store_options.current_slice = [&hour] { return kFirstSlice + hour; };

@@ -58,7 +58,7 @@ struct WorkerSetup {
   int64_t seal_after_slices = -1;
 };
 
-// Slices older than this many are sealed (docs/design.md §7 "Sealing"): the API
+// Slices older than this many are sealed (docs/design.md §7 "Store records"): the API
 // nodes refuse POSTs older than max-late-slices, and as much again plus two slices
 // is left for events accepted in time but delayed on the way (an API node's retries
 // and spool, a worker restart). Never with max-late-slices null, nor with

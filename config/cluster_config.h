@@ -49,7 +49,7 @@ struct ClusterConfig {
   int64_t reload_interval_s = kDefaultReloadIntervalS;
   int64_t max_future_s = kDefaultMaxFutureS;
   // none (`null` in the file): late events of any age are accepted, and workers never
-  // seal a slice (docs/design.md §7 "Sealing").
+  // seal a slice (docs/design.md §7 "Store records").
   std::optional<int64_t> max_late_slices = kDefaultMaxLateSlices;
 
   bool operator==(const ClusterConfig&) const = default;

@@ -25,7 +25,7 @@ namespace rt {
 class FileReserve;
 
 // One Kyoto Cabinet HashDB holding the markers and counters of one period of slices
-// (docs/design.md §7 "Per-period files"), or the legacy single file `rt.kch` of a
+// (docs/design.md §7 "Store records"), or the legacy single file `rt.kch` of a
 // data dir written before periods existed.
 //
 // Records (server/store/kc_records.h): markers, slice counters, the directory of the

@@ -19,7 +19,7 @@ class HashDB;
 
 namespace rt {
 
-// The small Kyoto file `summary.kch` of a data dir (docs/design.md §7 "Sealing"):
+// The small Kyoto file `summary.kch` of a data dir (docs/design.md §7 "Store records"):
 // what outlives the period files. The final counters of every sealed slice, the
 // stream marks carried over from sealed files, the key id, the period length the
 // data dir was created with, the seal and retain horizons, and whether the legacy

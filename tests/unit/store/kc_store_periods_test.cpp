@@ -1,5 +1,5 @@
 // Per-period files, sealing, retention and the migration of a single-file data dir
-// (docs/design.md §7 "Per-period files and sealing"), checked against an exact oracle.
+// (docs/design.md §7 "Store records"), checked against an exact oracle.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
