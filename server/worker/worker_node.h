@@ -36,7 +36,7 @@ struct WorkerNodeOptions {
   std::optional<SliceGeometry> slice_geometry;
   const Clock* clock = nullptr;
   // Slices older than now - seal_after_slices are sealed (docs/design.md §7
-  // "Sealing"); < 0: never. Needs slice_geometry (the clock's slice). serve-worker
+  // "Store records"); < 0: never. Needs slice_geometry (the clock's slice). serve-worker
   // derives it from max-late-slices.
   int64_t seal_after_slices = -1;
   // --retain-slices: counts of (sealed) slices older than now - retain_slices are
