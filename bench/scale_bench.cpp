@@ -147,14 +147,20 @@ int Run(int argc, char** argv) {
     }
   }
   if (options.dir.empty()) return Usage("--dir is required");
-  Result<std::unique_ptr<KcStore>> store = KcStore::Open(options.dir);
+  // As a worker with the default max-late-slices (24) runs it: slices older than
+  // 2 x 24 + 2 are sealed (docs/design.md §7 "Store records"); "now" is the hour being fed.
+  int hour = 0;
+  KcStoreOptions store_options;
+  store_options.current_slice = [&hour] { return kFirstSlice + hour; };
+  store_options.seal_after_slices = 50;
+  Result<std::unique_ptr<KcStore>> store = KcStore::Open(options.dir, store_options);
   if (!store.ok()) {
     std::fprintf(stderr, "scale_bench: %s\n", store.status().message().c_str());
     return 1;
   }
   std::mt19937_64 rng(options.seed);
   uint64_t seq = 1;
-  for (int hour = 0; hour < options.hours; ++hour) {
+  for (hour = 0; hour < options.hours; ++hour) {
     const std::vector<BatchEvent> events = HourEvents(options, hour, rng);
     const auto start = std::chrono::steady_clock::now();
     for (size_t at = 0; at < events.size(); at += kBatchSize) {

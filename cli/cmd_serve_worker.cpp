@@ -38,6 +38,7 @@ struct ServeWorkerOptions {
   size_t max_queued_events = BatchWriter::kDefaultMaxQueuedEvents;
   size_t max_connections = 0;  // 0: from the descriptor limit
   std::string worker_key_file;
+  int64_t retain_slices = -1;  // -1: keep counts forever
 };
 
 void Log(const ServeWorkerOptions& options, const std::string& line) {
@@ -54,7 +55,18 @@ struct WorkerSetup {
   ListenAddress listen;
   SliceGeometry geometry;
   int64_t revision = 0;  // the etcd revision read (0 for a file)
+  int64_t seal_after_slices = -1;
 };
+
+// Slices older than this many are sealed (docs/design.md §7 "Store records"): the API
+// nodes refuse POSTs older than max-late-slices, and as much again plus two slices
+// is left for events accepted in time but delayed on the way (an API node's retries
+// and spool, a worker restart). Never with max-late-slices null, nor with
+// "first-slice": "system", whose slice numbers the worker cannot know.
+int64_t SealAfterSlices(const ClusterConfig& config) {
+  if (!config.max_late_slices || config.first_slice_is_system) return -1;
+  return 2 * *config.max_late_slices + 2;
+}
 
 // The slice geometry the worker judges slice numbers with (SliceRange). With
 // "first-slice": "system" the API nodes' first slice is their own process start,
@@ -89,11 +101,12 @@ Result<WorkerSetup> SetupOf(const ServeWorkerOptions& options, std::string& conf
   if (!options.listen.empty()) {
     Result<ListenAddress> listen = ParseListenAddress(options.listen);
     if (!listen.ok()) return listen.status();
-    return WorkerSetup{*listen, GeometryOf(*config), revision};
+    return WorkerSetup{*listen, GeometryOf(*config), revision, SealAfterSlices(*config)};
   }
   const Result<NodeUrl> url = ParseNodeUrl(it->second);
   if (!url.ok()) return url.status().WithContext("worker-nodes." + options.node);
-  return WorkerSetup{ListenAddress{url->host, url->port}, GeometryOf(*config), revision};
+  return WorkerSetup{ListenAddress{url->host, url->port}, GeometryOf(*config), revision,
+                     SealAfterSlices(*config)};
 }
 
 // A watched etcd change (docs/design.md §5 "Config and the safe-change rule"): the
@@ -153,6 +166,13 @@ int RunServeWorker(const ServeWorkerOptions& options) {
   node_options.max_queued_events = options.max_queued_events;
   node_options.server.max_connections = options.max_connections;
   node_options.slice_geometry = setup->geometry;
+  node_options.seal_after_slices = setup->seal_after_slices;
+  node_options.retain_slices = options.retain_slices;
+  if (options.retain_slices >= 0 && setup->seal_after_slices < 0) {
+    Log(options,
+        "--retain-slices has no effect: slices are never sealed (max-late-slices is "
+        "null or first-slice is \"system\")");
+  }
   node_options.worker_key = **key;
   node_options.node_id = options.node;
   Result<std::unique_ptr<WorkerNode>> node = WorkerNode::Start(node_options);
@@ -228,6 +248,10 @@ CommandRunner SetupServeWorker(CLI::App& app) {
                   "Open client connections at most; beyond, a new one gets 503 and is closed "
                   "(default: the soft descriptor limit less 128 + 10%, for Kyoto, worker "
                   "connections and logs)")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--retain-slices", options->retain_slices,
+                  "Drop the counts of slices older than this many (only once sealed; default: "
+                  "keep forever)")
       ->check(CLI::PositiveNumber);
   sub->add_flag("--strict", options->strict,
                 "Refuse to start on a config with an unknown key (without it, each unknown "

@@ -45,6 +45,7 @@ struct ClusterConfig {
   static constexpr int64_t kDefaultCacheTtlMs = 1000;
   static constexpr int64_t kDefaultReloadIntervalS = 30;
   static constexpr int64_t kDefaultMaxFutureS = 300;
+  static constexpr int64_t kDefaultMaxLateSlices = 24;
 
   std::map<std::string, std::string> api_nodes;     // id → URL, http://host:port/analytics
   std::map<std::string, std::string> worker_nodes;  // id → URL, http://host:port/worker
@@ -56,7 +57,9 @@ struct ClusterConfig {
   int64_t cache_ttl_ms = kDefaultCacheTtlMs;
   int64_t reload_interval_s = kDefaultReloadIntervalS;
   int64_t max_future_s = kDefaultMaxFutureS;
-  std::optional<int64_t> max_late_slices;  // none: late events of any age are accepted
+  // none (`null` in the file): late events of any age are accepted, and workers never
+  // seal a slice (docs/design.md §7 "Store records").
+  std::optional<int64_t> max_late_slices = kDefaultMaxLateSlices;
 
   bool operator==(const ClusterConfig&) const = default;
 };

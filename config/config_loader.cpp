@@ -96,7 +96,9 @@ class Converter {
     Int(root, "cache-ttl-ms", config.cache_ttl_ms);
     Int(root, "reload-interval-s", config.reload_interval_s);
     Int(root, "max-future-s", config.max_future_s);
-    if (root.contains("max-late-slices") && !root["max-late-slices"].is_null()) {
+    if (root.contains("max-late-slices") && root["max-late-slices"].is_null()) {
+      config.max_late_slices.reset();  // explicitly unlimited
+    } else if (root.contains("max-late-slices")) {
       int64_t value = 0;
       if (Int(root, "max-late-slices", value)) config.max_late_slices = value;
     }

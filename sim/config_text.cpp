@@ -24,7 +24,8 @@ std::string ClusterConfigToJson(const ClusterConfig& config) {
       {"max-future-s", config.max_future_s},
       {"routing", routing},
   };
-  if (config.max_late_slices) json["max-late-slices"] = *config.max_late_slices;
+  json["max-late-slices"] =
+      config.max_late_slices ? nlohmann::json(*config.max_late_slices) : nlohmann::json(nullptr);
   return json.dump(2) + "\n";
 }
 

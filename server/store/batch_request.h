@@ -33,6 +33,9 @@ struct BatchOutcome {
   uint64_t acked_seq = 0;   // the stream's high-water mark afterwards
   uint64_t applied = 0;     // events newly counted
   uint64_t duplicates = 0;  // events skipped because their seq was <= the mark
+  // Events of slices already sealed (docs/design.md §7 "Store records"): their counts are
+  // final, so these are not counted (not part of `applied`).
+  uint64_t sealed = 0;
   // kGap: the seq the stream must continue at (the mark + 1).
   uint64_t expected_seq = 0;
   // kKeyMismatch: the key id of the data the store holds, and the batch's.

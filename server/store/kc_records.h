@@ -13,11 +13,18 @@ namespace rt::kc_records {
 // The record layout of a worker's Kyoto file (docs/design.md §7 "Store records").
 // One-byte prefixes keep the kinds apart; slices are big-endian so a key's bytes
 // read like the number; values are little-endian.
-inline constexpr char kMarkerPrefix = 'u';          // u be64(slice) key[16] -> ""
-inline constexpr char kCounterPrefix = 's';         // s be64(slice) -> unique, clicks, impressions
-inline constexpr char kMarkPrefix = 'm';            // m stream -> u64 high-water mark
-inline constexpr std::string_view kKeyIdKey = "k";  // -> key id text
-inline constexpr std::string_view kDirectoryKey = "d";  // -> be64 of every slice held
+inline constexpr char kMarkerPrefix = 'u';    // u be64(slice) key[16] -> ""
+inline constexpr char kCounterPrefix = 's';   // s be64(slice) -> unique, clicks, impressions
+inline constexpr char kMarkPrefix = 'm';      // m stream -> u64 high-water mark
+inline constexpr char kFileMarkPrefix = 'f';  // f stream -> u64: applied to this file up to
+inline constexpr std::string_view kStreamsKey = "M";  // -> (u32 length, stream) per stream marked
+// Summary store (meta.kch) only:
+inline constexpr std::string_view kPeriodSlicesKey = "P";  // -> u64 slices per period file
+inline constexpr std::string_view kSealedBeforeKey = "h";  // -> u64: slices below are sealed
+inline constexpr std::string_view kRetainedFromKey = "r";  // -> u64: slices below are dropped
+inline constexpr std::string_view kLegacyKey = "L";        // -> "1": rt.kch is still a period
+inline constexpr std::string_view kKeyIdKey = "k";         // -> key id text
+inline constexpr std::string_view kDirectoryKey = "d";     // -> be64 of every slice held
 inline constexpr size_t kMarkerSize = 1 + 8 + UserKey::kSize;
 inline constexpr size_t kCounterKeySize = 1 + 8;
 inline constexpr size_t kCounterValueSize = 24;

@@ -1,28 +1,23 @@
 #include "server/store/kc_store.h"
 
-#include <kchashdb.h>
-
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
+#include <limits>
 #include <mutex>
 #include <set>
 
 #include "server/store/batch_log.h"
-#include "server/store/file_reserve.h"
 #include "server/store/kc_records.h"
 
 namespace rt {
 namespace {
 
-namespace kc = kyotocabinet;
 using namespace kc_records;  // NOLINT(google-build-using-namespace): this file is their user
 
-// How many events ahead the read-ahead loads a marker's bucket, and then (reading
-// the bucket) its record: far enough to overlap several misses, near enough that
-// the lines are still cached when Kyoto gets there.
-constexpr size_t kBucketAhead = 12;
-constexpr size_t kRecordAhead = 6;
+// Up to this many distinct slices ReportTouched inserts into a sorted vector; past
+// it, it sorts once (a forged batch of 200,000 distinct slices took 33 CPU s with
+// the insertion alone).
+constexpr size_t kScanSlices = 16;
 
 // Kyoto's file lock is an fcntl lock, which a second open in the same process
 // would silently share; this registry makes that case fail too.
@@ -38,25 +33,41 @@ void ReleaseDir(const std::string& dir) {
   open_dirs.erase(dir);
 }
 
-// Up to this many distinct slices a batch's per-slice bookkeeping is a linear scan of
-// a small vector; beyond it a hash index takes over. Real batches touch the current
-// hour and a few late ones, where the scan beats any map; with the scan alone a
-// forged batch of 200,000 distinct slices took 33 CPU seconds (quadratic; 600,000
-// took minutes).
-constexpr size_t kScanSlices = 16;
+// Each open Kyoto file costs descriptors, a map and thread-specific keys (of which a
+// process has 1024); with sealing some 10 are open. A forged batch naming slices
+// far apart must not open thousands.
+constexpr size_t kMaxOpenPeriods = 256;
 
-// What a batch can add to the file, for the space reserved before it (FileReserve):
-// a marker record is ~40 bytes (25-byte key, header, 8-byte alignment); 128 leaves
-// room for counter records that move and free-block fragments. Plus the slice
-// directory, which may be rewritten whole when it grows, and a fixed slack for
-// Kyoto's header and free-block pool.
-constexpr int64_t kReserveBytesPerEvent = 128;
-constexpr int64_t kReserveSlackBytes = 1 << 20;
+constexpr std::string_view kLegacyFile = "rt.kch";
+constexpr std::string_view kSummaryFile = "summary.kch";
+
+// Floor division: slice -1 is in period -1, not 0.
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+void AddReport(StoreStartReport& total, const StoreStartReport& file) {
+  if (!file.repaired()) return;
+  total.wal_applied |= file.wal_applied;
+  total.rebuilt |= file.rebuilt;
+  if (file.records_before >= 0) {
+    total.records_before = std::max<int64_t>(total.records_before, 0) + file.records_before;
+  }
+  total.records_after += file.records_after;
+  total.open_seconds += file.open_seconds;
+}
+
+PeriodFile::Tuning TuningFor(const KcStoreOptions& options, int64_t buckets) {
+  PeriodFile::Tuning tuning;
+  tuning.buckets = buckets;
+  tuning.map_bytes = options.map_bytes;
+  tuning.reserve_step_bytes = options.reserve_step_bytes;
+  return tuning;
+}
 
 }  // namespace
 
 Result<std::unique_ptr<KcStore>> KcStore::Open(const std::string& data_dir,
                                                const KcStoreOptions& options) {
+  if (options.period_slices <= 0) return Status::InvalidArgument("period_slices must be > 0");
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) return Status::IoError("cannot create data dir " + data_dir + ": " + ec.message());
@@ -66,94 +77,111 @@ Result<std::unique_ptr<KcStore>> KcStore::Open(const std::string& data_dir,
     return Status::Unavailable("data dir " + data_dir + " is already open in this process");
   }
   std::unique_ptr<KcStore> store(new KcStore(canonical, options));
-  if (Status s = store->OpenDb(); !s.ok()) {
-    store.reset();  // releases the claim
-    return s;
-  }
+  if (Status s = store->OpenSummary(); !s.ok()) return s;
+  if (Status s = store->OpenFiles(); !s.ok()) return s;
   if (Status s = store->LoadState(); !s.ok()) return s;
   if (Status s = store->ReplayLog(); !s.ok()) return s;
+  if (Status s = store->Maintain(); !s.ok()) return s;
   return store;
 }
 
 KcStore::KcStore(std::string data_dir, const KcStoreOptions& options)
-    : data_dir_(std::move(data_dir)), options_(options), db_(std::make_unique<kc::HashDB>()) {}
+    : data_dir_(std::move(data_dir)), options_(options) {}
 
 KcStore::~KcStore() {
   log_.reset();
-  if (db_->flags() & kc::HashDB::FOPEN) db_->close();
-  reserve_.reset();  // after close: its descriptor's close drops the file's fcntl locks
+  files_.clear();
+  legacy_.reset();
+  summary_.reset();
   ReleaseDir(data_dir_);
 }
 
-Status KcStore::DbError(std::string_view what) const {
-  const kc::BasicDB::Error error = db_->error();
-  return Status::IoError(std::string(what) + " " + data_dir_ + "/rt.kch: " + error.name() + ": " +
-                         error.message());
+int64_t KcStore::PeriodOf(int64_t slice) const { return FloorDiv(slice, period_slices_); }
+
+std::string KcStore::PeriodPath(int64_t period) const {
+  return data_dir_ + "/p" + std::to_string(period) + ".kch";
 }
 
-Status KcStore::OpenDb() {
-  // Applied only when the file is created. Linear collision chains (TLINEAR) are
-  // cheaper than Kyoto's trees when buckets are plentiful; no compression (keys
-  // are random bytes).
-  db_->tune_buckets(options_.buckets);
-  db_->tune_map(options_.map_bytes);
-  db_->tune_options(kc::HashDB::TLINEAR);
-  const std::string path = data_dir_ + "/rt.kch";
-  ProbeRecordCount(path);
-  const auto start = std::chrono::steady_clock::now();
-  // OTRYLOCK: a second process fails at once instead of waiting for the lock.
-  if (!db_->open(path, kc::HashDB::OWRITER | kc::HashDB::OCREATE | kc::HashDB::OTRYLOCK)) {
-    const kc::BasicDB::Error error = db_->error();
-    return Status::Unavailable("cannot open " + path + ": " + error.message() +
-                               " (is another worker using data dir " + data_dir_ + "?)");
+// The summary store, created with a header on first use. A data dir of an earlier
+// version (rt.kch alone) is migrated here: its stream marks and key id are copied
+// into the summary store in the same transaction that writes the header, and rt.kch
+// stays as the legacy period of the slices it holds.
+Status KcStore::OpenSummary() {
+  auto summary = SummaryStore::Open(data_dir_ + "/" + std::string(kSummaryFile));
+  if (!summary.ok()) return summary.status();
+  summary_ = std::move(*summary);
+  const std::string legacy_path = data_dir_ + "/" + std::string(kLegacyFile);
+  std::error_code ec;
+  const bool legacy_exists = std::filesystem::exists(legacy_path, ec);
+  SummaryStore::Header header = summary_->header();
+  if (header.period_slices == 0) {  // new, or a migration that did not commit
+    header.period_slices = options_.period_slices;
+    std::vector<std::pair<std::string, uint64_t>> marks;
+    if (legacy_exists) {
+      auto legacy = PeriodFile::Open(legacy_path, TuningFor(options_, options_.buckets));
+      if (!legacy.ok()) return legacy.status();
+      legacy_ = std::move(*legacy);
+      auto records = legacy_->Scan(kMarkPrefix);
+      if (!records.ok()) return records.status();
+      for (const auto& [key, value] : *records) {
+        if (value.size() == kMarkValueSize)
+          marks.emplace_back(key.substr(1), GetLe64(value.data()));
+      }
+      if (auto key_id = legacy_->Get(kKeyIdKey); key_id.ok()) header.key_id = *key_id;
+      header.legacy = true;
+    }
+    if (Status s = summary_->Init(header, marks); !s.ok()) return s;
+  } else if (header.legacy) {
+    auto legacy = PeriodFile::Open(legacy_path, TuningFor(options_, options_.buckets));
+    if (!legacy.ok()) return legacy.status();
+    legacy_ = std::move(*legacy);
+  } else if (legacy_exists) {
+    std::filesystem::remove(legacy_path, ec);  // sealed; the process died before deleting it
   }
-  start_report_.open_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  // HashDB::recovered and reorganized are protected; status() reports both.
-  std::map<std::string, std::string> status;
-  if (db_->status(&status)) {
-    start_report_.wal_applied = status["recovered"] == "1";
-    start_report_.rebuilt = status["reorganized"] == "1";
+  if (legacy_ != nullptr) {
+    AddReport(start_report_, legacy_->report());
+    legacy_slices_.insert(legacy_->slices().begin(), legacy_->slices().end());
   }
-  start_report_.records_after = db_->count();
-  auto reserve = FileReserve::Open(path);
-  if (!reserve.ok()) return reserve.status();
-  reserve_ = std::move(*reserve);
-  read_ahead_ = KcReadAhead::For(*db_, path);
+  period_slices_ = summary_->header().period_slices;
+  retained_from_ = summary_->header().retained_from;
+  sealed_before_.store(summary_->header().sealed_before, std::memory_order_relaxed);
   return Status::Ok();
 }
 
-// The record count Kyoto's header holds before the writer's open repairs anything:
-// a reader that neither locks (so it applies no WAL) nor repairs, and maps nothing.
-// Before the writer's open, so that closing it drops no lock of ours.
-void KcStore::ProbeRecordCount(const std::string& path) {
+// Opens every period file not yet sealed, and deletes those a sealing committed
+// but did not get to delete. Only these files are repaired after a crash: the open
+// periods, whose number the seal horizon bounds, not the history.
+Status KcStore::OpenFiles() {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return;
-  kc::HashDB probe;
-  probe.tune_map(0);
-  if (!probe.open(path, kc::HashDB::OREADER | kc::HashDB::ONOLOCK | kc::HashDB::ONOREPAIR)) return;
-  start_report_.records_before = probe.count();
-  probe.close();
+  for (const auto& entry : std::filesystem::directory_iterator(data_dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() < 6 || name[0] != 'p' || !name.ends_with(".kch")) continue;
+    char* end = nullptr;
+    const long long period = std::strtoll(name.c_str() + 1, &end, 10);
+    if (end != name.c_str() + name.size() - 4) continue;
+    if ((period + 1) * period_slices_ <= sealed_before_.load()) {
+      std::filesystem::remove(entry.path(), ec);
+      continue;
+    }
+    auto file = PeriodFile::Open(entry.path().string(), TuningFor(options_, options_.buckets));
+    if (!file.ok()) return file.status();
+    AddReport(start_report_, (*file)->report());
+    files_.emplace(period, std::move(*file));
+  }
+  if (ec) return Status::IoError("cannot list data dir " + data_dir_ + ": " + ec.message());
+  return Status::Ok();
 }
 
 Status KcStore::LoadState() {
-  std::string directory;
-  if (db_->get(std::string(kDirectoryKey), &directory)) {
-    if (directory.size() % 8 != 0) return DbError("corrupt slice directory in");
-    for (size_t i = 0; i < directory.size(); i += 8) {
-      auto slice = static_cast<int64_t>(GetBe64(directory.data() + i));
-      char key[kCounterKeySize];
-      CounterKey(slice, key);
-      char value[kCounterValueSize];
-      if (db_->get(key, sizeof key, value, sizeof value) != static_cast<int32_t>(sizeof value)) {
-        return DbError("missing counter record of slice " + std::to_string(slice) + " in");
-      }
-      slices_[slice] = ParseCounterValue(value);
-    }
+  if (Status s = summary_->LoadSlices(slices_); !s.ok()) return s;
+  if (legacy_ != nullptr) {
+    if (Status s = legacy_->LoadSlices(slices_); !s.ok()) return s;
   }
-  std::string key_id;
-  if (db_->get(std::string(kKeyIdKey), &key_id)) key_id_ = key_id;
-  size_bytes_.store(static_cast<uint64_t>(db_->size()), std::memory_order_relaxed);
+  for (const auto& [period, file] : files_) {
+    if (Status s = file->LoadSlices(slices_); !s.ok()) return s;
+  }
+  key_id_ = summary_->header().key_id;
+  UpdateSizes();
   return Status::Ok();
 }
 
@@ -193,38 +221,56 @@ Status KcStore::ReplayLog() {
   return Status::Ok();
 }
 
+// Seals and drops what the clock says is due (KcStoreOptions::current_slice). Runs
+// before each batch: one clock read when nothing is due.
+Status KcStore::Maintain() {
+  if (!options_.current_slice) return Status::Ok();
+  const int64_t now = options_.current_slice();
+  if (options_.seal_after_slices >= 0 && now - options_.seal_after_slices > SealedBefore()) {
+    if (Status s = Seal(now - options_.seal_after_slices); !s.ok()) return s;
+  }
+  if (options_.retain_slices >= 0 && now - options_.retain_slices > retained_from_ &&
+      retained_from_ < SealedBefore()) {
+    if (Status s = Retain(now - options_.retain_slices); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+// The stream's mark: the largest over the summary store (marks of sealed files) and
+// the open files' stream marks (the file holding the stream's last batch has it).
+Result<uint64_t> KcStore::ReadMark(std::string_view stream) const {
+  Result<uint64_t> mark = summary_->Mark(stream);
+  if (!mark.ok()) return mark;
+  uint64_t best = *mark;
+  std::shared_lock lock(files_mu_);
+  const auto consider = [&](const PeriodFile& file) -> Status {
+    uint64_t global = 0;
+    Result<uint64_t> m = file.FileMark(stream, &global);
+    if (!m.ok()) return m.status();
+    best = std::max(best, global);
+    return Status::Ok();
+  };
+  if (legacy_ != nullptr) {
+    if (Status s = consider(*legacy_); !s.ok()) return s;
+  }
+  for (const auto& [period, file] : files_) {
+    if (Status s = consider(*file); !s.ok()) return s;
+  }
+  return best;
+}
+
 // A stream found on disk is cached (it was applied before); an unknown one is not:
-// the cache must only grow with streams that were applied (Publish adds those), or
-// refused batches with made-up stream ids would grow it without bound.
+// the cache must only grow with streams that were applied, or refused batches with
+// made-up stream ids would grow it without bound.
 Result<uint64_t> KcStore::MarkOf(std::string_view stream) {
   auto it = marks_.find(std::string(stream));
   if (it != marks_.end()) return it->second;
-  std::string key(1, kMarkPrefix);
-  key.append(stream);
-  char value[8];
-  int32_t n = db_->get(key.data(), key.size(), value, sizeof value);
-  if (n == 8) {
-    const uint64_t mark = GetLe64(value);
-    marks_.emplace(std::string(stream), mark);
-    return mark;
-  }
-  if (n >= 0 || db_->error().code() != kc::BasicDB::Error::NOREC) {
-    return DbError("cannot read the mark of stream \"" + std::string(stream) + "\" in");
-  }
-  return uint64_t{0};
+  Result<uint64_t> mark = ReadMark(stream);
+  if (mark.ok() && *mark > 0) marks_.emplace(std::string(stream), *mark);
+  return mark;
 }
 
-Result<uint64_t> KcStore::StoredMark(std::string_view stream) const {
-  std::string key(1, kMarkPrefix);
-  key.append(stream);
-  char value[8];
-  const int32_t n = db_->get(key.data(), key.size(), value, sizeof value);
-  if (n == 8) return GetLe64(value);
-  if (n >= 0 || db_->error().code() != kc::BasicDB::Error::NOREC) {
-    return DbError("cannot read the mark of stream \"" + std::string(stream) + "\" in");
-  }
-  return uint64_t{0};
-}
+Result<uint64_t> KcStore::StoredMark(std::string_view stream) const { return ReadMark(stream); }
 
 Result<BatchOutcome> KcStore::ApplyBatch(std::string_view stream, uint64_t first_seq,
                                          std::string_view key_id,
@@ -234,22 +280,32 @@ Result<BatchOutcome> KcStore::ApplyBatch(std::string_view stream, uint64_t first
   return ApplyInternal(stream, first_seq, key_id, events);
 }
 
-// The steps of applying a batch: check it against the stream's mark and the key id
-// (CheckBatch), write the fresh events, counters, directory, mark and key id in one
-// transaction (CommitBatch), publish the new state to readers (Publish), and report
-// the touched slices (ReportTouched).
+// The steps of applying a batch: seal what is due (Maintain), check the batch
+// against the stream's mark and the key id (CheckBatch), write the fresh events to
+// their period files (CommitBatch, publishing each file's new totals), store a new
+// key id, and report the touched slices (ReportTouched).
 Result<BatchOutcome> KcStore::ApplyInternal(std::string_view stream, uint64_t first_seq,
                                             std::string_view key_id,
                                             std::span<const BatchEvent> events) {
+  if (Status s = Maintain(); !s.ok()) return s;
   Result<BatchOutcome> outcome = CheckBatch(stream, first_seq, key_id, events.size());
   if (!outcome.ok() || outcome->refused()) return outcome;
   // key_id_ is written only by this (the writer) thread: reading it unlocked is safe.
-  const std::string_view new_key_id = !key_id.empty() && key_id_.empty() ? key_id : "";
+  const bool new_key_id = !key_id.empty() && key_id_.empty();
   const std::span<const BatchEvent> fresh = events.subspan(outcome->duplicates);
-  if (!fresh.empty() || !new_key_id.empty()) {
-    if (Status s = ReserveFor(fresh.size()); !s.ok()) return s;
-    if (Status s = CommitBatch(stream, fresh, outcome->acked_seq, new_key_id); !s.ok()) return s;
-    Publish(stream, outcome->acked_seq, new_key_id);
+  if (!fresh.empty()) {
+    Result<uint64_t> sealed =
+        CommitBatch(stream, fresh, first_seq + outcome->duplicates, outcome->acked_seq);
+    if (!sealed.ok()) return sealed.status();
+    outcome->sealed = *sealed;
+    outcome->applied -= *sealed;
+    marks_[std::string(stream)] = outcome->acked_seq;
+    UpdateSizes();
+  }
+  if (new_key_id) {
+    if (Status s = summary_->SetKeyId(key_id); !s.ok()) return s;
+    std::unique_lock lock(mu_);
+    key_id_ = key_id;
   }
   ReportTouched(events, outcome->touched);
   return outcome;
@@ -280,170 +336,188 @@ Result<BatchOutcome> KcStore::CheckBatch(std::string_view stream, uint64_t first
   return outcome;
 }
 
-// One Kyoto transaction: either all of the batch, its counters and its mark are
-// on disk, or none is (that is what makes a retry safe).
-Status KcStore::CommitBatch(std::string_view stream, std::span<const BatchEvent> fresh,
-                            uint64_t acked_seq, std::string_view new_key_id) {
-  deltas_.clear();
-  // Assigned, not cleared: clear() would zero the buckets a large batch left behind
-  // on every later batch.
-  if (!delta_index_.empty()) delta_index_ = {};
-  new_slices_.clear();
-  if (!db_->begin_transaction(false)) return DbError("cannot begin transaction on");
-  Status s = AddMarkers(fresh);
-  if (s.ok()) s = WriteCounters();
-  if (s.ok()) s = WriteMark(stream, acked_seq);
-  if (s.ok() && !new_key_id.empty() &&
-      !db_->set(kKeyIdKey.data(), kKeyIdKey.size(), new_key_id.data(), new_key_id.size())) {
-    s = DbError("cannot write key id to");
-  }
-  if (!s.ok()) {
-    db_->end_transaction(false);  // after DbError read the cause
-    // The abort cut the file back to its size before the transaction, and with it
-    // the blocks reserved past that.
-    reserve_->Forget(db_->size());
-    return NoSpaceOr(s, ReserveNeed(fresh.size()));
-  }
-  if (!db_->end_transaction(true)) {
-    reserve_->Forget(db_->size());
-    return NoSpaceOr(DbError("cannot commit transaction on"), ReserveNeed(fresh.size()));
-  }
-  return Status::Ok();
-}
-
-int64_t KcStore::ReserveNeed(size_t fresh_events) const {
-  const auto events = static_cast<int64_t>(fresh_events);
-  const auto directory = static_cast<int64_t>(8 * (slices_.size() + fresh_events));
-  return events * kReserveBytesPerEvent + directory + kReserveSlackBytes;
-}
-
-// Before a batch's transaction: the blocks it may write into are allocated, or the
-// batch is refused with ResourceExhausted before anything was written (FileReserve
-// says why a write into the map must never meet an unallocated block).
-Status KcStore::ReserveFor(size_t fresh_events) {
-  Status s = reserve_->Ensure(db_->size() + ReserveNeed(fresh_events), options_.reserve_step_bytes);
-  return s.WithContext("data dir " + data_dir_);
-}
-
-// Kyoto reports a failed write (its WAL is written with pwrite) as a system error
-// without errno; when the filesystem has less free space than the batch needed, that
-// is what it was.
-Status KcStore::NoSpaceOr(Status s, int64_t need) const {
-  if (s.code() != Status::Code::kIoError) return s;
-  const int64_t free_bytes = reserve_->FreeBytes();
-  if (free_bytes < 0 || free_bytes >= need) return s;
-  return Status::ResourceExhausted(s.message() + " (" + std::to_string(free_bytes) +
-                                   " bytes free: no space left)");
-}
-
-// The prefetch pipeline: every marker's hash is computed first, then, while event
-// i is added, the bucket of event i + kBucketAhead and the record of event
-// i + kRecordAhead are loaded, so that the cache misses overlap.
-void KcStore::StartPrefetch(std::span<const BatchEvent> fresh) {
-  if (!read_ahead_.enabled()) return;
-  marker_hashes_.resize(fresh.size());
-  char marker[kMarkerSize];
-  for (size_t i = 0; i < fresh.size(); ++i) {
-    MarkerKey(fresh[i], marker);
-    marker_hashes_[i] = KcReadAhead::Hash(marker, sizeof marker);
-  }
-  for (size_t i = 0; i < std::min(fresh.size(), kBucketAhead); ++i) {
-    read_ahead_.PrefetchBucket(marker_hashes_[i]);
-  }
-}
-
-void KcStore::AdvancePrefetch(size_t i) {
-  if (!read_ahead_.enabled()) return;
-  const size_t count = marker_hashes_.size();
-  if (i + kBucketAhead < count) read_ahead_.PrefetchBucket(marker_hashes_[i + kBucketAhead]);
-  if (i + kRecordAhead < count) read_ahead_.PrefetchRecord(marker_hashes_[i + kRecordAhead]);
-}
-
-// Adds a marker per fresh event and sums the batch's per-slice deltas: the first
-// insertion of a (slice, user) marker is a new unique user.
-Status KcStore::AddMarkers(std::span<const BatchEvent> fresh) {
-  StartPrefetch(fresh);
-  for (size_t i = 0; i < fresh.size(); ++i) {
-    AdvancePrefetch(i);
-    const BatchEvent& event = fresh[i];
-    SliceStats& delta = DeltaFor(event.slice);
-    char marker[kMarkerSize];
-    MarkerKey(event, marker);
-    // add() fails with DUPREC when the marker exists: a known user.
-    if (db_->add(marker, sizeof marker, "", 0)) {
-      ++delta.unique_users;
-    } else if (db_->error().code() != kc::BasicDB::Error::DUPREC) {
-      return DbError("cannot add user marker to");
+// The period file of `slice`, created if new. A new file's bucket count follows the
+// load of the periods before it (KcStoreOptions::buckets).
+Result<PeriodFile*> KcStore::FileFor(int64_t slice) {
+  const int64_t period = PeriodOf(slice);
+  if (last_file_ != nullptr && period == last_period_) return last_file_;
+  auto it = files_.find(period);
+  if (it == files_.end()) {
+    if (files_.size() >= kMaxOpenPeriods) {
+      return Status::ResourceExhausted(
+          "slice " + std::to_string(slice) + " would open period file " +
+          std::to_string(files_.size() + 1) + " in data dir " + data_dir_ + " (at most " +
+          std::to_string(kMaxOpenPeriods) +
+          " are open at once: is max-late-slices unlimited, or are slices forged?)");
     }
-    ++(event.action == Action::kClick ? delta.clicks : delta.impressions);
+    int64_t records = 0;
+    for (const auto& [p, file] : files_) records = std::max(records, file->Count());
+    const int64_t buckets =
+        std::clamp(2 * records, options_.buckets, std::max(options_.buckets, options_.max_buckets));
+    auto file = PeriodFile::Open(PeriodPath(period), TuningFor(options_, buckets));
+    if (!file.ok()) return file.status();
+    std::unique_lock lock(files_mu_);
+    it = files_.emplace(period, std::move(*file)).first;
+    open_periods_.store(files_.size() + (legacy_ != nullptr), std::memory_order_relaxed);
   }
-  return Status::Ok();
+  last_period_ = period;
+  last_file_ = it->second.get();
+  return last_file_;
 }
 
-// The delta of `slice` in deltas_, appended if new: a scan while the batch has named
-// at most kScanSlices slices, then through delta_index_.
-SliceStats& KcStore::DeltaFor(int64_t slice) {
-  if (delta_index_.empty()) {
-    for (SliceDelta& d : deltas_) {
-      if (d.slice == slice) return d.delta;
-    }
-    if (deltas_.size() < kScanSlices) return deltas_.push_back({slice, {}}), deltas_.back().delta;
-    for (size_t i = 0; i < deltas_.size(); ++i) delta_index_.emplace(deltas_[i].slice, i);
-  }
-  const auto [it, inserted] = delta_index_.try_emplace(slice, deltas_.size());
-  if (inserted) deltas_.push_back({slice, {}});
-  return deltas_[it->second].delta;
-}
-
-// Turns deltas_ into the touched slices' new totals and writes their counters;
-// slices seen for the first time are appended to the directory.
-Status KcStore::WriteCounters() {
-  for (SliceDelta& d : deltas_) {
-    const auto it = slices_.find(d.slice);  // this thread is the only writer of slices_
-    if (it == slices_.end()) {
-      new_slices_.push_back(d.slice);
+// Which file each fresh event goes to (targets_; null: its slice is sealed), and the
+// distinct files in order of first use (batch_files_).
+Status KcStore::Target(std::span<const BatchEvent> fresh, uint64_t& sealed) {
+  targets_.resize(fresh.size());
+  batch_files_.clear();
+  const int64_t sealed_before = SealedBefore();
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    const int64_t slice = fresh[i].slice;
+    PeriodFile* file = nullptr;
+    if (slice < sealed_before) {
+      ++sealed;
+    } else if (legacy_ != nullptr && legacy_slices_.contains(slice)) {
+      file = legacy_.get();
     } else {
-      d.delta += it->second;
+      Result<PeriodFile*> found = FileFor(slice);
+      if (!found.ok()) return found.status();
+      file = *found;
     }
-    char key[kCounterKeySize];
-    CounterKey(d.slice, key);
-    char value[kCounterValueSize];
-    CounterValue(d.delta, value);
-    if (!db_->set(key, sizeof key, value, sizeof value)) {
-      return DbError("cannot write slice counter to");
+    targets_[i] = file;
+    if (file != nullptr &&
+        std::find(batch_files_.begin(), batch_files_.end(), file) == batch_files_.end()) {
+      batch_files_.push_back(file);
     }
-  }
-  if (new_slices_.empty()) return Status::Ok();
-  std::string appended(8 * new_slices_.size(), '\0');
-  for (size_t i = 0; i < new_slices_.size(); ++i) {
-    PutBe64(appended.data() + 8 * i, static_cast<uint64_t>(new_slices_[i]));
-  }
-  if (!db_->append(kDirectoryKey.data(), kDirectoryKey.size(), appended.data(), appended.size())) {
-    return DbError("cannot extend slice directory in");
   }
   return Status::Ok();
 }
 
-Status KcStore::WriteMark(std::string_view stream, uint64_t acked_seq) {
-  std::string key(1, kMarkPrefix);
-  key.append(stream);
-  char value[kMarkValueSize];
-  PutLe64(value, acked_seq);
-  if (!db_->set(key.data(), key.size(), value, sizeof value)) {
-    return DbError("cannot write stream mark to");
+// Writes the fresh events (seqs first_fresh_seq..acked_seq) to their period files,
+// one transaction each; the last file gets the stream's mark, the others a file mark
+// (PeriodFile). Returns how many events were skipped as sealed.
+Result<uint64_t> KcStore::CommitBatch(std::string_view stream, std::span<const BatchEvent> fresh,
+                                      uint64_t first_fresh_seq, uint64_t acked_seq) {
+  uint64_t sealed = 0;
+  if (Status s = Target(fresh, sealed); !s.ok()) return s;
+  if (batch_files_.empty()) {
+    // Every event was sealed: the mark still moves, or the sender would resend them.
+    if (Status s = summary_->SetMark(stream, acked_seq); !s.ok()) return s;
+    return sealed;
   }
+  const bool only_file = batch_files_.size() == 1 && sealed == 0;
+  for (size_t k = 0; k < batch_files_.size(); ++k) {
+    if (Status s = CommitTo(*batch_files_[k], stream, fresh, first_fresh_seq, acked_seq,
+                            k + 1 == batch_files_.size(), only_file);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return sealed;
+}
+
+// One file's share of a batch: its events whose seq is above the file's own mark (a
+// crash may have left this file ahead of the stream's mark: see PeriodFile).
+Status KcStore::CommitTo(PeriodFile& file, std::string_view stream,
+                         std::span<const BatchEvent> fresh, uint64_t first_fresh_seq,
+                         uint64_t acked_seq, bool last, bool only_file) {
+  Result<uint64_t> file_mark = file.FileMark(stream, nullptr);
+  if (!file_mark.ok()) return file_mark.status();
+  std::span<const BatchEvent> events;
+  if (only_file) {
+    // The common case: the whole batch goes to one file, as it stands.
+    const uint64_t skip = *file_mark >= first_fresh_seq
+                              ? std::min<uint64_t>(*file_mark - first_fresh_seq + 1, fresh.size())
+                              : 0;
+    events = fresh.subspan(skip);
+  } else {
+    group_.clear();
+    for (size_t i = 0; i < fresh.size(); ++i) {
+      if (targets_[i] == &file && first_fresh_seq + i > *file_mark) group_.push_back(fresh[i]);
+    }
+    events = group_;
+  }
+  if (events.empty() && !last) return Status::Ok();
+  if (options_.fail_commit && options_.fail_commit(file.path())) {
+    return Status::IoError("injected failure committing to " + file.path());
+  }
+  if (Status s = file.Commit(stream, events, acked_seq, last, slices_); !s.ok()) return s;
+  Publish(file);
   return Status::Ok();
 }
 
-// After the commit: readers see the new totals, the mark cache follows the disk.
-void KcStore::Publish(std::string_view stream, uint64_t acked_seq, std::string_view new_key_id) {
+// After a file's commit: readers see its slices' new totals.
+void KcStore::Publish(const PeriodFile& file) {
+  std::unique_lock lock(mu_);
+  for (const PeriodFile::SliceDelta& d : file.deltas()) slices_[d.slice] = d.delta;
+}
+
+void KcStore::UpdateSizes() {
+  int64_t bytes = legacy_ != nullptr ? legacy_->Size() : 0;
+  for (const auto& [period, file] : files_) bytes += file->Size();
+  size_bytes_.store(static_cast<uint64_t>(bytes), std::memory_order_relaxed);
+  open_periods_.store(files_.size() + (legacy_ != nullptr), std::memory_order_relaxed);
+}
+
+Status KcStore::Seal(int64_t before) {
+  if (before <= SealedBefore()) return Status::Ok();
+  SummaryStore::Seal seal;
+  seal.sealed_before = before;
+  std::vector<int64_t> periods;
+  const auto take = [&](const PeriodFile& file) -> Status {
+    for (int64_t slice : file.slices()) seal.slices.emplace_back(slice, slices_[slice]);
+    auto marks = file.StreamMarks();
+    if (!marks.ok()) return marks.status();
+    for (auto& [stream, mark] : *marks) {
+      if (mark > 0) seal.marks.emplace_back(std::move(stream), mark);
+    }
+    return Status::Ok();
+  };
+  for (const auto& [period, file] : files_) {
+    if ((period + 1) * period_slices_ > before) break;  // ascending: the rest are open
+    if (Status s = take(*file); !s.ok()) return s;
+    periods.push_back(period);
+  }
+  if (legacy_ != nullptr && (legacy_->slices().empty() || legacy_->slices().back() < before)) {
+    if (Status s = take(*legacy_); !s.ok()) return s;
+    seal.legacy_left = true;
+  }
+  if (Status s = summary_->Apply(seal); !s.ok()) return s;
+  // With --fsync the summary must be on disk before the file it replaces is gone.
+  if (options_.fsync && (!periods.empty() || seal.legacy_left)) {
+    if (Status s = summary_->Sync(); !s.ok()) return s;
+  }
+  sealed_before_.store(before, std::memory_order_relaxed);
+  std::error_code ec;
   {
-    std::unique_lock lock(mu_);
-    for (const SliceDelta& d : deltas_) slices_[d.slice] = d.delta;
-    if (!new_key_id.empty()) key_id_ = new_key_id;
+    std::unique_lock lock(files_mu_);
+    for (int64_t period : periods) {
+      files_.erase(period);
+      std::filesystem::remove(PeriodPath(period), ec);
+    }
+    if (seal.legacy_left) {
+      legacy_.reset();
+      legacy_slices_.clear();
+      std::filesystem::remove(data_dir_ + "/" + std::string(kLegacyFile), ec);
+    }
   }
-  marks_[std::string(stream)] = acked_seq;
-  size_bytes_.store(static_cast<uint64_t>(db_->size()), std::memory_order_relaxed);
+  last_file_ = nullptr;
+  UpdateSizes();
+  return Status::Ok();
+}
+
+Status KcStore::Retain(int64_t from) {
+  from = std::min(from, SealedBefore());  // only sealed slices are dropped
+  if (from <= retained_from_) return Status::Ok();
+  std::vector<int64_t> dropped;
+  for (const auto& [slice, stats] : slices_) {
+    if (slice >= from) break;
+    dropped.push_back(slice);
+  }
+  if (Status s = summary_->Drop(from, dropped); !s.ok()) return s;
+  retained_from_ = from;
+  std::unique_lock lock(mu_);
+  for (int64_t slice : dropped) slices_.erase(slice);
+  return Status::Ok();
 }
 
 // The stats of every slice `events` names (duplicates included), ascending: the
@@ -505,10 +579,13 @@ Status KcStore::SyncLog(std::span<const BatchRequest* const> batches) {
 }
 
 Status KcStore::Sync() {
-  const bool synced = db_->synchronize(true);
-  reserve_->Forget(db_->size());  // Kyoto cut the file to its logical size
-  if (!synced) return DbError("cannot synchronize");
-  return Status::Ok();
+  if (legacy_ != nullptr) {
+    if (Status s = legacy_->Sync(); !s.ok()) return s;
+  }
+  for (const auto& [period, file] : files_) {
+    if (Status s = file->Sync(); !s.ok()) return s;
+  }
+  return summary_->Sync();
 }
 
 SliceStats KcStore::StatsFor(int64_t slice) const {
@@ -539,13 +616,7 @@ Status KcStore::AdoptKeyId(std::string_view key_id) {
                               "that did not sign worker requests yet)");
     }
   }
-  if (Status s = ReserveFor(0); !s.ok()) return s;
-  if (!db_->set(kKeyIdKey.data(), kKeyIdKey.size(), key_id.data(), key_id.size())) {
-    return DbError("cannot write key id to");
-  }
-  const bool flushed = db_->synchronize(false);
-  reserve_->Forget(db_->size());  // Kyoto cut the file to its logical size
-  if (!flushed) return DbError("cannot flush");
+  if (Status s = summary_->SetKeyId(key_id); !s.ok()) return s;
   std::unique_lock lock(mu_);
   key_id_ = key_id;
   return Status::Ok();

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -9,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -18,54 +20,75 @@
 #include "server/model/slice_stats.h"
 #include "server/model/user_key.h"
 #include "server/store/batch_request.h"
-#include "server/store/kc_read_ahead.h"
+#include "server/store/period_file.h"
 #include "server/store/start_report.h"
-
-namespace kyotocabinet {
-class HashDB;
-}
+#include "server/store/summary_store.h"
 
 namespace rt {
 
 class BatchLog;
-class FileReserve;
 
 struct KcStoreOptions {
   // --fsync: acknowledged batches survive power loss through the batch log
   // (see SyncLog). Without it a commit survives a killed process.
   bool fsync = false;
-  // Kyoto hash buckets, fixed when the file is created. Kyoto recommends 0.5-4x
-  // the record count; 8 M buckets (64 MiB of bucket array) keeps chains short up
-  // to tens of millions of user markers.
-  int64_t buckets = 8 << 20;
-  // Bytes of the file Kyoto memory-maps; writes inside it are memcpy instead of
-  // pwrite. 1 GiB of address space; only touched pages cost memory.
+  // Slices per period file, for a new data dir (an existing one keeps the length it
+  // was created with). 6 slices: a quarter of a day at hourly slices, so with the
+  // default seal horizon some 9 period files are open (docs/design.md §7).
+  int64_t period_slices = 6;
+  // Kyoto hash buckets of a new period file (fixed when it is created): the first
+  // file gets `buckets`, a later one twice the largest record count of the open files
+  // (the load of a period), clamped to [buckets, max_buckets]. Kyoto recommends
+  // 0.5-4x the record count.
+  int64_t buckets = 1 << 20;
+  int64_t max_buckets = 64 << 20;
+  // Bytes of each file Kyoto memory-maps; writes inside it are memcpy instead of
+  // pwrite. Address space; only touched pages cost memory.
   int64_t map_bytes = int64_t{1} << 30;
   // In fsync mode, once the log holds this many bytes the next SyncLog
   // hard-synchronizes Kyoto and truncates the log.
   uint64_t log_checkpoint_bytes = 64 << 20;
-  // Disk blocks are reserved ahead of the file's growth (FileReserve: a full disk is
+  // Disk blocks are reserved ahead of a file's growth (FileReserve: a full disk is
   // then an error, not a SIGBUS inside the map) this many bytes at a time.
   int64_t reserve_step_bytes = 64 << 20;
+  // The slice "now" falls in, for sealing and retention; null: neither happens on its
+  // own (Seal and Retain may still be called).
+  std::function<int64_t()> current_slice;
+  // Slices older than current_slice() - seal_after_slices are sealed; < 0: never.
+  int64_t seal_after_slices = -1;
+  // Counts of slices older than current_slice() - retain_slices are dropped; < 0:
+  // kept forever (--retain-slices). Only sealed slices are dropped.
+  int64_t retain_slices = -1;
+  // Fault injection for tests: a commit to the period file at this path fails (as a
+  // crash between two files' commits would leave it) when this returns true.
+  std::function<bool(const std::string& path)> fail_commit;
 };
 
-// The worker's storage: one Kyoto Cabinet HashDB (`rt.kch`) in a data directory.
+// The worker's storage in a data directory (docs/design.md §7 "Store records"):
+// one Kyoto file per period of slices (PeriodFile: markers and counters), and a
+// small summary store (SummaryStore: sealed slices' final counts, stream marks of
+// sealed files, the key id).
 //
-// Records: a marker per (slice, user_key) whose first insertion counts a unique
-// user, a 24-byte counter record per slice, a high-water mark per stream, the key
-// id of the secret the cluster uses, and a directory of the slices held (so Open
-// loads the stats without scanning every marker).
+// Exactly once: a batch's events are applied, per period file, in one transaction
+// together with the stream's mark in that file; a batch spanning two files marks the
+// first with a file mark and the last with the stream's mark, so a crash between
+// them is resumed by the retry without losing or doubling anything (PeriodFile).
+// The stream's mark is the largest over the summary and the open files.
 //
-// Exactly once: a batch is applied in one Kyoto transaction together with its
-// stream's mark, so either all of it and the new mark are on disk or none is; a
-// retry of the same seqs then finds them <= the mark and skips them.
+// Sealing: a slice older than the seal horizon gets no more events (they are counted
+// in BatchOutcome::sealed and skipped); once every slice of a period file is past
+// it, its counters move to the summary store and the file is deleted.
+//
+// Migration: a data dir with the single file `rt.kch` of earlier versions keeps that
+// file as a legacy period holding the slices it has, sealed like any other.
 //
 // Per-slice stats are mirrored in memory, so reads never touch the disk.
 //
-// Thread-safety: one writer at a time (ApplyBatch, ApplySingle, SyncLog; the
-// BatchWriter is that writer); StatsFor, AllSlices, SizeBytes, SliceCount and
-// StoredKeyId may be called from any thread concurrently with the writer.
-// Only one KcStore per directory may be open, in this process or any other.
+// Thread-safety: one writer at a time (ApplyBatch, ApplySingle, SyncLog, Seal,
+// Retain; the BatchWriter is that writer); StatsFor, AllSlices, SizeBytes,
+// SliceCount, StoredMark, OpenPeriods and StoredKeyId may be called from any thread
+// concurrently with the writer. Only one KcStore per directory may be open, in this
+// process or any other.
 class KcStore {
  public:
   // Opens (creating if missing) the store in `data_dir`, loads the slice stats,
@@ -85,8 +108,7 @@ class KcStore {
   // bad stream name, IoError when Kyoto fails. The first non-empty key id seen is
   // stored; an empty `key_id` skips the check (internal use only; the HTTP layer
   // requires the header). A full disk is ResourceExhausted, and then nothing of the
-  // batch is applied: disk space for it is reserved before the transaction begins
-  // (FileReserve), and a Kyoto write failing inside it aborts the transaction.
+  // batch is applied to the file that met it (a retry completes the batch).
   [[nodiscard]] Result<BatchOutcome> ApplyBatch(std::string_view stream, uint64_t first_seq,
                                                 std::string_view key_id,
                                                 std::span<const BatchEvent> events);
@@ -107,23 +129,34 @@ class KcStore {
   // Without fsync mode: does nothing.
   [[nodiscard]] Status SyncLog(std::span<const BatchRequest* const> batches);
 
+  // Seals every slice below `before` (see the class comment): later events of them
+  // are skipped, and each period file holding only such slices is moved to the
+  // summary store and deleted. A `before` at or below the current horizon does nothing.
+  [[nodiscard]] Status Seal(int64_t before);
+  // Drops the counts of sealed slices below `from` (--retain-slices).
+  [[nodiscard]] Status Retain(int64_t from);
+
   // Binds the store to the key id of the worker key it serves under: stores
   // `key_id` if none is stored yet; Conflict naming both ids if another is. Called
   // once at start, before the writer runs (docs/design.md §3: the key id comes
   // from the worker's own key, never from a request).
   [[nodiscard]] Status AdoptKeyId(std::string_view key_id);
 
-  // Hard-synchronizes the database file (Kyoto synchronize(true)).
+  // Hard-synchronizes every file (Kyoto synchronize(true)).
   [[nodiscard]] Status Sync();
 
   // The high-water mark of `stream` as stored (0 for a stream never applied), read
-  // from the database, not the writer's cache: any thread (GET /worker/mark).
+  // from the files, not the writer's cache: any thread (GET /worker/mark).
   [[nodiscard]] Result<uint64_t> StoredMark(std::string_view stream) const;
 
   SliceStats StatsFor(int64_t slice) const;
   std::vector<std::pair<int64_t, SliceStats>> AllSlices() const;  // ascending
   size_t SliceCount() const;
   uint64_t SizeBytes() const { return size_bytes_.load(std::memory_order_relaxed); }
+  // Period files open (the legacy file included).
+  size_t OpenPeriods() const { return open_periods_.load(std::memory_order_relaxed); }
+  int64_t SealedBefore() const { return sealed_before_.load(std::memory_order_relaxed); }
+  int64_t period_slices() const { return period_slices_; }
   // Set by Open, constant afterwards: safe from any thread.
   const StoreStartReport& start_report() const { return start_report_; }
   std::string StoredKeyId() const;
@@ -137,61 +170,60 @@ class KcStore {
   // The stream name ApplySingle uses; refused from outside.
   static constexpr std::string_view kSingleStream = "\x01single";
 
-  // A batch's change to one slice; after WriteCounters the slice's new totals.
-  struct SliceDelta {
-    int64_t slice;
-    SliceStats delta;
-  };
-
  private:
   KcStore(std::string data_dir, const KcStoreOptions& options);
-  Status OpenDb();
+  Status OpenFiles();
+  Status OpenSummary();
   Status LoadState();
   Status ReplayLog();
+  Status Maintain();
   Result<uint64_t> MarkOf(std::string_view stream);
+  Result<uint64_t> ReadMark(std::string_view stream) const;
   Result<BatchOutcome> ApplyInternal(std::string_view stream, uint64_t first_seq,
                                      std::string_view key_id, std::span<const BatchEvent> events);
-  // The steps of ApplyInternal, in order.
   Result<BatchOutcome> CheckBatch(std::string_view stream, uint64_t first_seq,
                                   std::string_view key_id, size_t count);
-  Status CommitBatch(std::string_view stream, std::span<const BatchEvent> fresh, uint64_t acked_seq,
-                     std::string_view new_key_id);
-  void StartPrefetch(std::span<const BatchEvent> fresh);
-  void AdvancePrefetch(size_t i);
-  Status AddMarkers(std::span<const BatchEvent> fresh);
-  SliceStats& DeltaFor(int64_t slice);
-  Status WriteCounters();
-  Status WriteMark(std::string_view stream, uint64_t acked_seq);
-  void Publish(std::string_view stream, uint64_t acked_seq, std::string_view new_key_id);
+  Result<uint64_t> CommitBatch(std::string_view stream, std::span<const BatchEvent> fresh,
+                               uint64_t first_fresh_seq, uint64_t acked_seq);
+  Status Target(std::span<const BatchEvent> fresh, uint64_t& sealed);
+  Result<PeriodFile*> FileFor(int64_t slice);
+  Status CommitTo(PeriodFile& file, std::string_view stream, std::span<const BatchEvent> fresh,
+                  uint64_t first_fresh_seq, uint64_t acked_seq, bool last, bool only_file);
+  void Publish(const PeriodFile& file);
+  void UpdateSizes();
   void ReportTouched(std::span<const BatchEvent> events,
                      std::vector<std::pair<int64_t, SliceStats>>& touched) const;
-  Status DbError(std::string_view what) const;
-  int64_t ReserveNeed(size_t fresh_events) const;
-  Status ReserveFor(size_t fresh_events);
-  Status NoSpaceOr(Status s, int64_t need) const;
-  void ProbeRecordCount(const std::string& path);
+  int64_t PeriodOf(int64_t slice) const;
+  std::string PeriodPath(int64_t period) const;
 
   const std::string data_dir_;
   const KcStoreOptions options_;
-  std::unique_ptr<kyotocabinet::HashDB> db_;
+  std::unique_ptr<SummaryStore> summary_;
+  std::unique_ptr<PeriodFile> legacy_;  // rt.kch while it holds open slices
+  std::unordered_set<int64_t> legacy_slices_;
+  // period → its file; changed by the writer under files_mu_ (StoredMark reads it).
+  std::map<int64_t, std::unique_ptr<PeriodFile>> files_;
+  mutable std::shared_mutex files_mu_;
   std::unique_ptr<BatchLog> log_;
-  std::unique_ptr<FileReserve> reserve_;  // closed after db_ (see FileReserve)
   StoreStartReport start_report_;
+  int64_t period_slices_ = 0;
+  int64_t retained_from_ = 0;
 
   // Writer-only state.
   std::unordered_map<std::string, uint64_t> marks_;  // cache of the streams' marks
-  KcReadAhead read_ahead_;
-  std::vector<uint64_t> marker_hashes_;  // of the batch being applied, reused
-  std::vector<SliceDelta> deltas_;       // of the batch being applied, reused
-  // slice → index in deltas_, used once a batch names more than a few slices.
-  std::unordered_map<int64_t, size_t> delta_index_;
-  std::vector<int64_t> new_slices_;  // of the batch being applied, reused
+  std::vector<PeriodFile*> targets_;                 // per fresh event of the batch being applied
+  std::vector<PeriodFile*> batch_files_;             // the distinct files of targets_, in order
+  std::vector<BatchEvent> group_;                    // a multi-file batch's events of one file
+  int64_t last_period_ = 0;                          // FileFor's one-entry cache
+  PeriodFile* last_file_ = nullptr;
 
   // Shared with readers.
   mutable std::shared_mutex mu_;
   std::map<int64_t, SliceStats> slices_;  // guarded by mu_
   std::string key_id_;                    // guarded by mu_
   std::atomic<uint64_t> size_bytes_{0};
+  std::atomic<size_t> open_periods_{0};
+  std::atomic<int64_t> sealed_before_{0};
 };
 
 }  // namespace rt

@@ -26,6 +26,11 @@ int64_t SliceRange::MaxSlice() const {
   return slice == kMax ? kMax : slice + 1;
 }
 
+int64_t SliceRange::SliceAt(const SliceGeometry& geometry, int64_t now_ms) {
+  const int64_t length = geometry.slice_length_s > 0 ? geometry.slice_length_s : 1;
+  return FloorDiv(FloorDiv(now_ms, 1000) - geometry.first_slice_s, length);
+}
+
 Status SliceRange::Check(int64_t slice, int64_t max_slice) {
   if (slice >= 0 && slice <= max_slice) return Status::Ok();
   if (max_slice < 0) {

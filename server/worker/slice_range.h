@@ -37,6 +37,9 @@ class SliceRange {
   // [0, max_slice]; for checking many slices against one MaxSlice() reading.
   static Status Check(int64_t slice, int64_t max_slice);
 
+  // The slice `now_ms` falls in (floor; negative before the first slice).
+  static int64_t SliceAt(const SliceGeometry& geometry, int64_t now_ms);
+
  private:
   SliceGeometry geometry_;
   const Clock* clock_;

@@ -264,6 +264,7 @@ void WorkerHandler::PostBatch(http::Request& request, http::Responder respond) {
         metrics_.batches.Inc();
         metrics_.events_applied.Inc(outcome->applied);
         metrics_.duplicates_skipped.Inc(outcome->duplicates);
+        metrics_.events_sealed.Inc(outcome->sealed);
         metrics_.batch_apply_seconds.ObserveSeconds(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - received).count());
         BatchAck ack;

@@ -18,6 +18,9 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry& registry, const KcStore& store,
       duplicates_skipped(registry.AddCounter(
           "rt_worker_duplicates_skipped_total",
           "Batch events skipped because their seq was at or below the stream's mark")),
+      events_sealed(registry.AddCounter(
+          "rt_worker_events_sealed_total",
+          "Batch events of slices already sealed, not counted (their counts are final)")),
       batches(registry.AddCounter("rt_worker_batches_total", "Batches applied")),
       single_events(registry.AddCounter("rt_worker_single_events_total",
                                         "Events applied through POST /worker")),
@@ -44,7 +47,13 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry& registry, const KcStore& store,
           registry.AddCounter("rt_worker_storage_errors_total", kStorageHelp, "kind=\"io\"")) {
   registry.AddCallbackGauge("rt_worker_slices_held", "Slices this worker holds data for",
                             [&store] { return static_cast<double>(store.SliceCount()); });
-  registry.AddCallbackGauge("rt_worker_store_bytes", "Size of the Kyoto Cabinet file",
+  registry.AddCallbackGauge("rt_worker_store_periods_open",
+                            "Period files (Kyoto files of open slices) this worker has open",
+                            [&store] { return static_cast<double>(store.OpenPeriods()); });
+  registry.AddCallbackGauge("rt_worker_sealed_before_slice",
+                            "Slices below this one are sealed: their counts are final",
+                            [&store] { return static_cast<double>(store.SealedBefore()); });
+  registry.AddCallbackGauge("rt_worker_store_bytes", "Size of the open period files",
                             [&store] { return static_cast<double>(store.SizeBytes()); });
   registry.AddCallbackGauge(
       "rt_worker_store_repaired",

@@ -15,6 +15,7 @@ struct WorkerMetrics {
 
   Counter& events_applied;
   Counter& duplicates_skipped;
+  Counter& events_sealed;  // batch events of sealed slices: skipped, counts are final
   Counter& batches;
   Counter& single_events;
   Histogram& batch_apply_seconds;

@@ -21,6 +21,14 @@ Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& o
   const std::string key_id = options.worker_key->KeyId();
   KcStoreOptions store_options;
   store_options.fsync = options.fsync;
+  if (options.slice_geometry) {
+    const Clock* clock = options.clock != nullptr ? options.clock : &node->system_clock_;
+    store_options.current_slice = [geometry = *options.slice_geometry, clock] {
+      return SliceRange::SliceAt(geometry, clock->NowMillis());
+    };
+    store_options.seal_after_slices = options.seal_after_slices;
+    store_options.retain_slices = options.retain_slices;
+  }
   Result<std::unique_ptr<KcStore>> store = KcStore::Open(options.data_dir, store_options);
   if (!store.ok()) return store.status();
   node->store_ = std::move(store).value();

@@ -35,6 +35,13 @@ struct WorkerNodeOptions {
   // gives one); `clock` is what "now" is read from, the system clock if null.
   std::optional<SliceGeometry> slice_geometry;
   const Clock* clock = nullptr;
+  // Slices older than now - seal_after_slices are sealed (docs/design.md §7
+  // "Store records"); < 0: never. Needs slice_geometry (the clock's slice). serve-worker
+  // derives it from max-late-slices.
+  int64_t seal_after_slices = -1;
+  // --retain-slices: counts of (sealed) slices older than now - retain_slices are
+  // dropped; < 0: kept forever.
+  int64_t retain_slices = -1;
   // The worker key (docs/design.md §3): every request but /healthz and /metrics must
   // be signed with it. Required: a worker without one does not start.
   std::optional<WorkerKey> worker_key;

@@ -36,8 +36,9 @@ TEST_CASE("a worker process refuses connections past --max-connections and far-f
   "worker-nodes": { "0": "http://127.0.0.1:2/worker" },
   "length-of-time-slice": 3600,
   "first-slice": "2026-01-01T00:00:00",
+  "max-late-slices": null,
   "routing": [ { "slice": 0, "nodes": ["0"] } ]
-})";
+})";  // null: slice 1, long past, is never sealed (docs/design.md §7 "Store records")
   auto worker =
       StartRtctl({"serve-worker", "--config", config, "--node", "0", "--data-dir", dir.Sub("data"),
                   "--listen", "127.0.0.1:0", "--threads", "1", "--max-connections", "3"},

@@ -333,11 +333,11 @@ TEST_CASE("nodes on an etcd config all apply a grown config put while they run",
   // A value written past `config put` (as etcdctl could) that moves slice 24: the API
   // nodes refuse it and keep running the grown config; the workers (which only
   // check the slice geometry) take it. status marks the API nodes and exits 1.
-  const Result<int64_t> unsafe = EtcdClient({etcd.Endpoint()})
-                                     .CompareAndPut(kKey,
-                                                    cluster.Config(3, R"([{"slice": 20, "nodes": ["0", "1", "2"]},
+  const Result<int64_t> unsafe =
+      EtcdClient({etcd.Endpoint()})
+          .CompareAndPut(kKey, cluster.Config(3, R"([{"slice": 20, "nodes": ["0", "1", "2"]},
                                                                           {"slice": 24, "nodes": ["1", "0"]}])"),
-                                                    static_cast<int64_t>(grown_revision));
+                         static_cast<int64_t>(grown_revision));
   REQUIRE(unsafe.ok());
   nlohmann::json nodes;
   CHECK(WaitFor(

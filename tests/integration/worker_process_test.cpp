@@ -26,7 +26,11 @@ namespace {
 namespace bhttp = boost::beast::http;
 using namespace std::chrono_literals;
 
-constexpr int kSlices = 3;
+// Slices 0..7 of a long-past first-slice, so never sealed (max-late-slices null) and
+// spanning two period files (6 slices each): every batch is split between two files,
+// and the kill -9 test checks that a batch cut between them is neither lost nor
+// doubled (docs/design.md §7 "Store records").
+constexpr int kSlices = 8;
 
 std::string WriteConfig(const TempDir& dir) {
   const std::string path = dir.Sub("cluster.json");
@@ -36,6 +40,7 @@ std::string WriteConfig(const TempDir& dir) {
   "worker-nodes": { "0": "http://127.0.0.1:2/worker" },
   "length-of-time-slice": 3600,
   "first-slice": "2026-01-01T00:00:00",
+  "max-late-slices": null,
   "routing": [ { "slice": 0, "nodes": ["0"] } ]
 })";
   return path;

@@ -71,8 +71,16 @@ TEST_CASE("optional keys take their defaults", "[config][loader]") {
   CHECK(config->cache_ttl_ms == 1000);
   CHECK(config->reload_interval_s == 30);
   CHECK(config->max_future_s == 300);
-  CHECK_FALSE(config->max_late_slices.has_value());
+  CHECK(config->max_late_slices == 24);
   CHECK_FALSE(config->first_slice_is_system);
+}
+
+TEST_CASE("max-late-slices null means unlimited", "[config][loader]") {
+  std::string text = kMinimal;
+  text.insert(text.rfind('}'), R"(, "max-late-slices": null)");
+  const Result<ClusterConfig> config = ParseClusterConfig(text, kStartMs);
+  REQUIRE(config.ok());
+  CHECK_FALSE(config->max_late_slices.has_value());
 }
 
 TEST_CASE("optional keys are read when given", "[config][loader]") {

@@ -1,0 +1,121 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "base/status.h"
+#include "server/model/batch_codec.h"
+#include "server/model/slice_stats.h"
+#include "server/store/kc_read_ahead.h"
+#include "server/store/start_report.h"
+
+namespace kyotocabinet {
+class HashDB;
+}
+
+namespace rt {
+
+class FileReserve;
+
+// One Kyoto Cabinet HashDB holding the markers and counters of one period of slices
+// (docs/design.md §7 "Store records"), or the legacy single file `rt.kch` of a
+// data dir written before periods existed.
+//
+// Records (server/store/kc_records.h): markers, slice counters, the directory of the
+// slices held, and per stream either the stream's mark `m` (this file holds the
+// stream's newest batch) or its file mark `f` (a batch spanning several files was
+// applied to this one before its last file). Events of a stream whose seq is <= the
+// larger of the two were applied to this file already: that is what keeps a batch
+// spanning two files exactly-once across a crash between their commits. `M` lists
+// the streams with a mark here, so sealing can carry them to the summary store.
+//
+// Not thread-safe for writing: owned by the store's single writer. Mark and Size may
+// be called from any thread (Kyoto locks internally).
+class PeriodFile {
+ public:
+  struct Tuning {
+    int64_t buckets = 1 << 20;  // fixed when the file is created
+    int64_t map_bytes = int64_t{1} << 30;
+    int64_t reserve_step_bytes = 64 << 20;
+  };
+  // A batch's change to one slice; after Commit the slice's new totals.
+  struct SliceDelta {
+    int64_t slice;
+    SliceStats delta;
+  };
+
+  // Opens (creating if missing) the file at `path`; what Kyoto repaired goes to
+  // report(). Unavailable when another process has it open.
+  [[nodiscard]] static Result<std::unique_ptr<PeriodFile>> Open(const std::string& path,
+                                                                const Tuning& tuning);
+  ~PeriodFile();  // closes the database
+  PeriodFile(const PeriodFile&) = delete;
+  PeriodFile& operator=(const PeriodFile&) = delete;
+
+  // Adds the slices this file holds, with their counters, to `into`.
+  [[nodiscard]] Status LoadSlices(std::map<int64_t, SliceStats>& into) const;
+
+  // The seq up to which `stream`'s events were applied to this file: max(m, f);
+  // 0 if none. `global` receives the `m` record alone (0 if none).
+  [[nodiscard]] Result<uint64_t> FileMark(std::string_view stream, uint64_t* global) const;
+
+  // In one transaction: a marker per event (a first insertion is a unique user), the
+  // touched slices' counters (`current` holds their totals before), the directory,
+  // and `stream`'s mark (`last_file`: the `m` record, else `f`) = acked_seq. A full
+  // disk is ResourceExhausted with nothing applied. Afterwards deltas() holds the
+  // touched slices' new totals.
+  [[nodiscard]] Status Commit(std::string_view stream, std::span<const BatchEvent> events,
+                              uint64_t acked_seq, bool last_file,
+                              const std::map<int64_t, SliceStats>& current);
+  std::span<const SliceDelta> deltas() const { return deltas_; }
+
+  // Every stream with a mark here and its `m` (0 if only `f`).
+  [[nodiscard]] Result<std::vector<std::pair<std::string, uint64_t>>> StreamMarks() const;
+  // Every (key, value) with `prefix` (a full scan: migration only).
+  [[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> Scan(char prefix) const;
+  [[nodiscard]] Result<std::string> Get(std::string_view key) const;  // NotFound if absent
+
+  [[nodiscard]] Status Sync();  // hard-synchronizes (Kyoto synchronize(true))
+  const std::vector<int64_t>& slices() const { return slices_; }  // ascending
+  int64_t Size() const;
+  int64_t Count() const;
+  const StoreStartReport& report() const { return report_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  PeriodFile(std::string path, const Tuning& tuning);
+  Status OpenDb();
+  void ProbeRecordCount();
+  Status LoadDirectory();
+  void StartPrefetch(std::span<const BatchEvent> events);
+  void AdvancePrefetch(size_t i);
+  Status AddMarkers(std::span<const BatchEvent> events);
+  SliceStats& DeltaFor(int64_t slice);
+  Status WriteCounters(const std::map<int64_t, SliceStats>& current);
+  Status WriteMark(std::string_view stream, uint64_t acked_seq, bool last_file);
+  Status DbError(std::string_view what) const;
+  int64_t ReserveNeed(size_t events) const;
+  Status NoSpaceOr(Status s, int64_t need) const;
+
+  const std::string path_;
+  const Tuning tuning_;
+  std::unique_ptr<kyotocabinet::HashDB> db_;
+  std::unique_ptr<FileReserve> reserve_;  // closed after db_ (see FileReserve)
+  StoreStartReport report_;
+  KcReadAhead read_ahead_;
+  std::vector<int64_t> slices_;                      // the directory, ascending
+  std::unordered_set<std::string> streams_;          // in `M`
+  std::vector<uint64_t> marker_hashes_;              // of the batch being applied, reused
+  std::vector<SliceDelta> deltas_;                   // of the batch being applied, reused
+  std::unordered_map<int64_t, size_t> delta_index_;  // slice → deltas_ past a few slices
+  std::vector<int64_t> new_slices_;                  // of the batch being applied, reused
+};
+
+}  // namespace rt
