@@ -158,7 +158,7 @@ void FileSpool::SettleWaiting() {
   // segments' pins. Nothing wakes it for this spool again (see REQUIRES).
   disk_.Unregister(this);
   if (disk_.abandoned()) {
-    std::deque<std::pair<uint64_t, std::function<void()>>> dropped;
+    std::deque<Waiter> dropped;
     {
       std::lock_guard lock(mu_);
       dropped.swap(waiting_);
