@@ -41,27 +41,24 @@ std::string SliceMismatch::Describe() const {
   return out;
 }
 
+void Oracle::Slice::Add(std::string_view user, Action action) {
+  users.emplace(user);
+  if (action == Action::kClick) {
+    ++clicks;
+  } else {
+    ++impressions;
+  }
+}
+
 void Oracle::Record(int64_t slice, std::string_view user, Action action) {
   std::lock_guard lock(mutex_);
-  Slice& s = slices_[slice];
-  s.users.emplace(user);
-  if (action == Action::kClick) {
-    ++s.clicks;
-  } else {
-    ++s.impressions;
-  }
+  slices_[slice].Add(user, action);
   ++events_;
 }
 
 void Oracle::RecordUnknown(int64_t slice, std::string_view user, Action action) {
   std::lock_guard lock(mutex_);
-  Slice& s = unknown_[slice];
-  s.users.emplace(user);
-  if (action == Action::kClick) {
-    ++s.clicks;
-  } else {
-    ++s.impressions;
-  }
+  unknown_[slice].Add(user, action);
   ++unknown_events_;
 }
 

@@ -65,6 +65,8 @@ class Oracle {
     std::unordered_set<std::string> users;
     uint64_t clicks = 0;
     uint64_t impressions = 0;
+
+    void Add(std::string_view user, Action action);
   };
 
   static SliceStats StatsOf(const Slice& slice);

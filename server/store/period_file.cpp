@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "server/store/file_reserve.h"
+#include "server/store/kc_counter_io.h"
 #include "server/store/kc_records.h"
 
 namespace rt {
@@ -133,13 +134,9 @@ Status PeriodFile::LoadDirectory() {
 
 Status PeriodFile::LoadSlices(std::map<int64_t, SliceStats>& into) const {
   for (int64_t slice : slices_) {
-    char key[kCounterKeySize];
-    CounterKey(slice, key);
-    char value[kCounterValueSize];
-    if (db_->get(key, sizeof key, value, sizeof value) != static_cast<int32_t>(sizeof value)) {
-      return DbError("missing counter record of slice " + std::to_string(slice) + " in");
-    }
-    into[slice] = ParseCounterValue(value);
+    const std::optional<SliceStats> stats = ReadCounter(*db_, slice);
+    if (!stats) return DbError("missing counter record of slice " + std::to_string(slice) + " in");
+    into[slice] = *stats;
   }
   return Status::Ok();
 }
@@ -285,13 +282,7 @@ Status PeriodFile::WriteCounters(const std::map<int64_t, SliceStats>& current) {
     } else {
       d.delta += it->second;
     }
-    char key[kCounterKeySize];
-    CounterKey(d.slice, key);
-    char value[kCounterValueSize];
-    CounterValue(d.delta, value);
-    if (!db_->set(key, sizeof key, value, sizeof value)) {
-      return DbError("cannot write slice counter to");
-    }
+    if (!WriteCounter(*db_, d.slice, d.delta)) return DbError("cannot write slice counter to");
   }
   if (new_slices_.empty()) return Status::Ok();
   std::string appended(8 * new_slices_.size(), '\0');

@@ -7,6 +7,7 @@
 #include <functional>
 #include <set>
 
+#include "server/store/kc_counter_io.h"
 #include "server/store/kc_records.h"
 
 namespace rt {
@@ -110,11 +111,7 @@ Status SummaryStore::Apply(const Seal& seal) {
   Status s = Transaction([&]() -> Status {
     std::string appended;
     for (const auto& [slice, stats] : seal.slices) {
-      char key[kCounterKeySize];
-      CounterKey(slice, key);
-      char value[kCounterValueSize];
-      CounterValue(stats, value);
-      if (!db_->set(key, sizeof key, value, sizeof value)) return DbError("cannot write to");
+      if (!WriteCounter(*db_, slice, stats)) return DbError("cannot write to");
       char be[8];
       PutBe64(be, static_cast<uint64_t>(slice));
       appended.append(be, 8);
@@ -196,13 +193,9 @@ Status SummaryStore::LoadSlices(std::map<int64_t, SliceStats>& into) const {
   if (directory.size() % 8 != 0) return DbError("corrupt sealed-slice directory in");
   for (size_t i = 0; i < directory.size(); i += 8) {
     const auto slice = static_cast<int64_t>(GetBe64(directory.data() + i));
-    char key[kCounterKeySize];
-    CounterKey(slice, key);
-    char value[kCounterValueSize];
-    if (db_->get(key, sizeof key, value, sizeof value) != static_cast<int32_t>(sizeof value)) {
-      return DbError("missing summary of slice " + std::to_string(slice) + " in");
-    }
-    into[slice] = ParseCounterValue(value);
+    const std::optional<SliceStats> stats = ReadCounter(*db_, slice);
+    if (!stats) return DbError("missing summary of slice " + std::to_string(slice) + " in");
+    into[slice] = *stats;
   }
   return Status::Ok();
 }

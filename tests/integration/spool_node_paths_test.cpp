@@ -81,6 +81,13 @@ bool SpoolEmpty(uint16_t port, const std::string& worker) {
   return events && *events == 0;
 }
 
+// Both workers' spools empty within 30 s: every accepted event was acknowledged.
+bool BothSpoolsDrain(const testing::LocalCluster& cluster) {
+  return testing::WaitFor(
+      [&] { return SpoolEmpty(cluster.api_port(), "0") && SpoolEmpty(cluster.api_port(), "1"); },
+      30s);
+}
+
 void CheckExactlyPromised(testing::LocalCluster& cluster, int64_t slice, const Promised& p) {
   const std::optional<SliceStats> stats = BothWorkers(cluster, slice);
   REQUIRE(stats.has_value());
@@ -119,9 +126,7 @@ TEST_CASE("a full spool answers 503 with Retry-After, counts it, and loses nothi
   CHECK(full_0 >= 1);
   CHECK(full_0 + full_1 == 10);
   REQUIRE(cluster.RestartWorker(0));
-  REQUIRE(testing::WaitFor(
-      [&] { return SpoolEmpty(cluster.api_port(), "0") && SpoolEmpty(cluster.api_port(), "1"); },
-      30s));
+  REQUIRE(BothSpoolsDrain(cluster));
   CheckExactlyPromised(cluster, cluster.clock().now_slice, promised);
   CHECK(cluster.StopApi() == 0);
 }
@@ -142,9 +147,7 @@ TEST_CASE("SIGTERM with a worker down keeps its events for the next start, deliv
   CHECK(cluster.api().Stderr().find("stay in the spool") != std::string::npos);
   REQUIRE(cluster.RestartApi());
   REQUIRE(cluster.RestartWorker(0));
-  REQUIRE(testing::WaitFor(
-      [&] { return SpoolEmpty(cluster.api_port(), "0") && SpoolEmpty(cluster.api_port(), "1"); },
-      30s));
+  REQUIRE(BothSpoolsDrain(cluster));
   CheckExactlyPromised(cluster, cluster.clock().now_slice, promised);
   CHECK(cluster.StopApi() == 0);
 }

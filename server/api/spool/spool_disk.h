@@ -39,7 +39,8 @@ class FileSpool;
 //
 // Budget: a spool may take one more segment while the node's allocated bytes stay
 // <= max_bytes, or while it holds fewer than 2 segments, so that a healthy worker is
-// never blocked by a dead one's backlog. Nothing is ever dropped to make room.
+// not starved by a dead one's backlog (an acknowledged segment still counts until it
+// is deleted: docs/design.md §13 "Bounds"). Nothing is ever dropped to make room.
 //
 // Errors: anything but a full device at allocation (a failed write, msync, rename,
 // unlink) means a promise may be broken: on_fatal gets a Status naming the file and
