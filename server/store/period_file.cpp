@@ -206,9 +206,12 @@ Status PeriodFile::Commit(std::string_view stream, std::span<const BatchEvent> e
     reserve_->Forget(db_->size());
     return NoSpaceOr(DbError("cannot commit transaction on"), need);
   }
-  for (int64_t slice : new_slices_) {
-    slices_.insert(std::lower_bound(slices_.begin(), slices_.end(), slice), slice);
-  }
+  // One merge, not an insert per slice: a batch naming many new slices in
+  // descending order would otherwise move the directory once per slice.
+  std::sort(new_slices_.begin(), new_slices_.end());
+  const auto old_end = static_cast<std::ptrdiff_t>(slices_.size());
+  slices_.insert(slices_.end(), new_slices_.begin(), new_slices_.end());
+  std::inplace_merge(slices_.begin(), slices_.begin() + old_end, slices_.end());
   streams_.emplace(stream);
   return Status::Ok();
 }
