@@ -116,9 +116,10 @@ TEST_CASE("a full spool answers 503 with Retry-After, counts it, and loses nothi
   const Promised promised = Send(cluster.api_port(), ts, 5000, 10);
   REQUIRE(promised.refused == 10);
   CHECK(promised.accepted() > 100);
-  // Every 503 counted once. The budget is the node's: worker 1 meets it too when a
-  // rollover finds its acknowledged segment not yet reclaimed, so the split between
-  // the workers is not fixed, only that worker 0's backlog hit it.
+  // Every 503 counted once. The budget is the node's: worker 1 can meet it too when
+  // it rolls over while its previous segment still waits for the worker's
+  // acknowledgement (two segments of backlog), so the split between the workers is
+  // not fixed, only that worker 0's backlog hit it.
   const double full_0 =
       testing::FetchMetric(cluster.api_port(), "rt_api_spool_full_total{worker=\"0\"}").value_or(0);
   const double full_1 =

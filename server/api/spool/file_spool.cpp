@@ -93,7 +93,7 @@ Status FileSpool::RollOverLocked(std::unique_lock<std::mutex>& lock) {
   std::unique_ptr<Segment> fresh = std::move(next_);
   if (fresh == nullptr) {
     const size_t size = disk_.options().segment_bytes;
-    if (!disk_.TryAllocate(size, segments_.size())) {
+    if (!disk_.TryAllocate(size, UnacknowledgedSegmentsLocked())) {
       return Status::Unavailable("spool for worker " + worker_id_ + " is full (" +
                                  std::to_string(bytes_) + " bytes)");
     }
@@ -292,6 +292,14 @@ uint64_t FileSpool::next_seq() const {
 uint64_t FileSpool::acknowledged() const {
   std::lock_guard lock(mu_);
   return acknowledged_;
+}
+
+size_t FileSpool::UnacknowledgedSegmentsLocked() const {
+  size_t count = 0;
+  for (const auto& segment : segments_) {
+    if (segment->end_seq - 1 > acknowledged_ || segment.get() == segments_.back().get()) ++count;
+  }
+  return count;
 }
 
 uint64_t FileSpool::LostLocked() const {

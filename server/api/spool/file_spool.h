@@ -134,6 +134,9 @@ class FileSpool final : public EventSpool {
   Segment* FindLocked(uint64_t seq) const;
   size_t OffsetOfLocked(const Segment& segment, uint64_t seq) const;
   void UpdateOldestLocked();
+  // Segments holding a record above acknowledged_ (what the budget counts: an
+  // acknowledged segment waiting for Reclaim is not a backlog).
+  size_t UnacknowledgedSegmentsLocked() const;
   uint64_t LostLocked() const;
   void FatalLocked(const Status& status);
 

@@ -142,7 +142,7 @@ void FileSpool::Preallocate() {
     std::lock_guard lock(mu_);
     if (!prealloc_wanted_ || next_ != nullptr || failed_) return;
     id = next_segment_id_++;
-    held = segments_.size();
+    held = UnacknowledgedSegmentsLocked();
     prealloc_running_ = true;
   }
   const size_t size = disk_.options().segment_bytes;

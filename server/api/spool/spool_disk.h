@@ -38,9 +38,10 @@ class FileSpool;
 //     that Append rarely waits for posix_fallocate.
 //
 // Budget: a spool may take one more segment while the node's allocated bytes stay
-// <= max_bytes, or while it holds fewer than 2 segments, so that a healthy worker is
-// not starved by a dead one's backlog (an acknowledged segment still counts until it
-// is deleted: docs/design.md §13 "Spool", Bounds). Nothing is ever dropped to make room.
+// <= max_bytes, or while it holds fewer than 2 segments with unacknowledged records,
+// so that a healthy worker is not starved by a dead one's backlog (a fully acknowledged
+// segment waiting to be deleted is no backlog: docs/design.md §13 "Spool", Bounds).
+// Nothing is ever dropped to make room.
 //
 // Errors: anything but a full device at allocation (a failed write, msync, rename,
 // unlink) means a promise may be broken: on_fatal gets a Status naming the file and
