@@ -86,8 +86,16 @@ class EventSpool {
 
   virtual uint64_t next_seq() const = 0;      // the seq the next Append returns
   virtual uint64_t acknowledged() const = 0;  // highest seq acknowledged (at open: the cursor)
-  virtual uint64_t events() const = 0;        // records appended and not acknowledged
-  virtual uint64_t bytes() const = 0;         // bytes held (FileSpool: of its segment files)
+  // Records <= released() may be gone for this reader (a replica member's view: the
+  // set's spool let them go while this member lagged, see ReplicaSpool); for a spool
+  // with one reader, what it acknowledged itself.
+  virtual uint64_t released() const { return acknowledged(); }
+  // The highest seq some reader of this spool is known to have delivered (a replica
+  // member's view: the greatest acknowledgement of any member); for a spool with one
+  // reader, acknowledged().
+  virtual uint64_t confirmed() const { return acknowledged(); }
+  virtual uint64_t events() const = 0;  // records appended and not acknowledged
+  virtual uint64_t bytes() const = 0;   // bytes held (FileSpool: of its segment files)
   // When the oldest record not acknowledged was appended (system clock, ms since the
   // epoch); 0 when there is none.
   virtual int64_t oldest_unacknowledged_ms() const = 0;
