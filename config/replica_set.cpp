@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "config/json_lines.h"
-
 namespace rt {
 
 std::string SetKey(const ReplicaSet& set) {
@@ -53,16 +51,14 @@ bool HasMember(const std::vector<ReplicaSet>& sets, const std::string& worker) {
   });
 }
 
-std::optional<std::string> FirstMultiMemberSet(const ClusterConfig& config) {
-  for (size_t i = 0; i < config.routing.size(); ++i) {
-    const std::vector<ReplicaSet>& sets = config.routing[i].nodes;
-    for (size_t j = 0; j < sets.size(); ++j) {
-      if (sets[j].size() > 1) {
-        return IndexPath(IndexPath("routing", i) + ".nodes", j) + " [" + SetKey(sets[j]) + "]";
-      }
+std::vector<ReplicaSet> ReplicaSetsOf(const ClusterConfig& config) {
+  std::vector<ReplicaSet> sets;
+  for (const RoutingEntry& entry : config.routing) {
+    for (const ReplicaSet& set : entry.nodes) {
+      if (std::find(sets.begin(), sets.end(), set) == sets.end()) sets.push_back(set);
     }
   }
-  return std::nullopt;
+  return sets;
 }
 
 }  // namespace rt

@@ -30,10 +30,9 @@ std::vector<std::string> MembersOf(const std::vector<ReplicaSet>& sets);
 // True when `worker` is a member of one of `sets`.
 bool HasMember(const std::vector<ReplicaSet>& sets, const std::string& worker);
 
-// The key path and members of the first set with more than one member, e.g.
-// `routing[1].nodes[0] [0+1]`; nullopt when every set has one member. For the
-// nodes that do not serve multi-member sets yet (ApiNode).
-std::optional<std::string> FirstMultiMemberSet(const ClusterConfig& config);
+// Every distinct set the routing names, in the order first named (the API node makes
+// one writer per set, docs/design.md §14).
+std::vector<ReplicaSet> ReplicaSetsOf(const ClusterConfig& config);
 
 // `sets` as the config writes them: a set of one as its plain id, a larger set as a
 // list of ids. `Json` is an nlohmann json type (plain or ordered); a template so that

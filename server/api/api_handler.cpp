@@ -108,13 +108,13 @@ void ApiHandler::HandlePostEvent(http::Request& request, http::Responder respond
   }
   const AdmittedEvent& event = admission.event;
   const EnqueueOutcome outcome =
-      sink_.Enqueue(*event.worker, BatchEvent{event.slice, event.key, event.action});
+      sink_.Enqueue(*event.set, BatchEvent{event.slice, event.key, event.action});
   const EnqueueResult queued = outcome.result;
   if (queued == EnqueueResult::kQueueFull) {
     rejected_[static_cast<size_t>(RejectReason::kQueueFull)]->Inc();
     http::Response response = http::MakeErrorResponse(
         http::StatusCode::service_unavailable,
-        "forwarding queue of worker " + *event.worker + " is full; retry later");
+        "forwarding queue of worker " + SetKey(*event.set) + " is full; retry later");
     response.set(http::beast_http::field::retry_after, "1");
     respond(std::move(response));
     return;
@@ -124,8 +124,8 @@ void ApiHandler::HandlePostEvent(http::Request& request, http::Responder respond
     // Retry-After: when it can deliver again depends on an operator.
     rejected_[static_cast<size_t>(RejectReason::kUndeliverable)]->Inc();
     respond(http::MakeErrorResponse(http::StatusCode::service_unavailable,
-                                    "cannot deliver to worker " + *event.worker + ": " +
-                                        sink_.UndeliverableReason(*event.worker)));
+                                    "cannot deliver to worker " + SetKey(*event.set) + ": " +
+                                        sink_.UndeliverableReason(*event.set)));
     return;
   }
   Counter& received = event.action == Action::kClick ? received_clicks_ : received_impressions_;
@@ -282,7 +282,7 @@ void ApiHandler::HandleReady(http::Request&, http::Responder respond) {
     const std::shared_ptr<const ClusterConfig> config = config_();
     const Result<int64_t> slice = SliceOfEpochMillis(*config, clock_.NowMillis());
     const std::vector<ReplicaSet>* sets = slice.ok() ? SetsForSlice(*config, *slice) : nullptr;
-    if (sets != nullptr) why = sink_.NotReady(MembersOf(*sets));
+    if (sets != nullptr) why = sink_.NotReady(*sets);
   }
   if (why) {
     respond(http::MakeErrorResponse(http::StatusCode::service_unavailable, "not ready: " + *why));

@@ -24,17 +24,18 @@ class EventSink {
  public:
   virtual ~EventSink() = default;
   // kQueued (with where the 202 must wait, see EnqueueOutcome), or why the POST gets
-  // a 503 instead (a full queue, or a worker this node cannot deliver to now).
-  virtual EnqueueOutcome Enqueue(const std::string& worker, const BatchEvent& event) = 0;
+  // a 503 instead (a full queue, or a set this node cannot deliver to now). `set`
+  // is the routing's replica set (a set of one: a worker).
+  virtual EnqueueOutcome Enqueue(const ReplicaSet& set, const BatchEvent& event) = 0;
   // A one-line reason when the node must report itself unhealthy (a worker refused
   // our key id, a stream was stopped), nullopt when healthy.
   virtual std::optional<std::string> Unhealthy() const = 0;
-  // After kUndeliverable: the one-line reason for `worker` (off the hot path).
-  virtual std::string UndeliverableReason(const std::string& worker) const = 0;
-  // A one-line reason why new traffic for `workers` (the current slice's) should go
+  // After kUndeliverable: the one-line reason for `set` (off the hot path).
+  virtual std::string UndeliverableReason(const ReplicaSet& set) const = 0;
+  // A one-line reason why new traffic for `sets` (the current slice's) should go
   // elsewhere (/readyz), nullopt when it may come. Off the hot path.
-  virtual std::optional<std::string> NotReady(const std::vector<std::string>& workers) const {
-    (void)workers;
+  virtual std::optional<std::string> NotReady(const std::vector<ReplicaSet>& sets) const {
+    (void)sets;
     return std::nullopt;
   }
 };

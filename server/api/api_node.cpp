@@ -30,15 +30,15 @@ class ApiNode::Sink final : public EventSink {
  public:
   Sink(ForwarderSet& forwarders, uint64_t ready_max_queued)
       : forwarders_(forwarders), ready_max_queued_(ready_max_queued) {}
-  EnqueueOutcome Enqueue(const std::string& worker, const BatchEvent& event) override {
-    return forwarders_.Enqueue(worker, event);
+  EnqueueOutcome Enqueue(const ReplicaSet& set, const BatchEvent& event) override {
+    return forwarders_.Enqueue(set, event);
   }
   std::optional<std::string> Unhealthy() const override { return forwarders_.Unhealthy(); }
-  std::string UndeliverableReason(const std::string& worker) const override {
-    return forwarders_.Undeliverable(worker).value_or("it cannot be served now");
+  std::string UndeliverableReason(const ReplicaSet& set) const override {
+    return forwarders_.Undeliverable(set).value_or("it cannot be served now");
   }
-  std::optional<std::string> NotReady(const std::vector<std::string>& workers) const override {
-    return forwarders_.NotReady(workers, ready_max_queued_);
+  std::optional<std::string> NotReady(const std::vector<ReplicaSet>& sets) const override {
+    return forwarders_.NotReady(sets, ready_max_queued_);
   }
 
  private:
@@ -46,27 +46,11 @@ class ApiNode::Sink final : public EventSink {
   const uint64_t ready_max_queued_;
 };
 
-namespace {
-
-// The refusal of a config this node cannot serve yet: one with a replica set of
-// more than one worker, until the write and read paths for them land (docs/design.md
-// §14). validate-config accepts such a config; only serving it is refused.
-std::optional<std::string> UnservedReplicaSets(const ClusterConfig& config) {
-  const std::optional<std::string> set = FirstMultiMemberSet(config);
-  if (!set) return std::nullopt;
-  return "replica sets of more than one worker are not served yet: " + *set;
-}
-
-}  // namespace
-
 Result<std::unique_ptr<ApiNode>> ApiNode::Create(ClusterConfig config, ApiNodeOptions options,
                                                  const Clock& clock) {
   if (config.api_nodes.find(options.node_id) == config.api_nodes.end()) {
     return Status::InvalidArgument("node id \"" + options.node_id +
                                    "\" is not among the config's api-nodes");
-  }
-  if (std::optional<std::string> why = UnservedReplicaSets(config)) {
-    return Status::InvalidArgument(*why);
   }
   if (options.secret.empty()) return Status::InvalidArgument("no cluster secret");
   std::unique_ptr<ApiNode> node(new ApiNode(std::move(config), std::move(options), clock));
@@ -207,7 +191,10 @@ Status ApiNode::Start() {
       return status;
     }
   }
-  if (Status status = forwarders_->SetWorkers(config->worker_nodes); !status.ok()) return status;
+  if (Status status = forwarders_->SetWorkers(config->worker_nodes, ReplicaSetsOf(*config));
+      !status.ok()) {
+    return status;
+  }
   for (const auto& [worker, events] : forwarders_->Orphans()) {
     std::cerr << "ERROR the spool holds " << events << " events for worker " << worker
               << ", which the config does not name; they are kept until a config lists it "
@@ -324,7 +311,6 @@ Status ApiNode::ReplaceConfig(ClusterConfig next, std::string source_hash) {
   if (next.api_nodes.find(options_.node_id) == next.api_nodes.end()) {
     return refuse("the new config does not list this node (" + options_.node_id + ")");
   }
-  if (std::optional<std::string> why = UnservedReplicaSets(next)) return refuse(*why);
   const auto running = config_.load();
   const Result<std::optional<int64_t>> held =
       AskHeldThrough(*fetcher_, *running, options_.read_timeout);
@@ -342,7 +328,8 @@ Status ApiNode::ReplaceConfig(ClusterConfig next, std::string source_hash) {
     if (unsafe.size() > 1) why += " (and " + std::to_string(unsafe.size() - 1) + " more)";
     return refuse(why);
   }
-  if (Status status = forwarders_->SetWorkers(next.worker_nodes); !status.ok()) {
+  if (Status status = forwarders_->SetWorkers(next.worker_nodes, ReplicaSetsOf(next));
+      !status.ok()) {
     return refuse(status.message());
   }
   auto snapshot = std::make_shared<const ClusterConfig>(std::move(next));

@@ -27,12 +27,7 @@ std::string ApiNode::HealthJson(const std::optional<std::string>& unhealthy) con
     config_json["hash"] = running_hash_;
     config_json["generation"] = generation_;
   }
-  uint64_t queued = 0;
-  for (const auto& [id, url] : config->worker_nodes) {
-    if (const std::shared_ptr<Forwarder> forwarder = forwarders_->Find(id)) {
-      queued += forwarder->queued();
-    }
-  }
+  const uint64_t queued = forwarders_->SpooledEvents();
   json slices = json::object();
   if (const Result<int64_t> now = SliceOfEpochMillis(*config, clock_.NowMillis()); now.ok()) {
     const std::vector<ReplicaSet>* sets = SetsForSlice(*config, *now);

@@ -76,9 +76,7 @@ Admission AdmitEvent(const ClusterConfig& config, const UserKeyer& keyer, std::s
   admission.event.slice = *slice;
   admission.event.key = keyer.KeyFor(*slice, query->user);
   admission.event.action = query->action;
-  // The set's first member: ApiNode serves sets of one only, until the write path
-  // sends to every member (docs/design.md §14).
-  admission.event.worker = &SetForHash(*sets, admission.event.key.RoutingHash()).front();
+  admission.event.set = &SetForHash(*sets, admission.event.key.RoutingHash());
   return admission;
 }
 

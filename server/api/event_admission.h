@@ -17,9 +17,10 @@ struct AdmittedEvent {
   int64_t slice = 0;
   UserKey key;
   Action action = Action::kClick;
-  // The worker id from the config's routing list; points into the ClusterConfig
-  // the event was admitted with, so it lives as long as that config.
-  const std::string* worker = nullptr;
+  // The replica set from the config's routing list (a set of one: a worker);
+  // points into the ClusterConfig the event was admitted with, so it lives as long
+  // as that config.
+  const ReplicaSet* set = nullptr;
 };
 
 // Why an event was refused: the metric label and the one-line 400 reason.

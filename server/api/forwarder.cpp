@@ -8,6 +8,7 @@
 #include "server/api/request_signing.h"
 #include "server/api/spool/memory_spool.h"
 #include "server/auth/worker_key.h"
+#include "server/model/worker_protocol.h"
 
 namespace rt {
 
@@ -60,8 +61,9 @@ Forwarder::Forwarder(asio::io_context& ioc, ForwarderOptions options, ForwarderM
   connection_ = http::ClientConnection::Create(ioc, options_.host, options_.port, client);
   EventSpool::Stream stream = spool_->stream();
   if (stream.id.empty()) {  // a new spool: its records start a new stream
-    stream = {NewStreamId(options_.node_id), spool_->acknowledged()};
+    stream = {NewStreamId(options_.node_id) + options_.stream_suffix, spool_->acknowledged()};
     if (Status status = spool_->StartNewStream(stream); !status.ok()) Fatal(status);
+    stream = spool_->stream();  // a replica set's other member may have started it
   }
   stream_id_ = stream.id;
   base_ = stream.base;
@@ -97,16 +99,20 @@ EnqueueOutcome Forwarder::Enqueue(const BatchEvent& event) {
     metrics_.undeliverable->Inc();
     return {EnqueueResult::kUndeliverable};
   }
+  Appended(*seq);
+  return {EnqueueResult::kQueued, *seq, options_.spool_fsync ? spool_.get() : nullptr};
+}
+
+void Forwarder::Appended(uint64_t seq) {
   std::unique_lock lock(mutex_);
-  if (*seq == unread_) first_queued_ = SteadyClock::now();
+  if (seq == unread_) first_queued_ = SteadyClock::now();
   if (state_ == State::kIdle ||
-      (state_ == State::kLingering && *seq + 1 - unread_ >= options_.batch_max)) {
+      (state_ == State::kLingering && seq + 1 - unread_ >= options_.batch_max)) {
     state_ = State::kWoken;
     Wake();
   }
   lock.unlock();
   metrics_.queue_depth->Add(1);
-  return {EnqueueResult::kQueued, *seq, options_.spool_fsync ? spool_.get() : nullptr};
 }
 
 void Forwarder::Wake() {
@@ -126,7 +132,8 @@ uint64_t Forwarder::Drain(SteadyClock::time_point deadline) {
   BeginDrain();
   std::unique_lock lock(mutex_);
   drained_.wait_until(lock, deadline, [&] {
-    return shut_down_ || delivery_.load(std::memory_order_relaxed) == Delivery::kStopped ||
+    const Delivery delivery = delivery_.load(std::memory_order_relaxed);
+    return shut_down_ || delivery == Delivery::kStopped || delivery == Delivery::kStale ||
            spool_->events() == 0;
   });
   return spool_->events();
@@ -218,7 +225,13 @@ void Forwarder::Pump() {
   linger_timer_.cancel();
   batch_started_ = SteadyClock::now();
   backoff_.Reset();
-  if (!ReadBatch(options_.batch_max)) {
+  const size_t max = options_.replica_member ? std::min(options_.batch_max, FollowSetStream())
+                                             : options_.batch_max;
+  if (!ReadBatch(max)) {
+    if (options_.replica_member && batch_first_ <= spool_->released()) {
+      // The set's spool let these records go while this member lagged (ReplicaSpool).
+      return GoStale(batch_first_ - 1 - base_);
+    }
     const std::optional<EventSpool::Gap> gap = spool_->GapAt(batch_first_);
     if (gap) SkipGap(*gap);
     std::lock_guard relock(mutex_);
@@ -361,11 +374,19 @@ void Forwarder::OnMarkResponse(Status status, http::Response response) {
 // may have lost records the worker has.
 void Forwarder::Resume(std::optional<uint64_t> mark) {
   retrying_.store(false, std::memory_order_relaxed);
-  if (delivery() != Delivery::kDelivering) SetDelivery(Delivery::kDelivering, "");
   uint64_t from = spool_->acknowledged() + 1;
+  if (options_.replica_member) {
+    if (from <= base_) {
+      // The set's stream moved on past records this member still lacks (a restart
+      // after another member started a new stream): they cannot be sent to it.
+      return GoStale(mark.value_or(0));
+    }
+  }
   if (mark) {
     const uint64_t delivered = base_ + *mark;
-    if (delivered >= open_next_seq_) {
+    // A replica member's worker may have more than this member sent when it was
+    // reseeded from a peer; only more than any member delivered is a lost tail.
+    if (delivered >= open_next_seq_ && delivered > spool_->confirmed()) {
       // Records appended since this start have seqs the worker holds already: on
       // this stream they would be skipped as duplicates. A new stream for them.
       const uint64_t held = open_next_seq_ - 1;
@@ -384,8 +405,17 @@ void Forwarder::Resume(std::optional<uint64_t> mark) {
       metrics_.queue_depth->Add(-static_cast<int64_t>(delivered - acked_before));
       acked_seq_.store(*mark, std::memory_order_relaxed);
       from = delivered + 1;
+    } else if (options_.replica_member && delivered + 1 < from) {
+      // The worker has less than this node's cursor for it: a member that was down
+      // while the set's spool moved on, or lost its data. Resend from its mark if the
+      // spool still has those records; else it is stale.
+      if (!Readable(delivered + 1)) return GoStale(*mark);
+      metrics_.queue_depth->Add(static_cast<int64_t>(from - 1 - delivered));
+      acked_seq_.store(*mark, std::memory_order_relaxed);
+      from = delivered + 1;
     }
   }
+  if (delivery() != Delivery::kDelivering) SetDelivery(Delivery::kDelivering, "");
   resumed_ = true;
   batch_first_ = from;
   {
@@ -487,6 +517,16 @@ void Forwarder::OnKeyRefused(const BatchReply& reply) {
 // taken as delivered; it goes again on a stream nobody else can have used.
 void Forwarder::OnAckBeyondSent(const BatchReply& reply) {
   metrics_.ack_beyond_sent->Inc();
+  if (options_.replica_member) {
+    // A member reseeded from its peer has the peer's marks of this very stream, so
+    // it may be ahead of what this sender sent: ask its mark again (Resume).
+    log_.ErrorOnce(connection_->peer(), reply.problem +
+                                            "; asking the worker's mark again (a reseeded "
+                                            "replica member)");
+    resumed_ = false;
+    in_flight_.store(0, std::memory_order_relaxed);
+    return ResendAfter(backoff_.Next());
+  }
   const std::string stream = RestartStream(batch_first_ - 1);
   log_.ErrorOnce(connection_->peer(), reply.problem +
                                           "; resending the unacknowledged events on "
@@ -501,6 +541,13 @@ void Forwarder::OnAckBeyondSent(const BatchReply& reply) {
 // sent again; continue on a new stream so that at least everything from now on is
 // counted.
 void Forwarder::OnStreamLost(const BatchReply& reply) {
+  if (options_.replica_member) {
+    // The same stream goes to every member: a member that lost acknowledged events
+    // is resent them from the spool if it still has them, else it is stale (Resume).
+    log_.Error(connection_->peer(), reply.problem + "; asking the worker's mark again");
+    resumed_ = false;
+    return SendMarkRequest();
+  }
   const std::string stream = RestartStream(batch_first_ - 1);
   log_.Error(connection_->peer(), reply.problem + "; continuing on new stream " + stream);
   SendBatch();
@@ -520,11 +567,84 @@ void Forwarder::StopStream(const BatchReply& reply) {
   drained_.notify_all();
 }
 
+size_t Forwarder::FollowSetStream() {
+  const EventSpool::Stream set = spool_->stream();
+  {
+    std::lock_guard lock(mutex_);
+    if (set.id == stream_id_) return SIZE_MAX;
+    if (batch_first_ <= set.base) return static_cast<size_t>(set.base + 1 - batch_first_);
+    stream_id_ = set.id;
+  }
+  base_ = set.base;
+  acked_seq_.store(batch_first_ - 1 - base_, std::memory_order_relaxed);
+  return SIZE_MAX;
+}
+
+bool Forwarder::Readable(uint64_t seq) {
+  std::string probe;
+  return spool_->Read(seq, 1, 1, probe) == 1;
+}
+
+void Forwarder::GoStale(uint64_t wire_mark) {
+  const uint64_t released = spool_->released();
+  const uint64_t need = released + 1 > base_ ? released + 1 - base_ : 1;
+  std::string stream;
+  {
+    std::lock_guard lock(mutex_);
+    if (shut_down_) return;
+    stream = stream_id_;
+  }
+  if (delivery() != Delivery::kStale) {
+    const std::string reason = "worker " + options_.worker_id + " is stale: it has stream " +
+                               stream + " up to seq " + std::to_string(wire_mark) +
+                               " and this node's spool of its replica set starts at seq " +
+                               std::to_string(need) + "; reseed it (rtctl reseed-worker)";
+    log_.Error(connection_->peer(), reason);
+    SetDelivery(Delivery::kStale, reason);
+    drained_.notify_all();
+  }
+  http::Request request = MakeStaleRequest(stream, wire_mark, need);
+  if (options_.signer) SignRequest(*options_.signer, request, EmptyBodySha256());
+  connection_->Send(
+      std::move(request),
+      [weak = weak_from_this(), wire_mark](Status status,
+                                           http::Response response) {  // weak: see SendBatch
+        std::shared_ptr<Forwarder> self = weak.lock();
+        if (!self) return;
+        asio::post(self->strand_, [self, wire_mark, status = std::move(status),
+                                   response = std::move(response)]() mutable {
+          self->OnStaleResponse(std::move(status), std::move(response), wire_mark);
+        });
+      },
+      options_.request_timeout);
+}
+
+// Whatever the answer (200: recorded; 409: the worker is not behind after all; an
+// error: it is down or older than the endpoint), the worker's mark is asked again
+// after a while: a reseeded worker has what the spool starts at, and resumes.
+void Forwarder::OnStaleResponse(Status status, http::Response response, uint64_t wire_mark) {
+  if (shut_down_) return;
+  if (status.ok() && response.result_int() != 200) {
+    log_.ErrorOnce(connection_->peer(), "answered " + std::to_string(response.result_int()) +
+                                            " to " + std::string(kStalePath) + " (mark " +
+                                            std::to_string(wire_mark) + ")");
+  }
+  resumed_ = false;
+  ResendAfter(backoff_.Slow());
+}
+
 std::string Forwarder::RestartStream(uint64_t base) {
-  const std::string stream = NewStreamId(options_.node_id);
   // Persisted before any record goes on it: a restart must resume this stream, not
   // the old one whose marks no longer match these records.
-  if (Status status = spool_->StartNewStream({stream, base}); !status.ok()) Fatal(status);
+  if (Status status =
+          spool_->StartNewStream({NewStreamId(options_.node_id) + options_.stream_suffix, base});
+      !status.ok()) {
+    Fatal(status);
+  }
+  // A replica set's other member may have started the set's new stream here first.
+  const EventSpool::Stream started = spool_->stream();
+  const std::string& stream = started.id;
+  base = started.base;
   {
     std::lock_guard lock(mutex_);
     stream_id_ = stream;

@@ -46,6 +46,14 @@ struct ForwarderOptions {
   // promise (an Append or StartNewStream error other than full): the node exits.
   // Null: logged only (tests).
   std::function<void(const Status&)> on_fatal;
+  // A member of a replica set of more than one worker (docs/design.md §14 "Write
+  // path"): `spool` is its view of the set's ReplicaSpool, the set's events are
+  // appended by the set (Appended wakes this sender), stream ids end in
+  // `stream_suffix` ("@<SetTag>"), the sender follows the set's stream changes at the
+  // seq where they happen, and a worker that lacks records the spool no longer holds
+  // is declared stale (POST /worker/stale) instead of being given a new stream.
+  bool replica_member = false;
+  std::string stream_suffix;
   size_t queue_limit = 1'000'000;       // MemorySpool: events accepted but not yet acked
   size_t batch_max = 4096;              // events per batch
   std::chrono::milliseconds linger{2};  // a partial batch waits at most this long
@@ -131,6 +139,12 @@ struct ForwarderOptions {
 //                 |                | counted as undelivered, Drain returns at once.
 //                 |                | SetAddress to a new address resumes (a reload
 //                 |                | that fixes the worker's URL)
+//   kStale        | kUndeliverable | replica members only: the worker lacks records the
+//                 | (503 if no     | set's spool no longer holds (it was down too long,
+//                 | other member)  | or lost its data); it was told so (POST
+//                 |                | /worker/stale) and its mark is asked again every
+//                 |                | backoff_max: once it has what the spool starts
+//                 |                | at (reseeded) the sender resumes
 //
 // Flags: draining_ (BeginDrain: stop lingering, send what is queued at once) and
 // shut_down_ (Shutdown: no more sends, wake-ups or callbacks; Enqueue refuses).
@@ -157,6 +171,9 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
   // Shutdown; kUndeliverable unless the delivery state is kDelivering (see
   // Undeliverable() for why) or when the spool failed (on_fatal was called).
   EnqueueOutcome Enqueue(const BatchEvent& event);
+  // Record `seq` was appended to the spool by someone else (a replica set appends
+  // once for all its members): wakes the sender as Enqueue does.
+  void Appended(uint64_t seq);
 
   // Sends everything queued without lingering and waits until all of it is acked,
   // the stream is stopped, or `deadline` passes. Returns the number of events still
@@ -175,7 +192,7 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
   // Queued events are abandoned (Drain first to deliver them).
   void Shutdown();
 
-  enum class Delivery { kDelivering, kKeyRefused, kStopped };  // see the class comment
+  enum class Delivery { kDelivering, kKeyRefused, kStopped, kStale };  // see the class comment
   Delivery delivery() const { return delivery_.load(std::memory_order_relaxed); }
   // True while the worker refuses our key (the node reports itself unhealthy).
   bool KeyMismatch() const { return delivery() == Delivery::kKeyRefused; }
@@ -224,6 +241,17 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
   void OnAckBeyondSent(const BatchReply& reply);
   void OnStreamLost(const BatchReply& reply);
   void StopStream(const BatchReply& reply);
+  // Replica members: the worker's mark is `wire_mark` and the spool no longer holds
+  // the records after it; tell the worker (POST /worker/stale), enter kStale and ask
+  // its mark again later.
+  void GoStale(uint64_t wire_mark);
+  void OnStaleResponse(Status status, http::Response response, uint64_t wire_mark);
+  // Replica members: true if record `seq` can still be read from the spool.
+  bool Readable(uint64_t seq);
+  // Replica members: when the set's spool went on a new stream at or before
+  // batch_first_, continue on it; returns how many records the next batch may take
+  // before the set's stream changes (SIZE_MAX: no limit).
+  size_t FollowSetStream();
   // Continues on a fresh stream whose wire seq 1 is record `base + 1` (persisted in
   // the spool); returns its id. The batch is unchanged.
   std::string RestartStream(uint64_t base);

@@ -39,9 +39,9 @@ ForwarderMetrics ForwarderMetrics::Register(MetricsRegistry& registry,
                                      "Events accepted and not yet acknowledged", labels);
   m.in_flight =
       &registry.AddGauge("rt_api_forward_in_flight", "Events of the batch being sent", labels);
-  m.delivery_state =
-      &registry.AddGauge("rt_api_forward_state",
-                         "Delivery state: 0 delivering, 1 key refused, 2 stream stopped", labels);
+  m.delivery_state = &registry.AddGauge(
+      "rt_api_forward_state",
+      "Delivery state: 0 delivering, 1 key refused, 2 stream stopped, 3 stale replica", labels);
   m.batch_seconds = &registry.AddHistogram("rt_api_forward_batch_seconds",
                                            "From first send to acknowledgement of a batch", labels);
   return m;

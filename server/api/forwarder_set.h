@@ -12,8 +12,11 @@
 #include <vector>
 
 #include "base/status.h"
+#include "config/cluster_config.h"
+#include "config/node_url.h"
 #include "server/api/enqueue_result.h"
 #include "server/api/forwarder.h"
+#include "server/api/replica_writer.h"
 #include "server/api/spool/event_spool.h"
 #include "server/metrics/metrics.h"
 #include "server/model/batch_codec.h"
@@ -48,6 +51,12 @@ struct ForwarderSetOptions {
 // disk at start: a worker of the config gets its Forwarder over it; one without a
 // URL keeps its events, and the node reports itself unhealthy (Unhealthy) until a
 // config names the worker again.
+// Replica sets of more than one worker (docs/design.md §14 "Write path") get a
+// ReplicaWriter each: one spool named by the SetKey ("0+1"), one stream
+// `<node>:<epoch>@<SetTag>`, one replica-member Forwarder per member, all created by
+// SetWorkers from the sets the config's routing names. A worker that the routing only
+// names inside larger sets gets no plain Forwarder (nothing would use it); one that
+// is also a set of one somewhere (or nowhere in the routing) does, as before.
 // Thread-safety: Enqueue/Unhealthy on the I/O threads concurrently (a shared lock);
 // SetWorkers, Drain and Shutdown from the controlling thread.
 class ForwarderSet {
@@ -62,7 +71,9 @@ class ForwarderSet {
   // `workers`: id → URL (http://host:port/worker). Fails, changing nothing, if a URL
   // does not parse; fails if a new worker's spool does not open (the forwarders
   // made before it stay).
-  [[nodiscard]] Status SetWorkers(const std::map<std::string, std::string>& workers);
+  // `sets`: every distinct replica set the config's routing names (ReplicaSetsOf).
+  [[nodiscard]] Status SetWorkers(const std::map<std::string, std::string>& workers,
+                                  const std::vector<ReplicaSet>& sets = {});
   // Opens the spools of `ids` (the worker directories found in the spool) so that
   // their events are kept and forwarded once a config names the worker. Call before
   // the first SetWorkers.
@@ -72,9 +83,10 @@ class ForwarderSet {
   // Workers with spooled events and no URL in the running config: id → events held.
   std::map<std::string, uint64_t> Orphans() const;
 
-  // kQueueFull when the worker is unknown or its queue is full, kUndeliverable when
-  // its forwarder cannot deliver now (the caller answers 503 either way).
-  EnqueueOutcome Enqueue(const std::string& worker, const BatchEvent& event);
+  // kQueueFull when the set is unknown or its queue is full, kUndeliverable when
+  // it cannot be delivered to now (the caller answers 503 either way). A set of one
+  // goes to its worker's Forwarder, a larger one to its ReplicaWriter.
+  EnqueueOutcome Enqueue(const ReplicaSet& set, const BatchEvent& event);
   // The first undeliverable worker's reason ("key mismatch with worker N", "stream to
   // worker N stopped: ..."), nullopt when every worker can be served.
   std::optional<std::string> Unhealthy() const;
@@ -82,10 +94,10 @@ class ForwarderSet {
   // slice): the first of them that is undeliverable, whose last send failed and was
   // not acked since, or that has more than `max_queued` events unacked; nullopt when
   // none. Off the hot path (/readyz).
-  std::optional<std::string> NotReady(const std::vector<std::string>& workers,
+  std::optional<std::string> NotReady(const std::vector<ReplicaSet>& sets,
                                       uint64_t max_queued) const;
-  // Why `worker` cannot be served now, nullopt if it can (or is unknown).
-  std::optional<std::string> Undeliverable(const std::string& worker) const;
+  // Why `set` cannot be served now, nullopt if it can (or is unknown).
+  std::optional<std::string> Undeliverable(const ReplicaSet& set) const;
 
   // Drains every forwarder concurrently until `deadline`; returns the events that
   // could not be delivered. REQUIRES: not on a thread of `ioc`.
@@ -95,6 +107,8 @@ class ForwarderSet {
   void SettleSpools();
 
   std::shared_ptr<Forwarder> Find(const std::string& worker) const;
+  // The replica-member Forwarders of `worker` (one per larger set it is in).
+  std::vector<std::shared_ptr<Forwarder>> FindMembers(const std::string& worker) const;
 
  private:
   boost::asio::io_context& ioc_;
@@ -106,6 +120,13 @@ class ForwarderSet {
   std::map<std::string, std::shared_ptr<Forwarder>, std::less<>> forwarders_;
   std::map<std::string, ForwarderMetrics, std::less<>> worker_metrics_;
   std::map<std::string, std::shared_ptr<EventSpool>, std::less<>> spools_;
+  std::map<ReplicaSet, std::unique_ptr<ReplicaWriter>> replicas_;  // sets of 2 or more
+
+  ForwarderOptions OptionsFor(const std::string& id, const NodeUrl& node,
+                              std::shared_ptr<EventSpool> spool) const;
+  // The writer of `set`, made on first use. REQUIRES: as SpoolOf.
+  Status AddReplicaSet(const ReplicaSet& set, const std::map<std::string, NodeUrl>& urls);
+  std::optional<std::string> NotReadyLocked(const std::string& worker, uint64_t max_queued) const;
 
   // The spool of `id`, opened (and its gauges registered) on first use.
   // REQUIRES: mutex_ held exclusively.

@@ -41,6 +41,13 @@ http::Request MakeMarkRequest(std::string_view stream) {
   return request;
 }
 
+http::Request MakeStaleRequest(std::string_view stream, uint64_t mark, uint64_t need) {
+  return http::Request{http::Verb::post,
+                       std::string(kStalePath) + "?stream=" + EncodeQueryValue(stream) +
+                           "&mark=" + std::to_string(mark) + "&need=" + std::to_string(need),
+                       11};
+}
+
 MarkReply ClassifyMarkReply(const Status& transport, const http::Response& response,
                             std::string_view stream) {
   if (!transport.ok()) return Reply(MarkKind::kRetry, transport.message());

@@ -17,6 +17,11 @@ namespace rt {
 // The request for `stream`'s mark (the caller signs it).
 http::Request MakeMarkRequest(std::string_view stream);
 
+// POST /worker/stale?stream=ID&mark=M&need=N: tells a replica member that stream
+// ID's records after wire seq M, which it lacks, are no longer in this node's spool;
+// the oldest it could be sent is N (docs/design.md §14). The caller signs it.
+http::Request MakeStaleRequest(std::string_view stream, uint64_t mark, uint64_t need);
+
 enum class MarkKind {
   kMark,          // 200 {"stream":ID,"mark":N}: `mark` is set (0: a stream it does not know)
   kNoEndpoint,    // 404: a worker older than the endpoint; resume from the local cursor

@@ -18,6 +18,11 @@ namespace rt {
 // before its first send on a stream, so that a restart resends only what the worker
 // lacks (docs/design.md §13 "Spool").
 inline constexpr std::string_view kMarkPath = "/worker/mark";
+// Replica members (docs/design.md §14): a sender tells a member it fell behind the
+// spool (POST, stream/mark/need); a stale worker answers reads and batches with 503
+// and this X-Rt-Error value.
+inline constexpr std::string_view kStalePath = "/worker/stale";
+inline constexpr std::string_view kStaleError = "stale";
 
 // Request headers of POST /worker/batch.
 inline constexpr std::string_view kStreamHeader = "X-Rt-Stream";  // opaque stream id

@@ -25,18 +25,19 @@ class FixedClock final : public Clock {
 
 class RecordingSink final : public EventSink {
  public:
-  EnqueueOutcome Enqueue(const std::string& worker, const BatchEvent& event) override {
+  EnqueueOutcome Enqueue(const ReplicaSet& set, const BatchEvent& event) override {
+    const std::string worker = SetKey(set);
     if (full) return {EnqueueResult::kQueueFull};
     if (undeliverable.count(worker) != 0) return {EnqueueResult::kUndeliverable};
     events.emplace_back(worker, event);
     return {EnqueueResult::kQueued, events.size(), wait_on};
   }
   std::optional<std::string> Unhealthy() const override { return unhealthy; }
-  std::string UndeliverableReason(const std::string& worker) const override {
-    return undeliverable.at(worker);
+  std::string UndeliverableReason(const ReplicaSet& set) const override {
+    return undeliverable.at(SetKey(set));
   }
-  std::optional<std::string> NotReady(const std::vector<std::string>& workers) const override {
-    asked_ready = workers;
+  std::optional<std::string> NotReady(const std::vector<ReplicaSet>& sets) const override {
+    asked_ready = MembersOf(sets);
     return not_ready;
   }
 

@@ -37,7 +37,7 @@ TEST_CASE("an event is keyed, sliced and routed by the slice's list", "[api][adm
       AdmitEvent(config, keyer, Target(kFirstSliceMs + 5, "alice", "click"), now);
   REQUIRE(first.ok());
   CHECK(first.event.slice == 0);
-  CHECK(*first.event.worker == "0");
+  CHECK(*first.event.set == ReplicaSet{"0"});
   CHECK(first.event.action == Action::kClick);
   CHECK(first.event.key == keyer.KeyFor(0, "alice"));
 
@@ -47,7 +47,7 @@ TEST_CASE("an event is keyed, sliced and routed by the slice's list", "[api][adm
   CHECK(later.event.slice == 3);
   CHECK(later.event.action == Action::kImpression);
   const std::string expected_worker = later.event.key.RoutingHash() % 2 == 0 ? "0" : "1";
-  CHECK(*later.event.worker == expected_worker);
+  CHECK(*later.event.set == ReplicaSet{expected_worker});
 }
 
 TEST_CASE("every bad event is refused with its reason", "[api][admission]") {

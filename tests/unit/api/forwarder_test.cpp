@@ -527,19 +527,20 @@ TEST_CASE("a forwarder set routes events to their worker and reports a key misma
   ForwarderSet set(io.ioc(), options, registry, {});
   REQUIRE(set.SetWorkers({{"1", WorkerUrl(one.port())}, {"2", WorkerUrl(two.port())}}).ok());
   CHECK_FALSE(set.SetWorkers({{"3", "https://x/worker"}}).ok());
-  CHECK(set.Enqueue("3", MakeEvent(0)).result == EnqueueResult::kQueueFull);
+  CHECK(set.Enqueue(ReplicaSet{"3"}, MakeEvent(0)).result == EnqueueResult::kQueueFull);
   CHECK_FALSE(set.Unhealthy().has_value());
   std::vector<BatchEvent> sent;
   for (uint64_t i = 0; i < 20; ++i) {
     sent.push_back(MakeEvent(i));
-    REQUIRE(set.Enqueue("1", sent.back()).result == EnqueueResult::kQueued);
+    REQUIRE(set.Enqueue(ReplicaSet{"1"}, sent.back()).result == EnqueueResult::kQueued);
   }
-  REQUIRE(set.Enqueue("2", MakeEvent(99)).result == EnqueueResult::kQueued);
+  REQUIRE(set.Enqueue(ReplicaSet{"2"}, MakeEvent(99)).result == EnqueueResult::kQueued);
   REQUIRE(WaitFor([&] { return set.Unhealthy().has_value(); }));
   CHECK(*set.Unhealthy() == "key mismatch with worker 2");
-  CHECK(set.Undeliverable("2") == std::optional<std::string>("key mismatch with worker 2"));
-  CHECK_FALSE(set.Undeliverable("1").has_value());
-  CHECK(set.Enqueue("2", MakeEvent(98)).result == EnqueueResult::kUndeliverable);
+  CHECK(set.Undeliverable(ReplicaSet{"2"}) ==
+        std::optional<std::string>("key mismatch with worker 2"));
+  CHECK_FALSE(set.Undeliverable(ReplicaSet{"1"}).has_value());
+  CHECK(set.Enqueue(ReplicaSet{"2"}, MakeEvent(98)).result == EnqueueResult::kUndeliverable);
   CHECK(set.Drain(std::chrono::steady_clock::now() + 200ms) == 1);  // worker 2's event
   CHECK(one.applied() == sent);
   CHECK(registry.Render().find("rt_api_forwarded_events_total{worker=\"1\"} 20") !=
@@ -558,14 +559,14 @@ TEST_CASE("a forwarder set reports a stopped stream and keeps serving the other 
   options.key_id = "abcd1234";
   ForwarderSet set(io.ioc(), options, registry, {});
   REQUIRE(set.SetWorkers({{"1", WorkerUrl(good.port())}, {"2", WorkerUrl(bad.port())}}).ok());
-  REQUIRE(set.Enqueue("2", MakeEvent(0)).result == EnqueueResult::kQueued);
+  REQUIRE(set.Enqueue(ReplicaSet{"2"}, MakeEvent(0)).result == EnqueueResult::kQueued);
   REQUIRE(WaitFor([&] { return set.Unhealthy().has_value(); }));
   CHECK_THAT(*set.Unhealthy(), Catch::StartsWith("stream to worker 2 stopped: it answered 400"));
-  CHECK(set.Enqueue("2", MakeEvent(1)).result == EnqueueResult::kUndeliverable);
+  CHECK(set.Enqueue(ReplicaSet{"2"}, MakeEvent(1)).result == EnqueueResult::kUndeliverable);
   std::vector<BatchEvent> sent;
   for (uint64_t i = 0; i < 5; ++i) {
     sent.push_back(MakeEvent(i));
-    REQUIRE(set.Enqueue("1", sent.back()).result == EnqueueResult::kQueued);
+    REQUIRE(set.Enqueue(ReplicaSet{"1"}, sent.back()).result == EnqueueResult::kQueued);
   }
   // The stopped worker's event is reported undelivered without waiting for the deadline.
   CHECK(set.Drain(std::chrono::steady_clock::now() + 20s) == 1);
@@ -587,17 +588,17 @@ TEST_CASE("a forwarder set is not ready while a listed worker fails, and ready o
   options.key_id = "abcd1234";
   ForwarderSet set(io.ioc(), options, registry, {});
   REQUIRE(set.SetWorkers({{"1", WorkerUrl(good.port())}, {"2", WorkerUrl(failing.port())}}).ok());
-  CHECK_FALSE(set.NotReady({"1", "2"}, 100).has_value());
-  REQUIRE(set.Enqueue("2", MakeEvent(0)).result == EnqueueResult::kQueued);
-  REQUIRE(WaitFor([&] { return set.NotReady({"1", "2"}, 100).has_value(); }));
-  CHECK(*set.NotReady({"1", "2"}, 100) ==
+  CHECK_FALSE(set.NotReady({{"1"}, {"2"}}, 100).has_value());
+  REQUIRE(set.Enqueue(ReplicaSet{"2"}, MakeEvent(0)).result == EnqueueResult::kQueued);
+  REQUIRE(WaitFor([&] { return set.NotReady({{"1"}, {"2"}}, 100).has_value(); }));
+  CHECK(*set.NotReady({{"1"}, {"2"}}, 100) ==
         "worker 2 unreachable: its last batch failed and is being retried");
   // Only the workers asked about count: worker 2 is not in the current slice here.
-  CHECK_FALSE(set.NotReady({"1"}, 100).has_value());
+  CHECK_FALSE(set.NotReady({{"1"}}, 100).has_value());
   // A 503 is not a refusal that needs an operator: /healthz stays fine.
   CHECK_FALSE(set.Unhealthy().has_value());
   failing.AcceptAgain();
-  REQUIRE(WaitFor([&] { return !set.NotReady({"1", "2"}, 100).has_value(); }, 20s));
+  REQUIRE(WaitFor([&] { return !set.NotReady({{"1"}, {"2"}}, 100).has_value(); }, 20s));
   CHECK(set.Drain(std::chrono::steady_clock::now() + 20s) == 0);
 }
 
@@ -613,9 +614,9 @@ TEST_CASE("a forwarder set is not ready while a listed worker's queue is over th
   ForwarderSet set(io.ioc(), options, registry, {});
   REQUIRE(set.SetWorkers({{"1", WorkerUrl(worker.port())}}).ok());
   for (uint64_t i = 0; i < 3; ++i)
-    REQUIRE(set.Enqueue("1", MakeEvent(i)).result == EnqueueResult::kQueued);
-  CHECK_FALSE(set.NotReady({"1"}, 3).has_value());
-  CHECK(set.NotReady({"1"}, 2) == "forwarding queue of worker 1 holds 3 events (threshold 2)");
+    REQUIRE(set.Enqueue(ReplicaSet{"1"}, MakeEvent(i)).result == EnqueueResult::kQueued);
+  CHECK_FALSE(set.NotReady({{"1"}}, 3).has_value());
+  CHECK(set.NotReady({{"1"}}, 2) == "forwarding queue of worker 1 holds 3 events (threshold 2)");
   CHECK(set.Drain(std::chrono::steady_clock::now() + 20s) == 0);
 }
 
@@ -631,7 +632,7 @@ TEST_CASE("a forwarder set keeps a moved worker's stream and seqs", "[api][forwa
   std::vector<BatchEvent> sent;
   for (uint64_t i = 0; i < 5; ++i) {
     sent.push_back(MakeEvent(i));
-    REQUIRE(set.Enqueue("1", sent.back()).result == EnqueueResult::kQueued);
+    REQUIRE(set.Enqueue(ReplicaSet{"1"}, sent.back()).result == EnqueueResult::kQueued);
   }
   REQUIRE(set.Drain(std::chrono::steady_clock::now() + 20s) == 0);
   const std::string stream = set.Find("1")->stream_id();
@@ -641,7 +642,7 @@ TEST_CASE("a forwarder set keeps a moved worker's stream and seqs", "[api][forwa
   REQUIRE(set.SetWorkers({{"1", WorkerUrl(worker.port())}}).ok());
   for (uint64_t i = 5; i < 10; ++i) {
     sent.push_back(MakeEvent(i));
-    REQUIRE(set.Enqueue("1", sent.back()).result == EnqueueResult::kQueued);
+    REQUIRE(set.Enqueue(ReplicaSet{"1"}, sent.back()).result == EnqueueResult::kQueued);
   }
   CHECK(set.Drain(std::chrono::steady_clock::now() + 20s) == 0);
   CHECK(worker.applied() == sent);

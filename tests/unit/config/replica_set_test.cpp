@@ -119,8 +119,9 @@ TEST_CASE("a set is named by its members and tagged by their hash", "[config][re
   CHECK(MembersOf({{"0", "1"}, {"2"}}) == std::vector<std::string>{"0", "1", "2"});
   CHECK(HasMember({{"0", "1"}, {"2"}}, "1"));
   CHECK_FALSE(HasMember({{"0", "1"}, {"2"}}, "3"));
-  CHECK(FirstMultiMemberSet(Parsed(R"(["0", "1"])")) == std::nullopt);
-  CHECK(FirstMultiMemberSet(Parsed(R"(["0", ["1", "2"]])")) == "routing[0].nodes[1] [1+2]");
+  CHECK(ReplicaSetsOf(Parsed(R"(["0", "1"])")) == std::vector<ReplicaSet>{{"0"}, {"1"}});
+  CHECK(ReplicaSetsOf(Parsed(R"(["0", ["1", "2"]])")) ==
+        std::vector<ReplicaSet>{{"0"}, {"1", "2"}});
 }
 
 TEST_CASE("a set's members in the current slice are as fixed as the list of sets",
