@@ -46,8 +46,8 @@ struct ForwarderOptions {
   // promise (an Append or StartNewStream error other than full): the node exits.
   // Null: logged only (tests).
   std::function<void(const Status&)> on_fatal;
-  // A member of a replica set of more than one worker (docs/design.md §14 "Write
-  // path"): `spool` is its view of the set's ReplicaSpool, the set's events are
+  // A member of a replica set of more than one worker (docs/design.md §14 "Replica
+  // sets", Write path): `spool` is its view of the set's ReplicaSpool, the set's events are
   // appended by the set (Appended wakes this sender), stream ids end in
   // `stream_suffix` ("@<SetTag>"), the sender follows the set's stream changes at the
   // seq where they happen, and a worker that lacks records the spool no longer holds

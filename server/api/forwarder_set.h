@@ -51,7 +51,7 @@ struct ForwarderSetOptions {
 // disk at start: a worker of the config gets its Forwarder over it; one without a
 // URL keeps its events, and the node reports itself unhealthy (Unhealthy) until a
 // config names the worker again.
-// Replica sets of more than one worker (docs/design.md §14 "Write path") get a
+// Replica sets of more than one worker (docs/design.md §14 "Replica sets", Write path) get a
 // ReplicaWriter each: one spool named by the SetKey ("0+1"), one stream
 // `<node>:<epoch>@<SetTag>`, one replica-member Forwarder per member, all created by
 // SetWorkers from the sets the config's routing names. A worker that the routing only

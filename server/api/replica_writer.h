@@ -18,7 +18,7 @@
 namespace rt {
 
 // The write side of one replica set of more than one worker (docs/design.md §14
-// "Write path"): an accepted event is appended once to the set's spool and each
+// "Replica sets", Write path): an accepted event is appended once to the set's spool and each
 // member's Forwarder (a replica member over its view of the spool) sends it on the
 // set's one stream, so every member gets the same events under the same seqs.
 //

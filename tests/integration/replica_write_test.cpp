@@ -1,5 +1,5 @@
 // The API node's write path for replica sets with real processes (docs/design.md
-// §14 "Write path"): every member of a set gets every event of the set exactly once,
+// §14 "Replica sets", Write path): every member of a set gets every event of the set exactly once,
 // through a member's kill -9 and the API node's, and a member down longer than the
 // spool holds is released by the spool and declared stale when it returns.
 #include <atomic>

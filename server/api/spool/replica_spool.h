@@ -11,8 +11,8 @@
 
 namespace rt {
 
-// The spool of one replica set of more than one worker (docs/design.md §14 "Write
-// path"): the set's events are appended once, and every member's sender reads them
+// The spool of one replica set of more than one worker (docs/design.md §14 "Replica
+// sets", Write path): the set's events are appended once, and every member's sender reads them
 // from it at its own pace, by seq, on the same stream, so that the members' marks are
 // comparable. Member(i) is member i's view, an EventSpool that a Forwarder uses as
 // if it were its own: Read, GapAt and the stream go to the shared spool; Acknowledge
