@@ -1,7 +1,8 @@
-// The API node's write path for replica sets with real processes (docs/design.md
-// §14 "Replica sets", Write path): every member of a set gets every event of the set exactly once,
-// through a member's kill -9 and the API node's, and a member down longer than the
-// spool holds is released by the spool and declared stale when it returns.
+// The API nodes' write path for replica sets with real processes (docs/design.md
+// §14 "Replica sets", Write path): every member of a set gets every event of the set
+// exactly once from two API nodes, through a member's kill -9 and the API nodes', and
+// a member down longer than the spool holds is released by the spool and declared
+// stale when it returns.
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "server/model/slice_stats.h"
 #include "tests/support/http_test_client.h"
@@ -63,13 +65,24 @@ std::optional<SliceStats> WorkerStats(uint16_t port, int64_t slice) {
   return *stats;
 }
 
-bool SpoolsDrain(const testing::LocalCluster& cluster) {
+// The API node on `port` has sent every event of both sets to every member.
+bool SpoolEmpty(uint16_t port) {
   auto empty = [&](const std::string& set) {
-    const auto events =
-        testing::FetchMetric(cluster.api_port(), "rt_api_spool_events{worker=\"" + set + "\"}");
+    const auto events = testing::FetchMetric(port, "rt_api_spool_events{worker=\"" + set + "\"}");
     return events && *events == 0;
   };
-  return testing::WaitFor([&] { return empty("0+1") && empty("2+3"); }, 30s);
+  return empty("0+1") && empty("2+3");
+}
+
+bool SpoolsDrain(const std::vector<uint16_t>& api_ports) {
+  return testing::WaitFor(
+      [&] {
+        for (const uint16_t port : api_ports) {
+          if (!SpoolEmpty(port)) return false;
+        }
+        return true;
+      },
+      30s);
 }
 
 // Each member of each set holds exactly its set's share, the members of a set the
@@ -94,53 +107,66 @@ void CheckEveryMemberExact(testing::LocalCluster& cluster, int64_t slice,
 }  // namespace
 
 TEST_CASE(
-    "every member of a replica set gets every event once, through kill -9 of a member "
-    "and of the API node",
+    "every member of a replica set gets every event once from two API nodes, through kill -9 "
+    "of a member and of both API nodes",
     "[integration][replica]") {
   testing::TempDir spool;
   testing::LocalCluster::Options options;
   options.workers = 4;
   options.routing_json = kTwoSetsOfTwo;
-  options.api_args = {"--spool-dir", spool.Sub("spool")};
+  options.api_args = {"--spool-dir", spool.Sub("spool0")};
   testing::LocalCluster cluster(options);
   REQUIRE(cluster.Start());
+  const int k = cluster.AddApi({"--spool-dir", spool.Sub("spool1")});
+  REQUIRE(k == 1);
+  const std::vector<uint16_t> apis = {cluster.api_port(), cluster.extra_api_port(k)};
   const int64_t slice = cluster.clock().now_slice;
   const int64_t ts = cluster.clock().Middle(slice);
   Promised promised;
 
-  Send(cluster.api_port(), ts, 0, 200, promised);
-  REQUIRE(promised.accepted() == 200);
-  REQUIRE(SpoolsDrain(cluster));
+  // Each API node has its own stream per set; a member applies both.
+  Send(apis[0], ts, 0, 200, promised);
+  Send(apis[1], ts, 500, 100, promised);
+  REQUIRE(promised.accepted() == 300);
+  REQUIRE(SpoolsDrain(apis));
   CheckEveryMemberExact(cluster, slice, promised);
 
-  // Worker 1 dies under load: its set keeps taking events (worker 0 has them), and the
-  // restarted worker 1 catches up from the spool by seq.
-  std::thread load([&] { Send(cluster.api_port(), ts, 1000, 400, promised); });
-  REQUIRE(testing::WaitFor([&] { return promised.accepted() >= 300; }, 30s));
+  // Worker 1 dies under load from both nodes: its set keeps taking events (worker 0
+  // has them), and the restarted worker 1 catches up from both spools by seq.
+  std::thread load0([&] { Send(apis[0], ts, 1000, 300, promised); });
+  std::thread load1([&] { Send(apis[1], ts, 1500, 300, promised); });
+  REQUIRE(testing::WaitFor([&] { return promised.accepted() >= 500; }, 30s));
   cluster.KillWorker(1);
-  load.join();
+  load0.join();
+  load1.join();
   CHECK(promised.refused == 0);
   CHECK(promised.failed == 0);
-  REQUIRE(promised.accepted() == 600);
-  const auto behind =
-      testing::FetchMetric(cluster.api_port(), "rt_api_spool_events{worker=\"0+1\"}");
-  REQUIRE(behind.has_value());
-  CHECK(*behind > 0);  // what worker 1 missed waits in the set's spool
+  REQUIRE(promised.accepted() == 900);
   REQUIRE(cluster.RestartWorker(1));
-  REQUIRE(SpoolsDrain(cluster));
+  REQUIRE(SpoolsDrain(apis));
   CheckEveryMemberExact(cluster, slice, promised);
 
-  // kill -9 of the API node with worker 3 down: the restarted node resumes the same
-  // set streams from its spool; nothing is sent twice to any member.
+  // kill -9 of both API nodes with worker 3 down: what worker 3 missed waits in the
+  // set spools, the restarted nodes resume the same set streams, and nothing is sent
+  // twice to any member.
   cluster.KillWorker(3);
-  Send(cluster.api_port(), ts, 2000, 200, promised);
-  REQUIRE(promised.accepted() == 800);
+  Send(apis[0], ts, 2000, 150, promised);
+  Send(apis[1], ts, 2500, 150, promised);
+  REQUIRE(promised.accepted() == 1200);
+  for (const uint16_t port : apis) {
+    const auto behind = testing::FetchMetric(port, "rt_api_spool_events{worker=\"2+3\"}");
+    REQUIRE(behind.has_value());
+    CHECK(*behind > 0);
+  }
   cluster.KillApi();
+  cluster.KillExtraApi(k);
   REQUIRE(cluster.RestartApi());
+  REQUIRE(cluster.RestartExtraApi(k));
   REQUIRE(cluster.RestartWorker(3));
-  Send(cluster.api_port(), ts, 3000, 100, promised);
-  REQUIRE(promised.accepted() == 900);
-  REQUIRE(SpoolsDrain(cluster));
+  Send(apis[0], ts, 3000, 50, promised);
+  Send(apis[1], ts, 3500, 50, promised);
+  REQUIRE(promised.accepted() == 1300);
+  REQUIRE(SpoolsDrain(apis));
   CheckEveryMemberExact(cluster, slice, promised);
   CHECK(cluster.StopApi() == 0);
 }

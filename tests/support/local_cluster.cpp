@@ -49,7 +49,15 @@ std::string LocalCluster::worker_data_dir(int i) const {
 
 std::string LocalCluster::ConfigText(const std::string& routing_json) const {
   std::string text = "{\n  \"api-nodes\": {\"0\": \"http://127.0.0.1:" +
-                     std::to_string(api_port_ == 0 ? 1 : api_port_) + "/analytics\"},\n";
+                     std::to_string(api_port_ == 0 ? 1 : api_port_) + "/analytics\"";
+  for (size_t k = 0; k < extra_api_ports_.size(); ++k) {
+    // A node not started yet gets a placeholder port; every node listens where
+    // --listen says.
+    const uint16_t port = extra_api_ports_[k] == 0 ? static_cast<uint16_t>(1) : extra_api_ports_[k];
+    text += ", \"" + std::to_string(k + 1) + "\": \"http://127.0.0.1:" + std::to_string(port) +
+            "/analytics\"";
+  }
+  text += "},\n";
   text += "  \"worker-nodes\": {";
   for (size_t i = 0; i < worker_ports_.size(); ++i) {
     // Workers not started yet get a placeholder port; the API node only connects
@@ -137,6 +145,43 @@ bool LocalCluster::StartApi(uint16_t port) {
   api_port_ = *ready;
   return true;
 }
+
+int LocalCluster::AddApi(std::vector<std::string> args) {
+  extra_apis_.emplace_back();
+  extra_api_ports_.push_back(0);
+  extra_api_args_.push_back(std::move(args));
+  const int k = static_cast<int>(extra_apis_.size());
+  WriteConfig(routing_json_);
+  if (!StartExtraApi(k, 0)) return -1;
+  WriteConfig(routing_json_);
+  return k;
+}
+
+bool LocalCluster::StartExtraApi(int k, uint16_t port) {
+  std::vector<std::string> args = {"serve-api",
+                                   "--config",
+                                   config_path_,
+                                   "--node",
+                                   std::to_string(k),
+                                   "--listen",
+                                   "127.0.0.1:" + std::to_string(port),
+                                   "--threads",
+                                   "2"};
+  const std::vector<std::string>& extra = extra_api_args_.at(k - 1);
+  args.insert(args.end(), extra.begin(), extra.end());
+  extra_apis_.at(k - 1) = StartRtctl(args, {"RT_SECRET=" + options_.secret});
+  const std::optional<uint16_t> ready = extra_apis_[k - 1]->WaitForReadyPort();
+  if (!ready) return false;
+  extra_api_ports_.at(k - 1) = *ready;
+  return true;
+}
+
+void LocalCluster::KillExtraApi(int k) {
+  extra_apis_.at(k - 1)->Kill();
+  extra_apis_[k - 1]->WaitExit();
+}
+
+bool LocalCluster::RestartExtraApi(int k) { return StartExtraApi(k, extra_api_ports_.at(k - 1)); }
 
 void LocalCluster::KillApi() {
   api_->Kill();

@@ -104,6 +104,15 @@ class LocalCluster {
   void KillApi();
   bool RestartApi();
 
+  // Starts one more API node, id "1", "2", ... (the config lists it; the first node
+  // sees the change at its next reload), with `args` beyond --config/--node/--listen
+  // (e.g. a --spool-dir of its own). Returns its index k (1, 2, ...), or -1.
+  int AddApi(std::vector<std::string> args);
+  uint16_t extra_api_port(int k) const { return extra_api_ports_.at(k - 1); }
+  Process& extra_api(int k) { return *extra_apis_.at(k - 1); }
+  void KillExtraApi(int k);
+  bool RestartExtraApi(int k);
+
  private:
   bool StartWorker(int i, uint16_t port);
   bool StartApi(uint16_t port);
@@ -118,6 +127,10 @@ class LocalCluster {
   std::vector<uint16_t> worker_ports_;
   std::unique_ptr<Process> api_;
   uint16_t api_port_ = 0;
+  std::vector<std::unique_ptr<Process>> extra_apis_;
+  std::vector<uint16_t> extra_api_ports_;
+  std::vector<std::vector<std::string>> extra_api_args_;
+  bool StartExtraApi(int k, uint16_t port);
   std::string worker_key_;
 };
 
