@@ -120,6 +120,11 @@ BatchReply ClassifyBatchReply(const Status& transport, const http::Response& res
   if (code == 401) return Reply(ReplyKind::kUnauthorized, code, Answered(response));
   // 408 and 429 say "later", like a 5xx; every other 4xx refuses the request itself,
   // and the same bytes would be refused again.
+  // A stale replica member (docs/design.md §14) refuses until it is reseeded, which
+  // takes an operator: ask slowly.
+  if (code == 503 && response[kErrorHeader] == kStaleError) {
+    return Reply(ReplyKind::kRetrySlowly, code, Answered(response));
+  }
   if (code >= 500 || code == 408 || code == 429) {
     return Reply(ReplyKind::kRetry, code, Answered(response));
   }

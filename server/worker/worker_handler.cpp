@@ -17,6 +17,7 @@
 #include "server/store/batch_writer.h"
 #include "server/store/kc_store.h"
 #include "server/worker/request_auth.h"
+#include "server/worker/stale_state.h"
 
 namespace rt {
 
@@ -32,6 +33,20 @@ Result<int64_t> ParseSlice(std::string_view text) {
                                    http::QuoteForReason(text) + "\"");
   }
   return slice;
+}
+
+// The required decimal parameter `name` of a query, at least `min`.
+Result<uint64_t> SeqParameter(std::string_view target, std::string_view name, uint64_t min) {
+  Result<std::string> text = ParseTimeQuery(target, name);
+  if (!text.ok()) return text.status();
+  uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (text->empty() || ec != std::errc() || end != text->data() + text->size() || value < min) {
+    return Status::InvalidArgument("parameter \"" + std::string(name) +
+                                   "\": not a sequence number >= " + std::to_string(min) + ": \"" +
+                                   http::QuoteForReason(*text) + "\"");
+  }
+  return value;
 }
 
 bool IsPrintable(std::string_view text) {
@@ -95,6 +110,7 @@ void WorkerHandler::Register(http::Router& router) {
   router.Add(Verb::get, "/worker/slices", signed_only(&WorkerHandler::GetSlices));
   router.Add(Verb::post, "/worker/batch", signed_only(&WorkerHandler::PostBatch), kBatchBodyLimit);
   router.Add(Verb::get, "/worker/mark", signed_only(&WorkerHandler::GetMark));  // kMarkPath
+  router.Add(Verb::post, std::string(kStalePath), signed_only(&WorkerHandler::PostStale));
   router.Add(Verb::get, "/healthz", http::BindMethod(this, &WorkerHandler::GetHealth));
   router.Add(Verb::get, "/metrics", http::BindMethod(this, &WorkerHandler::GetMetrics));
 }
@@ -165,6 +181,17 @@ http::Response WorkerHandler::QueueFull() {
   return response;
 }
 
+// Marks stay readable (/worker/mark): the API nodes keep asking them, and a worker
+// reseeded under the same id answers with the copied marks and resumes.
+std::optional<http::Response> WorkerHandler::StaleRefusal() {
+  if (stale_ == nullptr || !stale_->stale()) return std::nullopt;
+  metrics_.rejected_stale.Inc();
+  http::Response response =
+      http::MakeErrorResponse(StatusCode::service_unavailable, stale_->Line().value_or("stale"));
+  response.set(kErrorHeader, kStaleError);
+  return response;
+}
+
 std::optional<http::Response> WorkerHandler::OutOfRange(std::span<const BatchEvent> events) {
   if (!range_) return std::nullopt;
   const int64_t max_slice = range_->MaxSlice();
@@ -179,6 +206,7 @@ std::optional<http::Response> WorkerHandler::OutOfRange(std::span<const BatchEve
 }
 
 void WorkerHandler::PostEvent(http::Request& request, http::Responder respond) {
+  if (auto refused = StaleRefusal()) return respond(std::move(*refused));
   Result<EventQuery> query = ParseEventQuery(request.target(), "slice");
   if (!query.ok()) return respond(Refusal(query.status()));
   Result<int64_t> slice = ParseSlice(query->timestamp_text);
@@ -201,6 +229,7 @@ void WorkerHandler::PostEvent(http::Request& request, http::Responder respond) {
 }
 
 void WorkerHandler::GetSlice(http::Request& request, http::Responder respond) {
+  if (auto refused = StaleRefusal()) return respond(std::move(*refused));
   Result<std::string> text = ParseTimeQuery(request.target(), "slice");
   if (!text.ok()) return respond(Refusal(text.status()));
   Result<int64_t> slice = ParseSlice(*text);
@@ -209,6 +238,7 @@ void WorkerHandler::GetSlice(http::Request& request, http::Responder respond) {
 }
 
 void WorkerHandler::GetSlices(http::Request&, http::Responder respond) {
+  if (auto refused = StaleRefusal()) return respond(std::move(*refused));
   nlohmann::json slices = nlohmann::json::array();
   for (const auto& [slice, stats] : store_.AllSlices()) {
     slices.push_back({{"slice", slice},
@@ -236,6 +266,7 @@ void WorkerHandler::GetMark(http::Request& request, http::Responder respond) {
 }
 
 void WorkerHandler::PostBatch(http::Request& request, http::Responder respond) {
+  if (auto refused = StaleRefusal()) return respond(std::move(*refused));
   const auto received = std::chrono::steady_clock::now();
   Result<std::string_view> stream = RequiredHeader(request, kStreamHeader, kMaxStreamBytes);
   if (!stream.ok()) return respond(Refusal(stream.status()));
@@ -277,6 +308,41 @@ void WorkerHandler::PostBatch(http::Request& request, http::Responder respond) {
   if (!taken) respond(QueueFull());
 }
 
+void WorkerHandler::PostStale(http::Request& request, http::Responder respond) {
+  Result<std::string> stream = ParseTimeQuery(request.target(), "stream");
+  if (!stream.ok()) return respond(Refusal(stream.status()));
+  if (stream->size() > kMaxStreamBytes || !IsPrintable(*stream)) {
+    return respond(Refusal(Status::InvalidArgument(
+        "parameter \"stream\": must be 1 to " + std::to_string(kMaxStreamBytes) +
+        " printable bytes, got \"" + http::QuoteForReason(*stream) + "\"")));
+  }
+  Result<uint64_t> mark = SeqParameter(request.target(), "mark", 0);
+  if (!mark.ok()) return respond(Refusal(mark.status()));
+  Result<uint64_t> need = SeqParameter(request.target(), "need", 1);
+  if (!need.ok()) return respond(Refusal(need.status()));
+  if (stale_ == nullptr) {
+    return respond(
+        Refusal(Status::Unavailable("this worker does not keep a stale state (not a replica "
+                                    "member started by serve-worker)")));
+  }
+  Result<uint64_t> own = store_.StoredMark(*stream);
+  if (!own.ok()) return respond(Refusal(own.status()));
+  if (*own + 1 >= *need) {
+    return respond(http::MakeErrorResponse(StatusCode::conflict,
+                                           "not stale: stream " + http::QuoteForReason(*stream) +
+                                               " is applied up to seq " + std::to_string(*own) +
+                                               " here, and the sender's spool starts at seq " +
+                                               std::to_string(*need)));
+  }
+  const std::string reason = "it has stream " + *stream + " up to seq " + std::to_string(*own) +
+                             " and an API node's spool of its replica set starts at seq " +
+                             std::to_string(*need);
+  if (Status recorded = stale_->Record(reason); !recorded.ok()) {
+    return respond(Refusal(recorded.WithContext("recording the stale state")));
+  }
+  respond(http::MakeTextResponse(StatusCode::ok, stale_->Line().value_or("stale") + "\n"));
+}
+
 void WorkerHandler::SetHealthDetails(std::function<std::optional<std::string>()> note,
                                      std::function<std::string()> json) {
   health_note_ = std::move(note);
@@ -284,6 +350,15 @@ void WorkerHandler::SetHealthDetails(std::function<std::optional<std::string>()>
 }
 
 void WorkerHandler::GetHealth(http::Request& request, http::Responder respond) {
+  if (stale_ != nullptr && stale_->stale()) {
+    if (health_json_ && http::AcceptsJson(request)) {
+      return respond(http::MakeJsonResponse(StatusCode::service_unavailable, health_json_()));
+    }
+    http::Response response =
+        http::MakeErrorResponse(StatusCode::service_unavailable, stale_->Line().value_or("stale"));
+    response.set(kErrorHeader, kStaleError);
+    return respond(std::move(response));
+  }
   if (health_json_ && http::AcceptsJson(request)) {
     respond(http::MakeJsonResponse(StatusCode::ok, health_json_()));
     return;

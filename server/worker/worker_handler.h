@@ -19,6 +19,7 @@ namespace rt {
 
 class BatchWriter;
 class KcStore;
+class StaleState;
 
 // The endpoints of a worker node (docs/http.md; the protocol: docs/design.md §3
 // "Exactly-once streams and the worker protocol"), as pure request handlers: parse and
@@ -56,6 +57,13 @@ class WorkerHandler {
   void SetHealthDetails(std::function<std::optional<std::string>()> note,
                         std::function<std::string()> json);
 
+  // A replica member's durable stale state (docs/design.md §14 "Replica sets", Stale
+  // members): while it is stale, reads, batches and /healthz answer 503 (X-Rt-Error:
+  // stale) and POST /worker/stale records it. Without one (tests, the simulator's
+  // single workers) the worker is never stale and /worker/stale answers 503.
+  // REQUIRES: called before the handler serves; `stale` outlives it.
+  void SetStaleState(StaleState* stale) { stale_ = stale; }
+
   void PostEvent(http::Request& request, http::Responder respond);
   void GetSlice(http::Request& request, http::Responder respond);
   void GetSlices(http::Request& request, http::Responder respond);
@@ -63,6 +71,11 @@ class WorkerHandler {
   // GET /worker/mark?stream=ID: {"stream":"ID","mark":N}, how far the worker has
   // applied the stream (0: unknown), for an API node resuming it.
   void GetMark(http::Request& request, http::Responder respond);
+  // POST /worker/stale?stream=ID&mark=M&need=N: an API node's spool of this worker's
+  // set starts at seq N of stream ID and the worker reported mark M. If the worker's
+  // own mark of ID is still below N - 1 it records itself stale (200); otherwise 409
+  // and nothing changes.
+  void PostStale(http::Request& request, http::Responder respond);
   void GetHealth(http::Request& request, http::Responder respond);
   void GetMetrics(http::Request& request, http::Responder respond);
 
@@ -73,10 +86,14 @@ class WorkerHandler {
   http::Response Conflict(const BatchOutcome& outcome);
   // 503 + Retry-After for a write the writer's full queue did not take, counted.
   http::Response QueueFull();
+  // The 503 a stale worker answers reads and writes with, counted; nullopt when not
+  // stale.
+  std::optional<http::Response> StaleRefusal();
   // A 400 for a slice outside range_, counted; nullopt when all are inside.
   std::optional<http::Response> OutOfRange(std::span<const BatchEvent> events);
 
   KcStore& store_;
+  StaleState* stale_ = nullptr;
   std::function<std::optional<std::string>()> health_note_;
   std::function<std::string()> health_json_;
   BatchWriter& writer_;

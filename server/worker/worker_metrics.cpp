@@ -41,6 +41,8 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry& registry, const KcStore& store,
                                                 "reason=\"slice_out_of_range\"")),
       rejected_unauthorized(registry.AddCounter("rt_worker_rejected_total", kRejectedHelp,
                                                 "reason=\"unauthorized\"")),
+      rejected_stale(
+          registry.AddCounter("rt_worker_rejected_total", kRejectedHelp, "reason=\"stale\"")),
       storage_no_space(
           registry.AddCounter("rt_worker_storage_errors_total", kStorageHelp, "kind=\"no_space\"")),
       storage_io(

@@ -26,6 +26,7 @@ struct WorkerMetrics {
   Counter& rejected_queue_full;    // 503 + Retry-After: the writer's queue is full
   Counter& rejected_out_of_range;  // 400: a slice outside the accepted range
   Counter& rejected_unauthorized;  // 401: unsigned or badly signed request
+  Counter& rejected_stale;         // 503 X-Rt-Error: stale (a stale replica member)
   Counter& storage_no_space;       // 507: the disk is full, nothing applied
   Counter& storage_io;             // 500: another storage error
 };

@@ -39,6 +39,12 @@ Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& o
       std::fprintf(stderr, "rt-worker: %s: %s\n", options.data_dir.c_str(), line.c_str());
   }
   if (Status adopted = node->store_->AdoptKeyId(key_id); !adopted.ok()) return adopted;
+  Result<std::unique_ptr<StaleState>> stale = StaleState::Load(options.data_dir, options.node_id);
+  if (!stale.ok()) return stale.status();
+  node->stale_ = std::move(stale).value();
+  if (std::optional<std::string> line = node->stale_->Line()) {
+    std::fprintf(stderr, "rt-worker: %s: %s\n", options.data_dir.c_str(), line->c_str());
+  }
   node->writer_ = std::make_unique<BatchWriter>(*node->store_, /*start_paused=*/false,
                                                 std::max<size_t>(1, options.max_queued_events));
   node->worker_metrics_ =
@@ -51,6 +57,7 @@ Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& o
   node->handler_ =
       std::make_unique<WorkerHandler>(*node->store_, *node->writer_, *node->worker_metrics_,
                                       node->registry_, *node->verifier_, key_id, range);
+  node->handler_->SetStaleState(node->stale_.get());
   node->config_status_ = std::make_unique<ConfigStatus>(node->registry_);
   node->handler_->SetHealthDetails(
       [status = node->config_status_.get()] { return status->DownNote(); },
@@ -60,6 +67,10 @@ Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& o
   node->server_ = std::make_unique<http::HttpServer>(std::move(router), options.server);
   const http::HttpServer* server = node->server_.get();
   RegisterProcessMetrics(node->registry_);
+  node->registry_.AddCallbackGauge(
+      "rt_worker_stale",
+      "1 while this worker is a stale replica member waiting to be reseeded, else 0",
+      [stale = node->stale_.get()] { return stale->stale() ? 1.0 : 0.0; });
   node->registry_.AddCallbackGauge(
       "rt_http_connections_open", "Client connections open now",
       [server] { return static_cast<double>(server->OpenConnections()); });
@@ -89,10 +100,11 @@ std::string WorkerNode::HealthJson(const std::string& node_id) const {
     held["first"] = slices.front().first;
     held["last"] = slices.back().first;
   }
+  const std::optional<std::string> stale = stale_->Line();
   return json{{"kind", "worker"},
               {"node", node_id},
-              {"healthy", true},
-              {"reason", nullptr},
+              {"healthy", !stale},
+              {"reason", stale ? json(*stale) : json(nullptr)},
               {"config",
                {{"source", source.source},
                 {"location", source.location},
@@ -116,6 +128,7 @@ void WorkerNode::Stop() {
   handler_.reset();
   writer_.reset();
   store_.reset();
+  stale_.reset();
 }
 
 }  // namespace rt

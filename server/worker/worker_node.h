@@ -17,6 +17,7 @@
 #include "server/store/batch_writer.h"
 #include "server/store/kc_store.h"
 #include "server/worker/slice_range.h"
+#include "server/worker/stale_state.h"
 #include "server/worker/worker_handler.h"
 #include "server/worker/worker_metrics.h"
 
@@ -75,6 +76,8 @@ class WorkerNode {
   MetricsRegistry& metrics() { return registry_; }
   // REQUIRES: not stopped.
   KcStore& store() { return *store_; }
+  // Whether this worker is a stale replica member (docs/design.md §14).
+  const StaleState& stale_state() const { return *stale_; }
   // The config's source, revision and reachability, set by the owner (rtctl
   // serve-worker); shown on /metrics and /healthz.
   ConfigStatus& config_status() { return *config_status_; }
@@ -87,6 +90,7 @@ class WorkerNode {
   MetricsRegistry registry_;
   std::unique_ptr<RequestVerifier> verifier_;
   std::unique_ptr<KcStore> store_;
+  std::unique_ptr<StaleState> stale_;
   std::unique_ptr<BatchWriter> writer_;
   std::unique_ptr<WorkerMetrics> worker_metrics_;
   std::unique_ptr<WorkerHandler> handler_;
