@@ -109,8 +109,8 @@ void WorkerHandler::Register(http::Router& router) {
   router.Add(Verb::get, "/worker", signed_only(&WorkerHandler::GetSlice));
   router.Add(Verb::get, "/worker/slices", signed_only(&WorkerHandler::GetSlices));
   router.Add(Verb::post, "/worker/batch", signed_only(&WorkerHandler::PostBatch), kBatchBodyLimit);
-  router.Add(Verb::get, "/worker/mark", signed_only(&WorkerHandler::GetMark));  // kMarkPath
-  router.Add(Verb::post, std::string(kStalePath), signed_only(&WorkerHandler::PostStale));
+  router.Add(Verb::get, "/worker/mark", signed_only(&WorkerHandler::GetMark));      // kMarkPath
+  router.Add(Verb::post, "/worker/stale", signed_only(&WorkerHandler::PostStale));  // kStalePath
   router.Add(Verb::get, "/healthz", http::BindMethod(this, &WorkerHandler::GetHealth));
   router.Add(Verb::get, "/metrics", http::BindMethod(this, &WorkerHandler::GetMetrics));
 }
