@@ -6,6 +6,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "config/routing.h"
 #include "server/api/request_signing.h"
 
 namespace rt {
@@ -19,6 +20,19 @@ struct Gather {
   Value value;
   std::atomic<size_t> remaining{0};
 };
+
+// False when `worker` is a member of one of the slice's replica sets but not its first:
+// its numbers are the set's, already read from the first member.
+bool ReadsSetOf(const ClusterConfig& config, int64_t slice, const std::string& worker) {
+  const std::vector<ReplicaSet>* sets = SetsForSlice(config, slice);
+  if (sets == nullptr) return true;
+  for (const ReplicaSet& set : *sets) {
+    for (size_t i = 1; i < set.size(); ++i) {
+      if (set[i] == worker) return false;
+    }
+  }
+  return true;
+}
 
 Status WorkerError(const std::string& id, const std::string& url, const std::string& why) {
   return Status::Unavailable("worker " + id + " (" + url + ") " + why);
@@ -118,12 +132,20 @@ void SliceFetcher::FetchAllSlices(const ClusterConfig& config, AllSlicesDone don
     done(Status::Ok(), {});
     return;
   }
-  auto finish_one = [gather, done](Status status, const std::map<int64_t, SliceStats>* part) {
+  // Every member of a replica set holds the set's events: a slice counts once per set,
+  // from the set's first member (as FetchSlice reads it), never once per member.
+  auto routing = std::make_shared<const ClusterConfig>(config);
+  auto finish_one = [gather, done, routing](Status status,
+                                            const std::map<int64_t, SliceStats>* part,
+                                            const std::string& worker) {
     {
       std::lock_guard lock(gather->mutex);
       if (!status.ok() && gather->first_error.ok()) gather->first_error = std::move(status);
       if (part != nullptr) {
-        for (const auto& [slice, stats] : *part) gather->value[slice] += stats;
+        for (const auto& [slice, stats] : *part) {
+          if (!ReadsSetOf(*routing, slice, worker)) continue;
+          gather->value[slice] += stats;
+        }
       }
     }
     if (gather->remaining.fetch_sub(1) != 1) return;
@@ -137,7 +159,8 @@ void SliceFetcher::FetchAllSlices(const ClusterConfig& config, AllSlicesDone don
   for (const auto& [id, url] : config.worker_nodes) {
     auto connection = clients_.For(id, url);
     if (!connection.ok()) {
-      finish_one(WorkerError(id, url, "is not usable: " + connection.status().message()), nullptr);
+      finish_one(WorkerError(id, url, "is not usable: " + connection.status().message()), nullptr,
+                 id);
       continue;
     }
     (*connection)
@@ -145,23 +168,24 @@ void SliceFetcher::FetchAllSlices(const ClusterConfig& config, AllSlicesDone don
             MakeGet("/worker/slices"),
             [finish_one, id = id, url = url](Status status, http::Response response) {
               if (!status.ok()) {
-                finish_one(WorkerError(id, url, "did not answer: " + status.message()), nullptr);
+                finish_one(WorkerError(id, url, "did not answer: " + status.message()), nullptr,
+                           id);
                 return;
               }
               if (response.result() != http::StatusCode::ok) {
                 finish_one(WorkerError(id, url,
                                        "answered " + std::to_string(response.result_int()) + ": " +
                                            response.body().substr(0, 200)),
-                           nullptr);
+                           nullptr, id);
                 return;
               }
               Result<std::map<int64_t, SliceStats>> slices = ParseWorkerSlices(response.body());
               if (!slices.ok()) {
                 finish_one(WorkerError(id, url, "answered garbage: " + slices.status().message()),
-                           nullptr);
+                           nullptr, id);
                 return;
               }
-              finish_one(Status::Ok(), &*slices);
+              finish_one(Status::Ok(), &*slices, id);
             },
             timeout_);
   }

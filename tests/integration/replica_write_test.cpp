@@ -168,6 +168,12 @@ TEST_CASE(
   REQUIRE(promised.accepted() == 1300);
   REQUIRE(SpoolsDrain(apis));
   CheckEveryMemberExact(cluster, slice, promised);
+  // The list of every slice counts each set once, not once per member.
+  const auto all = testing::HttpFetch(apis[0], bhttp::verb::get, "/analytics/allslices");
+  REQUIRE(all.has_value());
+  CHECK(all->body() == "slice," + std::to_string(slice) + "\n" +
+                           FormatSliceStats(SliceStats{promised.accepted(), promised.clicks,
+                                                       promised.impressions}));
   CHECK(cluster.StopApi() == 0);
 }
 
