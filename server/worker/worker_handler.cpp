@@ -56,6 +56,19 @@ bool IsPrintable(std::string_view text) {
   return true;
 }
 
+// The required `stream` parameter (GET /worker/mark, POST /worker/stale): as printable
+// and as long at most as the X-Rt-Stream header of a batch.
+Result<std::string> StreamParameter(std::string_view target) {
+  Result<std::string> stream = ParseTimeQuery(target, "stream");
+  if (!stream.ok()) return stream.status();
+  if (stream->size() > WorkerHandler::kMaxStreamBytes || !IsPrintable(*stream)) {
+    return Status::InvalidArgument(
+        "parameter \"stream\": must be 1 to " + std::to_string(WorkerHandler::kMaxStreamBytes) +
+        " printable bytes, got \"" + http::QuoteForReason(*stream) + "\"");
+  }
+  return stream;
+}
+
 // A required printable header of at most `max_len` bytes.
 Result<std::string_view> RequiredHeader(const http::Request& request, std::string_view name,
                                         std::size_t max_len) {
@@ -253,13 +266,8 @@ void WorkerHandler::GetSlices(http::Request&, http::Responder respond) {
 // after; the sender then finds its first records skipped as duplicates, which is
 // harmless.
 void WorkerHandler::GetMark(http::Request& request, http::Responder respond) {
-  Result<std::string> stream = ParseTimeQuery(request.target(), "stream");
+  Result<std::string> stream = StreamParameter(request.target());
   if (!stream.ok()) return respond(Refusal(stream.status()));
-  if (stream->size() > kMaxStreamBytes || !IsPrintable(*stream)) {
-    return respond(Refusal(Status::InvalidArgument(
-        "parameter \"stream\": must be 1 to " + std::to_string(kMaxStreamBytes) +
-        " printable bytes, got \"" + http::QuoteForReason(*stream) + "\"")));
-  }
   Result<uint64_t> mark = store_.StoredMark(*stream);
   if (!mark.ok()) return respond(Refusal(mark.status()));
   respond(JsonResponse(nlohmann::json{{"stream", *stream}, {"mark", *mark}}.dump()));
@@ -309,13 +317,8 @@ void WorkerHandler::PostBatch(http::Request& request, http::Responder respond) {
 }
 
 void WorkerHandler::PostStale(http::Request& request, http::Responder respond) {
-  Result<std::string> stream = ParseTimeQuery(request.target(), "stream");
+  Result<std::string> stream = StreamParameter(request.target());
   if (!stream.ok()) return respond(Refusal(stream.status()));
-  if (stream->size() > kMaxStreamBytes || !IsPrintable(*stream)) {
-    return respond(Refusal(Status::InvalidArgument(
-        "parameter \"stream\": must be 1 to " + std::to_string(kMaxStreamBytes) +
-        " printable bytes, got \"" + http::QuoteForReason(*stream) + "\"")));
-  }
   Result<uint64_t> mark = SeqParameter(request.target(), "mark", 0);
   if (!mark.ok()) return respond(Refusal(mark.status()));
   Result<uint64_t> need = SeqParameter(request.target(), "need", 1);
