@@ -85,14 +85,21 @@ uint64_t ForwarderSet::SpooledEvents() const {
   return events;
 }
 
+bool ForwarderSet::IsReplicaSpoolLocked(const std::string& id) const {
+  // clang-14 cannot capture a structured binding, so `id` arrives as a plain parameter.
+  return std::any_of(replicas_.begin(), replicas_.end(),
+                     [&id](const auto& entry) { return entry.second->key() == id; });
+}
+
+bool ForwarderSet::IsOrphanLocked(const std::string& id) const {
+  return forwarders_.find(id) == forwarders_.end() && !IsReplicaSpoolLocked(id);
+}
+
 std::map<std::string, uint64_t> ForwarderSet::Orphans() const {
   std::map<std::string, uint64_t> orphans;
   std::shared_lock lock(mutex_);
   for (const auto& [id, spool] : spools_) {
-    if (forwarders_.find(id) != forwarders_.end()) continue;
-    const bool replica = std::any_of(replicas_.begin(), replicas_.end(),
-                                     [&](const auto& entry) { return entry.second->key() == id; });
-    if (replica) continue;
+    if (!IsOrphanLocked(id)) continue;
     if (const uint64_t events = spool->events(); events > 0) orphans.emplace(id, events);
   }
   return orphans;
@@ -209,11 +216,7 @@ std::optional<std::string> ForwarderSet::Unhealthy() const {
     if (std::optional<std::string> why = writer->Undeliverable()) return why;
   }
   for (const auto& [id, spool] : spools_) {
-    if (forwarders_.find(id) != forwarders_.end()) continue;
-    if (std::any_of(replicas_.begin(), replicas_.end(),
-                    [&](const auto& entry) { return entry.second->key() == id; })) {
-      continue;
-    }
+    if (!IsOrphanLocked(id)) continue;
     if (const uint64_t events = spool->events(); events > 0) {
       return "the spool holds " + std::to_string(events) + " events for worker " + id +
              ", which the config does not name: they wait until a config lists it again";

@@ -127,6 +127,10 @@ class ForwarderSet {
   // The writer of `set`, made on first use. REQUIRES: as SpoolOf.
   Status AddReplicaSet(const ReplicaSet& set, const std::map<std::string, NodeUrl>& urls);
   std::optional<std::string> NotReadyLocked(const std::string& worker, uint64_t max_queued) const;
+  // Whether spool `id` is a replica set's shared spool, not one worker's. REQUIRES: mutex_ held.
+  bool IsReplicaSpoolLocked(const std::string& id) const;
+  // Whether spool `id` belongs to nothing the config names (its events wait). REQUIRES: as above.
+  bool IsOrphanLocked(const std::string& id) const;
 
   // The spool of `id`, opened (and its gauges registered) on first use.
   // REQUIRES: mutex_ held exclusively.
