@@ -130,7 +130,9 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
         "rt_api_spool_recovered_total",
         "Spool damage repaired at start-up: torn tails truncated, corrupt segments moved aside",
         "kind=\"corrupt_segment\"");
-    forward.open_spool = [this](const std::string& id) { return OpenFileSpool(id); };
+    forward.open_spool = [this](const std::string& id, const std::string& stream_suffix) {
+      return OpenFileSpool(id, stream_suffix);
+    };
     forward.spool_fsync = options_.spool_fsync;
   }
   forward.on_fatal = options_.on_spool_fatal;
@@ -146,8 +148,15 @@ ApiNode::ApiNode(ClusterConfig config, ApiNodeOptions options, const Clock& cloc
   // Batch acks carry the touched slices' stats: they keep the cache fresh for free.
   forwarders_ = std::make_unique<ForwarderSet>(
       client_context_, forward, metrics_,
-      [cache = cache_.get()](const std::string& worker, const BatchAck& ack) {
-        for (const auto& [slice, stats] : ack.slices) cache->Put(worker, slice, stats);
+      [cache = cache_.get()](const std::string& worker, std::string_view stream,
+                             const BatchAck& ack) {
+        for (const auto& [slice, stats] : ack.slices) {
+          if (stream.empty()) {
+            cache->Put(worker, slice, stats);
+          } else {
+            cache->PutAcked(worker, slice, stats, stream, ack.acked_seq);
+          }
+        }
       });
   // Not ready once a queue is half full: a load balancer then has time to move
   // traffic away before POSTs get 503 (docs/http.md, /readyz).
@@ -187,7 +196,8 @@ ApiNode::~ApiNode() { Stop(std::chrono::milliseconds(0)); }
 Status ApiNode::Start() {
   const auto config = config_.load();
   if (spool_disk_) {
-    if (Status status = forwarders_->AdoptSpools(spool_disk_->workers()); !status.ok()) {
+    if (Status status = forwarders_->AdoptSpools(spool_disk_->workers(), ReplicaSetsOf(*config));
+        !status.ok()) {
       return status;
     }
   }
@@ -350,10 +360,12 @@ Status ApiNode::ReplaceConfig(ClusterConfig next, std::string source_hash) {
   return Status::Ok();
 }
 
-Result<std::shared_ptr<EventSpool>> ApiNode::OpenFileSpool(const std::string& id) {
+Result<std::shared_ptr<EventSpool>> ApiNode::OpenFileSpool(const std::string& id,
+                                                           const std::string& stream_suffix) {
   SpoolRecoveryReport report;
   Result<std::unique_ptr<FileSpool>> spool = FileSpool::Open(
-      *spool_disk_, id, [this] { return NewStreamId(options_.node_id); }, report);
+      *spool_disk_, id,
+      [this, stream_suffix] { return NewStreamId(options_.node_id) + stream_suffix; }, report);
   for (const std::string& line : report.messages) {
     std::cerr << "rt-api[" << options_.node_id << "]: spool: " << line << "\n";
   }

@@ -192,7 +192,8 @@ class ApiNode {
   Counter* spool_torn_tails_ = nullptr;
   Counter* spool_corrupt_segments_ = nullptr;
   // Opens worker `id`'s FileSpool, logging what its recovery found.
-  Result<std::shared_ptr<EventSpool>> OpenFileSpool(const std::string& id);
+  Result<std::shared_ptr<EventSpool>> OpenFileSpool(const std::string& id,
+                                                    const std::string& stream_suffix);
 
   // Outbound I/O (forwarders, reads) runs on its own context and thread, apart
   // from the server's, so that the two can be built and stopped in order.

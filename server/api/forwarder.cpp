@@ -479,7 +479,11 @@ void Forwarder::OnBatchAcked(uint64_t events, const BatchAck* ack) {
       std::chrono::duration<double>(SteadyClock::now() - batch_started_).count());
   if (ack != nullptr) {
     metrics_.duplicates->Inc(ack->duplicates);
-    if (on_ack_) on_ack_(options_.worker_id, *ack);
+    if (on_ack_ && options_.replica_member) {
+      on_ack_(options_.worker_id, stream_id(), *ack);  // a copy: FollowSetStream may move it
+    } else if (on_ack_) {
+      on_ack_(options_.worker_id, {}, *ack);
+    }
   }
   log_.Delivered(connection_->peer());
   {

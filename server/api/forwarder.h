@@ -159,7 +159,10 @@ class Forwarder : public std::enable_shared_from_this<Forwarder> {
  public:
   // Called on the strand after each acked batch, with the stats of the slices it
   // touched (for refreshing the stats cache). Must not block.
-  using AckCallback = std::function<void(const std::string& worker_id, const BatchAck& ack)>;
+  // `stream` is the batch's stream for a replica member (its ack raises the member's
+  // mark of it in the stats cache), empty otherwise.
+  using AckCallback = std::function<void(const std::string& worker_id, std::string_view stream,
+                                         const BatchAck& ack)>;
 
   static std::shared_ptr<Forwarder> Create(boost::asio::io_context& ioc, ForwarderOptions options,
                                            ForwarderMetrics metrics, AckCallback on_ack = {});

@@ -26,11 +26,12 @@ ForwarderMetrics& ForwarderSet::MetricsOf(const std::string& id) {
   return metrics->second;
 }
 
-Result<std::shared_ptr<EventSpool>> ForwarderSet::SpoolOf(const std::string& id) {
+Result<std::shared_ptr<EventSpool>> ForwarderSet::SpoolOf(const std::string& id,
+                                                          const std::string& stream_suffix) {
   if (const auto found = spools_.find(id); found != spools_.end()) return found->second;
   std::shared_ptr<EventSpool> spool;
   if (options_.open_spool) {
-    Result<std::shared_ptr<EventSpool>> opened = options_.open_spool(id);
+    Result<std::shared_ptr<EventSpool>> opened = options_.open_spool(id, stream_suffix);
     if (!opened.ok()) return opened.status().WithContext("spool of worker " + id);
     spool = std::move(*opened);
   } else {
@@ -68,10 +69,15 @@ Result<std::shared_ptr<EventSpool>> ForwarderSet::SpoolOf(const std::string& id)
   return spool;
 }
 
-Status ForwarderSet::AdoptSpools(const std::vector<std::string>& ids) {
+Status ForwarderSet::AdoptSpools(const std::vector<std::string>& ids,
+                                 const std::vector<ReplicaSet>& sets) {
   std::unique_lock lock(mutex_);
   for (const std::string& id : ids) {
-    Result<std::shared_ptr<EventSpool>> spool = SpoolOf(id);
+    std::string suffix;
+    for (const ReplicaSet& set : sets) {
+      if (set.size() > 1 && SetKey(set) == id) suffix = "@" + SetTag(set);
+    }
+    Result<std::shared_ptr<EventSpool>> spool = SpoolOf(id, suffix);
     if (!spool.ok()) return spool.status();
     MetricsOf(id);
   }
@@ -142,7 +148,7 @@ Status ForwarderSet::AddReplicaSet(const ReplicaSet& set,
     }
   }
   const std::string key = SetKey(set);
-  Result<std::shared_ptr<EventSpool>> spool = SpoolOf(key);
+  Result<std::shared_ptr<EventSpool>> spool = SpoolOf(key, "@" + SetTag(set));
   if (!spool.ok()) return spool.status();
   auto shared = std::make_shared<ReplicaSpool>(*spool, set.size());
   std::vector<ReplicaWriter::Member> members;

@@ -28,9 +28,12 @@ struct ForwarderSetOptions {
   std::string node_id;
   std::string key_id;
   std::shared_ptr<const RequestSigner> signer;  // signs every batch (ForwarderOptions)
-  // Opens worker `id`'s spool (--spool-dir: a FileSpool); null: every worker gets a
-  // MemorySpool of queue_limit events.
-  std::function<Result<std::shared_ptr<EventSpool>>(const std::string& id)> open_spool;
+  // Opens worker (or set) `id`'s spool (--spool-dir: a FileSpool), whose new streams
+  // are named `<node>:<epoch>` + `stream_suffix` ("@<SetTag>" for a larger set, empty
+  // for a worker); null: every worker gets a MemorySpool of queue_limit events.
+  std::function<Result<std::shared_ptr<EventSpool>>(const std::string& id,
+                                                    const std::string& stream_suffix)>
+      open_spool;
   bool spool_fsync = false;  // the 202 waits for the spool's fsync (ForwarderOptions)
   std::function<void(const Status&)> on_fatal;  // ForwarderOptions::on_fatal
   size_t queue_limit = 1'000'000;
@@ -76,8 +79,10 @@ class ForwarderSet {
                                   const std::vector<ReplicaSet>& sets = {});
   // Opens the spools of `ids` (the worker directories found in the spool) so that
   // their events are kept and forwarded once a config names the worker. Call before
-  // the first SetWorkers.
-  [[nodiscard]] Status AdoptSpools(const std::vector<std::string>& ids);
+  // the first SetWorkers. `sets` (the config's, ReplicaSetsOf) names the spools of
+  // larger sets, whose streams carry the set's tag.
+  [[nodiscard]] Status AdoptSpools(const std::vector<std::string>& ids,
+                                   const std::vector<ReplicaSet>& sets = {});
   // Events in every worker's spool not yet acknowledged (the gauges' sum).
   uint64_t SpooledEvents() const;
   // Workers with spooled events and no URL in the running config: id → events held.
@@ -134,7 +139,8 @@ class ForwarderSet {
 
   // The spool of `id`, opened (and its gauges registered) on first use.
   // REQUIRES: mutex_ held exclusively.
-  Result<std::shared_ptr<EventSpool>> SpoolOf(const std::string& id);
+  Result<std::shared_ptr<EventSpool>> SpoolOf(const std::string& id,
+                                              const std::string& stream_suffix = "");
   ForwarderMetrics& MetricsOf(const std::string& id);  // REQUIRES: as SpoolOf
 };
 

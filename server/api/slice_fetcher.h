@@ -14,6 +14,7 @@
 #include "server/api/stats_cache.h"
 #include "server/api/worker_read_clients.h"
 #include "server/auth/request_signature.h"
+#include "server/model/replica_marks.h"
 #include "server/model/slice_stats.h"
 
 namespace rt {
@@ -40,9 +41,11 @@ class SliceFetcher {
   SliceFetcher(WorkerReadClients& clients, StatsCache& cache, std::chrono::milliseconds timeout,
                std::shared_ptr<const RequestSigner> signer = nullptr);
 
-  // The stats of `slice` on each set of its routing, in routing order: a set's part is
-  // its first member's (sets of one until the read path chooses among members by
-  // their marks, docs/design.md §14; ApiNode refuses larger sets meanwhile).
+  // The stats of `slice` on each set of its routing, in routing order, `worker` naming
+  // the member each came from. A set of one is its worker's answer; a larger set's is
+  // one member's, chosen by ChooseMember among the members that answer (all are asked
+  // with their marks, docs/design.md §14 "Replica sets", Read path): the read fails
+  // only when some set has no member that answers (a stale member does not).
   // REQUIRES: `sets` is the slice's non-empty routing from `config`, no set empty.
   void FetchSlice(const ClusterConfig& config, int64_t slice, const std::vector<ReplicaSet>& sets,
                   bool use_cache, StatsDone done);
@@ -53,10 +56,25 @@ class SliceFetcher {
     return cache_.GetSum(slice, sets);
   }
 
-  // Every slice held by any configured worker, summed over the workers.
+  // Every slice held by any configured worker: per slice, each set of its routing
+  // counted once, from the member ChooseMember picks (marks of the set's streams), and
+  // a worker outside the slice's routing as it answers. Fails when a set of some
+  // routing entry has no member that answers: its share of any slice is unknown.
   void FetchAllSlices(const ClusterConfig& config, AllSlicesDone done);
 
  private:
+  // One member's answer for a slice: stats, and the marks of the set's streams.
+  using MemberDone = std::function<void(Status, SliceStats, ReplicaMarks)>;
+  using SetDone = std::function<void(Status, size_t member, SliceStats)>;
+
+  // GET `target` from worker `id`; `done` gets a 200's response or an error naming it.
+  void Get(const std::string& id, const std::string& url, const std::string& target,
+           std::function<void(Status, http::Response)> done);
+  void FetchMember(const std::string& id, const std::string& url, const std::string& target,
+                   MemberDone done);
+  // Asks every member of `set` and answers from the one ChooseMember picks.
+  void FetchSet(const ClusterConfig& config, int64_t slice, const ReplicaSet& set, SetDone done);
+
   WorkerReadClients& clients_;
   StatsCache& cache_;
   std::chrono::milliseconds timeout_;
@@ -67,5 +85,20 @@ class SliceFetcher {
 
 // The JSON of GET /worker/slices as slice → stats.
 [[nodiscard]] Result<std::map<int64_t, SliceStats>> ParseWorkerSlices(std::string_view json);
+
+// GET /worker/slices?marks=1 parsed: its slices, every stream's mark (ascending) and
+// the slice below which everything is sealed.
+struct WorkerSlices {
+  std::map<int64_t, SliceStats> slices;
+  std::vector<std::pair<std::string, uint64_t>> marks;
+  int64_t sealed_before = 0;
+};
+[[nodiscard]] Result<WorkerSlices> ParseWorkerSlicesWithMarks(std::string_view json);
+
+// GET /analytics/allslices from the workers' answers (FetchAllSlices; `errors` by
+// worker id for those that did not answer).
+[[nodiscard]] Result<std::map<int64_t, SliceStats>> MergeWorkerSlices(
+    const ClusterConfig& config, const std::map<std::string, WorkerSlices>& answers,
+    const std::map<std::string, std::string>& errors);
 
 }  // namespace rt

@@ -1,8 +1,11 @@
 #include "server/api/stats_cache.h"
 
 #include <algorithm>
+#include <boost/container/small_vector.hpp>
 #include <iterator>
 #include <utility>
+
+#include "server/api/member_choice.h"
 
 namespace rt {
 
@@ -39,6 +42,40 @@ std::optional<SliceStats> StatsCache::Get(const std::string& worker, int64_t sli
   return std::nullopt;
 }
 
+std::pair<const StatsCache::WorkerEntry*, size_t> StatsCache::ChooseFresh(
+    const Shard& shard, int64_t slice, const ReplicaSet& set,
+    std::chrono::steady_clock::time_point now) const {
+  if (set.size() == 1) return {FindFresh(shard, slice, set.front(), now), 0};
+  // A handful of members: no allocation for sets of up to four.
+  boost::container::small_vector<const WorkerEntry*, 4> entries;
+  boost::container::small_vector<size_t, 4> members;
+  boost::container::small_vector<MemberAnswer, 4> answers;
+  for (size_t m = 0; m < set.size(); ++m) {
+    if (const WorkerEntry* e = FindFresh(shard, slice, set[m], now)) {
+      entries.push_back(e);
+      members.push_back(m);
+      answers.push_back({&e->stats, &e->marks});
+    }
+  }
+  if (entries.empty()) return {nullptr, 0};
+  const size_t chosen = ChooseMember(answers);
+  return {entries[chosen], members[chosen]};
+}
+
+std::optional<StatsCache::Part> StatsCache::GetPart(int64_t slice, const ReplicaSet& set) const {
+  const auto now = Now();
+  Shard& shard = ShardOf(slice);
+  {
+    std::lock_guard lock(shard.mutex);
+    if (const auto [e, member] = ChooseFresh(shard, slice, set, now); e != nullptr) {
+      shard.hits.fetch_add(1, std::memory_order_relaxed);
+      return Part{member, e->stats};
+    }
+  }
+  shard.misses.fetch_add(1, std::memory_order_relaxed);
+  return std::nullopt;
+}
+
 std::optional<SliceStats> StatsCache::GetSum(int64_t slice,
                                              const std::vector<ReplicaSet>& sets) const {
   const auto now = Now();
@@ -48,7 +85,7 @@ std::optional<SliceStats> StatsCache::GetSum(int64_t slice,
     std::lock_guard lock(shard.mutex);
     bool all = !sets.empty();
     for (const ReplicaSet& set : sets) {
-      const WorkerEntry* e = FindFresh(shard, slice, set.front(), now);
+      const WorkerEntry* e = ChooseFresh(shard, slice, set, now).first;
       if (e == nullptr) {
         all = false;
         break;
@@ -64,7 +101,22 @@ std::optional<SliceStats> StatsCache::GetSum(int64_t slice,
   return std::nullopt;
 }
 
-void StatsCache::Put(const std::string& worker, int64_t slice, const SliceStats& stats) {
+void StatsCache::Put(const std::string& worker, int64_t slice, const SliceStats& stats,
+                     const ReplicaMarks* marks) {
+  PutWith(worker, slice, stats, [marks](ReplicaMarks& held) {
+    if (marks != nullptr) held = *marks;
+  });
+}
+
+void StatsCache::PutAcked(const std::string& worker, int64_t slice, const SliceStats& stats,
+                          std::string_view stream, uint64_t acked_seq) {
+  PutWith(worker, slice, stats,
+          [stream, acked_seq](ReplicaMarks& held) { held.Raise(stream, acked_seq); });
+}
+
+template <typename UpdateMarks>
+void StatsCache::PutWith(const std::string& worker, int64_t slice, const SliceStats& stats,
+                         UpdateMarks update_marks) {
   const auto now = Now();
   MaybeSweep(now);
   Shard& shard = ShardOf(slice);
@@ -84,10 +136,12 @@ void StatsCache::Put(const std::string& worker, int64_t slice, const SliceStats&
       }
       e.stats = stats;
       e.learnt = now;
+      update_marks(e.marks);
       return;
     }
   }
-  entries.push_back(WorkerEntry{worker, stats, now});
+  entries.push_back(WorkerEntry{worker, stats, now, {}});
+  update_marks(entries.back().marks);
   ++shard.entries;
 }
 

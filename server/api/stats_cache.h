@@ -9,10 +9,13 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "config/cluster_config.h"
+#include "server/model/replica_marks.h"
 #include "server/model/slice_stats.h"
 
 namespace rt {
@@ -41,16 +44,31 @@ class StatsCache {
   // `now` defaults to the steady clock; tests pass their own.
   explicit StatsCache(std::chrono::milliseconds ttl, TimeSource now = {});
 
+  // A set's cached part of a slice: the member it is answered from and its stats.
+  struct Part {
+    size_t member = 0;  // index in the set
+    SliceStats stats;
+  };
+
   // The cached stats, if younger than the TTL.
   std::optional<SliceStats> Get(const std::string& worker, int64_t slice) const;
+  // The set's part of the slice from the fresh entries of its members: a set of one
+  // its worker's, a larger set the member ChooseMember picks among the fresh ones by
+  // their marks (docs/design.md §14 "Replica sets", Read path). nullopt (a miss) when
+  // no member's entry is fresh.
+  std::optional<Part> GetPart(int64_t slice, const ReplicaSet& set) const;
   // The sum over `sets` (a slice's routing) of the slice, if every set's part is
-  // cached and younger than the TTL (one hit); otherwise nullopt (one miss). A set's
-  // part is its first member's entry: the API node serves sets of one only until the
-  // read path picks a member by its stream marks (docs/design.md §14).
+  // cached (one hit); otherwise nullopt (one miss).
   std::optional<SliceStats> GetSum(int64_t slice, const std::vector<ReplicaSet>& sets) const;
   // Stores `stats` as learnt now, unless the entry held is fresh and has more events
-  // (clicks + impressions): then `stats` is an older answer and is dropped.
-  void Put(const std::string& worker, int64_t slice, const SliceStats& stats);
+  // (clicks + impressions): then `stats` is an older answer and is dropped. `marks`,
+  // a replica member's answer, replaces the entry's marks.
+  void Put(const std::string& worker, int64_t slice, const SliceStats& stats,
+           const ReplicaMarks* marks = nullptr);
+  // A batch ack of `stream` up to `acked_seq`: as Put, raising that stream's mark and
+  // keeping the others (marks only grow, so they still bound what `stats` include).
+  void PutAcked(const std::string& worker, int64_t slice, const SliceStats& stats,
+                std::string_view stream, uint64_t acked_seq);
   void SetTtl(std::chrono::milliseconds ttl);
 
   // (worker, slice) entries held now, fresh or not yet swept.
@@ -63,6 +81,7 @@ class StatsCache {
     std::string worker;
     SliceStats stats;
     std::chrono::steady_clock::time_point learnt;
+    ReplicaMarks marks;  // empty but for members of larger sets
   };
   // A slice has as many entries as workers in its routing lists (a handful).
   using SliceEntries = std::vector<WorkerEntry>;
@@ -81,6 +100,14 @@ class StatsCache {
   // REQUIRES: the shard's mutex held.
   const WorkerEntry* FindFresh(const Shard& shard, int64_t slice, const std::string& worker,
                                std::chrono::steady_clock::time_point now) const;
+  // The set's chosen fresh entry and its member index, or {nullptr, 0}. REQUIRES: as above.
+  std::pair<const WorkerEntry*, size_t> ChooseFresh(
+      const Shard& shard, int64_t slice, const ReplicaSet& set,
+      std::chrono::steady_clock::time_point now) const;
+  // Put's body; `update_marks` runs on the entry kept. REQUIRES: no shard mutex held.
+  template <typename UpdateMarks>
+  void PutWith(const std::string& worker, int64_t slice, const SliceStats& stats,
+               UpdateMarks update_marks);
   // Drops every entry past the TTL if a sweep is due; one caller sweeps at a time.
   // REQUIRES: no shard mutex held.
   void MaybeSweep(std::chrono::steady_clock::time_point now);

@@ -125,23 +125,29 @@ Result<EventQuery> ParseEventQuery(std::string_view target, std::string_view tim
   return event;
 }
 
-Result<std::string> ParseTimeQuery(std::string_view target, std::string_view time_param) {
+Result<std::optional<std::string>> ParseOptionalQuery(std::string_view target,
+                                                      std::string_view name) {
   auto params = QueryOf(target);
   if (!params.ok()) return params.status();
-  std::string text;
-  bool have_time = false;
+  std::optional<std::string> text;
   for (const urls::param_pct_view p : *params) {
-    if (p.key.empty() || !KeyIs(p, time_param)) continue;
-    if (have_time) return Repeated(time_param);
-    have_time = true;
-    DecodeInto(p, text);
+    if (p.key.empty() || !KeyIs(p, name)) continue;
+    if (text) return Repeated(name);
+    DecodeInto(p, text.emplace());
   }
-  if (!have_time)
-    return Status::InvalidArgument("missing parameter \"" + std::string(time_param) + "\"");
-  if (text.empty()) {
-    return Status::InvalidArgument("empty parameter \"" + std::string(time_param) + "\"");
+  if (text && text->empty()) {
+    return Status::InvalidArgument("empty parameter \"" + std::string(name) + "\"");
   }
   return text;
+}
+
+Result<std::string> ParseTimeQuery(std::string_view target, std::string_view time_param) {
+  Result<std::optional<std::string>> text = ParseOptionalQuery(target, time_param);
+  if (!text.ok()) return text.status();
+  if (!*text) {
+    return Status::InvalidArgument("missing parameter \"" + std::string(time_param) + "\"");
+  }
+  return std::move(**text);
 }
 
 }  // namespace rt

@@ -41,4 +41,9 @@ struct EventQuery {
 [[nodiscard]] Result<std::string> ParseTimeQuery(std::string_view target,
                                                  std::string_view time_param = "timestamp");
 
+// The decoded text of an optional parameter: nullopt when absent; an error when
+// repeated or empty. Other parameters are ignored.
+[[nodiscard]] Result<std::optional<std::string>> ParseOptionalQuery(std::string_view target,
+                                                                    std::string_view name);
+
 }  // namespace rt

@@ -23,6 +23,10 @@ inline constexpr std::string_view kMarkPath = "/worker/mark";
 // and this X-Rt-Error value.
 inline constexpr std::string_view kStalePath = "/worker/stale";
 inline constexpr std::string_view kStaleError = "stale";
+// GET /worker?slice=S&marks=TAG (a replica set's SetTag): the answer carries this
+// header, the member's marks of the set's streams and whether S is sealed
+// (server/model/replica_marks.h). The API node answers a set from one member by them.
+inline constexpr std::string_view kMarksHeader = "X-Rt-Marks";
 
 // Request headers of POST /worker/batch.
 inline constexpr std::string_view kStreamHeader = "X-Rt-Stream";  // opaque stream id

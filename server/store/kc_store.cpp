@@ -80,6 +80,7 @@ Result<std::unique_ptr<KcStore>> KcStore::Open(const std::string& data_dir,
   if (Status s = store->OpenSummary(); !s.ok()) return s;
   if (Status s = store->OpenFiles(); !s.ok()) return s;
   if (Status s = store->LoadState(); !s.ok()) return s;
+  if (Status s = store->LoadPublishedMarks(); !s.ok()) return s;
   if (Status s = store->ReplayLog(); !s.ok()) return s;
   if (Status s = store->Maintain(); !s.ok()) return s;
   return store;
@@ -183,6 +184,47 @@ Status KcStore::LoadState() {
   key_id_ = summary_->header().key_id;
   UpdateSizes();
   return Status::Ok();
+}
+
+// Every stream's mark: the largest over the summary and the open files (as ReadMark).
+Status KcStore::LoadPublishedMarks() {
+  auto summary = summary_->Marks();
+  if (!summary.ok()) return summary.status();
+  for (const auto& [stream, mark] : *summary) PublishMark(stream, mark);
+  const auto take = [this](const PeriodFile& file) -> Status {
+    auto marks = file.StreamMarks();
+    if (!marks.ok()) return marks.status();
+    for (const auto& [stream, mark] : *marks) PublishMark(stream, mark);
+    return Status::Ok();
+  };
+  if (legacy_ != nullptr) {
+    if (Status s = take(*legacy_); !s.ok()) return s;
+  }
+  for (const auto& [period, file] : files_) {
+    if (Status s = take(*file); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+void KcStore::PublishMark(std::string_view stream, uint64_t mark) {
+  if (mark == 0) return;
+  std::lock_guard lock(published_mu_);
+  const auto it = published_marks_.find(stream);
+  if (it == published_marks_.end()) {
+    published_marks_.emplace(std::string(stream), mark);
+  } else if (mark > it->second) {
+    it->second = mark;
+  }
+}
+
+std::vector<std::pair<std::string, uint64_t>> KcStore::PublishedMarks(
+    std::string_view suffix) const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  std::lock_guard lock(published_mu_);
+  for (const auto& [stream, mark] : published_marks_) {
+    if (stream.ends_with(suffix)) out.emplace_back(stream, mark);
+  }
+  return out;
 }
 
 Status KcStore::ReplayLog() {
@@ -300,6 +342,7 @@ Result<BatchOutcome> KcStore::ApplyInternal(std::string_view stream, uint64_t fi
     outcome->sealed = *sealed;
     outcome->applied -= *sealed;
     marks_[std::string(stream)] = outcome->acked_seq;
+    PublishMark(stream, outcome->acked_seq);  // after CommitBatch published the numbers
     UpdateSizes();
   }
   if (new_key_id) {

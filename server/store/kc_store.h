@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -149,6 +150,12 @@ class KcStore {
   // from the files, not the writer's cache: any thread (GET /worker/mark).
   [[nodiscard]] Result<uint64_t> StoredMark(std::string_view stream) const;
 
+  // The marks of the streams whose id ends with `suffix` (every stream for ""),
+  // ascending by id. Published after each applied batch's numbers, so that marks read
+  // before StatsFor are each a lower bound of what the numbers include (the X-Rt-Marks
+  // of a replica member's answer, docs/design.md §14). Any thread; one lock, no I/O.
+  std::vector<std::pair<std::string, uint64_t>> PublishedMarks(std::string_view suffix) const;
+
   SliceStats StatsFor(int64_t slice) const;
   std::vector<std::pair<int64_t, SliceStats>> AllSlices() const;  // ascending
   size_t SliceCount() const;
@@ -176,6 +183,8 @@ class KcStore {
   Status OpenSummary();
   Status LoadState();
   Status ReplayLog();
+  Status LoadPublishedMarks();
+  void PublishMark(std::string_view stream, uint64_t mark);
   Status Maintain();
   Result<uint64_t> MarkOf(std::string_view stream);
   Result<uint64_t> ReadMark(std::string_view stream) const;
@@ -224,6 +233,8 @@ class KcStore {
   std::atomic<uint64_t> size_bytes_{0};
   std::atomic<size_t> open_periods_{0};
   std::atomic<int64_t> sealed_before_{0};
+  mutable std::mutex published_mu_;
+  std::map<std::string, uint64_t, std::less<>> published_marks_;  // guarded by published_mu_
 };
 
 }  // namespace rt

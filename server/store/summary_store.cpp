@@ -187,6 +187,22 @@ Result<uint64_t> SummaryStore::Mark(std::string_view stream) const {
   return uint64_t{0};
 }
 
+Result<std::vector<std::pair<std::string, uint64_t>>> SummaryStore::Marks() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  std::unique_ptr<kc::DB::Cursor> cursor(db_->cursor());
+  if (!cursor->jump()) {
+    if (db_->error().code() == kc::BasicDB::Error::NOREC) return out;
+    return DbError("cannot scan");
+  }
+  std::string key, value;
+  while (cursor->get(&key, &value, true)) {
+    if (key.size() > 1 && key[0] == kMarkPrefix && value.size() == kMarkValueSize) {
+      out.emplace_back(key.substr(1), GetLe64(value.data()));
+    }
+  }
+  return out;
+}
+
 Status SummaryStore::LoadSlices(std::map<int64_t, SliceStats>& into) const {
   std::string directory;
   if (!db_->get(std::string(kDirectoryKey), &directory)) return Status::Ok();

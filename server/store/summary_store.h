@@ -65,6 +65,8 @@ class SummaryStore {
 
   // The stream's mark as carried here (0 if none). Any thread (Kyoto locks).
   [[nodiscard]] Result<uint64_t> Mark(std::string_view stream) const;
+  // Every stream's mark carried here (a scan: for start-up, not per request).
+  [[nodiscard]] Result<std::vector<std::pair<std::string, uint64_t>>> Marks() const;
   // Adds every sealed slice with its final counts to `into`.
   [[nodiscard]] Status LoadSlices(std::map<int64_t, SliceStats>& into) const;
   [[nodiscard]] Status Sync();  // hard-synchronizes

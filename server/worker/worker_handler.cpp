@@ -1,5 +1,6 @@
 #include "server/worker/worker_handler.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "server/model/batch_ack.h"
 #include "server/model/batch_codec.h"
 #include "server/model/event_query.h"
+#include "server/model/replica_marks.h"
 #include "server/model/slice_stats.h"
 #include "server/model/user_key.h"
 #include "server/model/worker_protocol.h"
@@ -67,6 +69,22 @@ Result<std::string> StreamParameter(std::string_view target) {
         " printable bytes, got \"" + http::QuoteForReason(*stream) + "\"");
   }
   return stream;
+}
+
+// The optional `marks` parameter of GET /worker: a replica set's tag (SetTag, hex).
+Result<std::optional<std::string>> MarksParameter(std::string_view target) {
+  Result<std::optional<std::string>> tag = ParseOptionalQuery(target, "marks");
+  if (!tag.ok() || !*tag) return tag;
+  const bool hex = (*tag)->size() <= 64 && std::all_of((*tag)->begin(), (*tag)->end(), [](char c) {
+                     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                   });
+  if (!hex) {
+    return Status::InvalidArgument(
+        "parameter \"marks\": not a replica set tag (1 to 64 "
+        "lowercase hex digits): \"" +
+        http::QuoteForReason(**tag) + "\"");
+  }
+  return tag;
 }
 
 // A required printable header of at most `max_len` bytes.
@@ -241,17 +259,39 @@ void WorkerHandler::PostEvent(http::Request& request, http::Responder respond) {
   if (!taken) respond(QueueFull());
 }
 
+// The sealed flag and the marks are read before the numbers: a batch applied in
+// between makes the numbers newer than the marks say, never older (docs/design.md
+// §14 "Replica sets", Read path).
 void WorkerHandler::GetSlice(http::Request& request, http::Responder respond) {
   if (auto refused = StaleRefusal()) return respond(std::move(*refused));
   Result<std::string> text = ParseTimeQuery(request.target(), "slice");
   if (!text.ok()) return respond(Refusal(text.status()));
   Result<int64_t> slice = ParseSlice(*text);
   if (!slice.ok()) return respond(Refusal(slice.status()));
-  respond(http::MakeTextResponse(StatusCode::ok, FormatSliceStats(store_.StatsFor(*slice))));
+  Result<std::optional<std::string>> tag = MarksParameter(request.target());
+  if (!tag.ok()) return respond(Refusal(tag.status()));
+  ReplicaMarks marks;
+  if (*tag) {
+    marks.sealed = *slice < store_.SealedBefore();
+    marks.streams = store_.PublishedMarks("@" + **tag);
+  }
+  http::Response response =
+      http::MakeTextResponse(StatusCode::ok, FormatSliceStats(store_.StatsFor(*slice)));
+  if (*tag) response.set(kMarksHeader, FormatReplicaMarks(marks));
+  respond(std::move(response));
 }
 
-void WorkerHandler::GetSlices(http::Request&, http::Responder respond) {
+void WorkerHandler::GetSlices(http::Request& request, http::Responder respond) {
   if (auto refused = StaleRefusal()) return respond(std::move(*refused));
+  Result<std::optional<std::string>> wants_marks = ParseOptionalQuery(request.target(), "marks");
+  if (!wants_marks.ok()) return respond(Refusal(wants_marks.status()));
+  nlohmann::json doc = nlohmann::json::object();
+  if (*wants_marks) {
+    doc["sealed_before"] = store_.SealedBefore();
+    nlohmann::json marks = nlohmann::json::object();
+    for (const auto& [stream, mark] : store_.PublishedMarks("")) marks[stream] = mark;
+    doc["marks"] = std::move(marks);
+  }
   nlohmann::json slices = nlohmann::json::array();
   for (const auto& [slice, stats] : store_.AllSlices()) {
     slices.push_back({{"slice", slice},
@@ -259,7 +299,8 @@ void WorkerHandler::GetSlices(http::Request&, http::Responder respond) {
                       {"clicks", stats.clicks},
                       {"impressions", stats.impressions}});
   }
-  respond(JsonResponse(nlohmann::json{{"slices", std::move(slices)}}.dump()));
+  doc["slices"] = std::move(slices);
+  respond(JsonResponse(doc.dump()));
 }
 
 // Read from the store, not the writer: a batch being applied may move the mark just

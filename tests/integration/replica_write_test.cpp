@@ -1,8 +1,9 @@
-// The API nodes' write path for replica sets with real processes (docs/design.md
-// §14 "Replica sets", Write path): every member of a set gets every event of the set
-// exactly once from two API nodes, through a member's kill -9 and the API nodes', and
-// a member down longer than the spool holds is released by the spool and declared
-// stale when it returns.
+// Replica sets with real processes (docs/design.md §14 "Replica sets"). Write path:
+// every member of a set gets every event of the set exactly once from two API nodes,
+// through a member's kill -9 and the API nodes', and a member down longer than the
+// spool holds is released by the spool and declared stale when it returns. Read path:
+// reads stay 200, never above the truth, with any one member of each set down or
+// stale, and exact once the spools drained.
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -12,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "config/replica_set.h"
+#include "server/api/slice_fetcher.h"
 #include "server/model/slice_stats.h"
 #include "tests/support/http_test_client.h"
 #include "tests/support/local_cluster.h"
@@ -56,7 +59,7 @@ void Send(uint16_t port, int64_t ts, uint64_t first, uint64_t count, Promised& p
   }
 }
 
-std::optional<SliceStats> WorkerStats(uint16_t port, int64_t slice) {
+std::optional<SliceStats> MemberStats(uint16_t port, int64_t slice) {
   const auto response =
       testing::SignedFetch(port, bhttp::verb::get, "/worker?slice=" + std::to_string(slice));
   if (!response || response->result() != bhttp::status::ok) return std::nullopt;
@@ -85,13 +88,57 @@ bool SpoolsDrain(const std::vector<uint16_t>& api_ports) {
       30s);
 }
 
+// GET /analytics of `slice` through the API node on `port`; `fresh` skips its cache.
+std::optional<SliceStats> ApiStats(uint16_t port, int64_t ts, bool fresh, int* status = nullptr) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (fresh) headers.emplace_back("Cache-Control", "no-cache");
+  const auto response = testing::HttpFetch(
+      port, bhttp::verb::get, "/analytics?timestamp=" + std::to_string(ts), "", headers);
+  if (status != nullptr) *status = response ? static_cast<int>(response->result_int()) : 0;
+  if (!response || response->result() != bhttp::status::ok) return std::nullopt;
+  Result<SliceStats> stats = ParseSliceStats(response->body());
+  if (!stats.ok()) return std::nullopt;
+  return *stats;
+}
+
+bool ApiExact(uint16_t port, int64_t ts, const Promised& promised) {
+  const auto stats = ApiStats(port, ts, true);
+  return stats && stats->clicks == promised.clicks && stats->impressions == promised.impressions &&
+         stats->unique_users == promised.accepted();
+}
+
+// Reads through both API nodes while the load runs: every read must be a 200 and never
+// above the truth. The truth at a read's answer is at most what was promised just
+// after it plus the POSTs in flight (one per sending thread).
+struct ReadChecker {
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reads{0};
+  std::atomic<uint64_t> not_200{0};
+  std::atomic<uint64_t> above_truth{0};
+
+  void Run(const std::vector<uint16_t>& ports, int64_t ts, const Promised& promised,
+           uint64_t senders) {
+    for (int i = 0; i < 20000 && !stop; ++i) {
+      int status = 0;
+      const auto stats = ApiStats(ports[i % ports.size()], ts, i % 3 == 0, &status);
+      const uint64_t bound = promised.accepted() + senders;
+      reads++;
+      if (!stats) {
+        not_200++;
+        continue;
+      }
+      if (stats->clicks + stats->impressions > bound || stats->unique_users > bound) above_truth++;
+    }
+  }
+};
+
 // Each member of each set holds exactly its set's share, the members of a set the
 // same numbers, and the two sets together exactly what the client was promised.
 void CheckEveryMemberExact(testing::LocalCluster& cluster, int64_t slice,
                            const Promised& promised) {
   std::optional<SliceStats> stats[4];
   for (int i = 0; i < 4; ++i) {
-    stats[i] = WorkerStats(cluster.worker_port(i), slice);
+    stats[i] = MemberStats(cluster.worker_port(i), slice);
     REQUIRE(stats[i].has_value());
   }
   CHECK(*stats[0] == *stats[1]);
@@ -104,6 +151,16 @@ void CheckEveryMemberExact(testing::LocalCluster& cluster, int64_t slice,
   CHECK(stats[2]->unique_users > 0);
 }
 
+// 4 workers as [[0,1],[2,3]] and an API node with its spool in `spool`/spool0 (tests
+// add a second with AddApi).
+testing::LocalCluster::Options TwoSetsOfTwo(const testing::TempDir& spool) {
+  testing::LocalCluster::Options options;
+  options.workers = 4;
+  options.routing_json = kTwoSetsOfTwo;
+  options.api_args = {"--spool-dir", spool.Sub("spool0")};
+  return options;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -111,11 +168,7 @@ TEST_CASE(
     "of a member and of both API nodes",
     "[integration][replica]") {
   testing::TempDir spool;
-  testing::LocalCluster::Options options;
-  options.workers = 4;
-  options.routing_json = kTwoSetsOfTwo;
-  options.api_args = {"--spool-dir", spool.Sub("spool0")};
-  testing::LocalCluster cluster(options);
+  testing::LocalCluster cluster(TwoSetsOfTwo(spool));
   REQUIRE(cluster.Start());
   const int k = cluster.AddApi({"--spool-dir", spool.Sub("spool1")});
   REQUIRE(k == 1);
@@ -177,6 +230,86 @@ TEST_CASE(
   CHECK(cluster.StopApi() == 0);
 }
 
+TEST_CASE(
+    "reads stay 200 and never above the truth with a member of each set killed -9, and are "
+    "exact from the survivors",
+    "[integration][replica]") {
+  testing::TempDir spool;
+  testing::LocalCluster cluster(TwoSetsOfTwo(spool));
+  REQUIRE(cluster.Start());
+  const int k = cluster.AddApi({"--spool-dir", spool.Sub("spool1")});
+  REQUIRE(k == 1);
+  const std::vector<uint16_t> apis = {cluster.api_port(), cluster.extra_api_port(k)};
+  const int64_t slice = cluster.clock().now_slice;
+  const int64_t ts = cluster.clock().Middle(slice);
+  Promised promised;
+  Send(apis[0], ts, 0, 100, promised);
+  REQUIRE(SpoolsDrain(apis));
+  REQUIRE(ApiExact(apis[0], ts, promised));
+
+  ReadChecker reads;
+  std::thread reader([&] { reads.Run(apis, ts, promised, 2); });
+  std::thread load0([&] { Send(apis[0], ts, 1000, 400, promised); });
+  std::thread load1([&] { Send(apis[1], ts, 2000, 400, promised); });
+  // The first member of one set and the second of the other die under load.
+  REQUIRE(testing::WaitFor([&] { return promised.accepted() >= 300; }, 30s));
+  cluster.KillWorker(0);
+  REQUIRE(testing::WaitFor([&] { return promised.accepted() >= 550; }, 30s));
+  cluster.KillWorker(3);
+  load0.join();
+  load1.join();
+  CHECK(promised.refused == 0);
+  CHECK(promised.failed == 0);
+  REQUIRE(promised.accepted() == 900);
+  // Exact from workers 1 and 2 alone, through both API nodes, fresh and cached.
+  for (const uint16_t port : apis) {
+    CHECK(testing::WaitFor([&] { return ApiExact(port, ts, promised); }, 30s));
+    const auto cached = ApiStats(port, ts, false);
+    REQUIRE(cached.has_value());
+    CHECK(cached->clicks + cached->impressions == promised.accepted());
+  }
+  reads.stop = true;
+  reader.join();
+  CHECK(reads.reads > 0);
+  CHECK(reads.not_200 == 0);
+  CHECK(reads.above_truth == 0);
+  const auto all = testing::HttpFetch(apis[1], bhttp::verb::get, "/analytics/allslices");
+  REQUIRE(all.has_value());
+  CHECK(all->body() == "slice," + std::to_string(slice) + "\n" +
+                           FormatSliceStats(SliceStats{promised.accepted(), promised.clicks,
+                                                       promised.impressions}));
+
+  // Each API node's stream of set 0+1 carries the set's tag (the marks are asked by it).
+  const auto slices =
+      testing::SignedFetch(cluster.worker_port(1), bhttp::verb::get, "/worker/slices?marks=1");
+  REQUIRE(slices.has_value());
+  const Result<WorkerSlices> marks = ParseWorkerSlicesWithMarks(slices->body());
+  REQUIRE(marks.ok());
+  CHECK(marks->marks.size() == 2);
+  for (const auto& [stream, mark] : marks->marks) {
+    CHECK(stream.ends_with("@" + SetTag({"0", "1"})));
+  }
+
+  // With both members of set 2+3 down, the read is a 503 that names the set.
+  cluster.KillWorker(2);
+  const auto down =
+      testing::HttpFetch(apis[0], bhttp::verb::get, "/analytics?timestamp=" + std::to_string(ts),
+                         "", {{"Cache-Control", "no-cache"}});
+  REQUIRE(down.has_value());
+  CHECK(down->result() == bhttp::status::service_unavailable);
+  CHECK(down->body().find("replica set 2+3 has no member that answers: worker 2") !=
+        std::string::npos);
+
+  // The restarted members catch up from both spools: every member exact.
+  REQUIRE(cluster.RestartWorker(0));
+  REQUIRE(cluster.RestartWorker(2));
+  REQUIRE(cluster.RestartWorker(3));
+  REQUIRE(SpoolsDrain(apis));
+  CheckEveryMemberExact(cluster, slice, promised);
+  CHECK(ApiExact(apis[1], ts, promised));
+  CHECK(cluster.StopApi() == 0);
+}
+
 TEST_CASE("a full set spool releases a member that is down, which is stale when it returns",
           "[integration][replica]") {
   testing::TempDir spool;
@@ -210,14 +343,14 @@ TEST_CASE("a full set spool releases a member that is down, which is stale when 
   Promised more;
   Send(cluster.api_port(), ts, 10000, 50, more);
   CHECK(more.accepted() == 50);
-  const auto w0 = WorkerStats(cluster.worker_port(0), slice);
-  const auto w2 = WorkerStats(cluster.worker_port(2), slice);
+  const auto w0 = MemberStats(cluster.worker_port(0), slice);
+  const auto w2 = MemberStats(cluster.worker_port(2), slice);
   REQUIRE(w0.has_value());
   REQUIRE(w2.has_value());
   REQUIRE(testing::WaitFor(
       [&] {
-        const auto a = WorkerStats(cluster.worker_port(0), slice);
-        const auto b = WorkerStats(cluster.worker_port(2), slice);
+        const auto a = MemberStats(cluster.worker_port(0), slice);
+        const auto b = MemberStats(cluster.worker_port(2), slice);
         return a && b && a->unique_users + b->unique_users == promised.accepted() + more.accepted();
       },
       30s));
@@ -236,6 +369,15 @@ TEST_CASE("a full set spool releases a member that is down, which is stale when 
       REQUIRE(cluster.RestartWorker(1));
     }
   }
+  // The set stays readable through worker 0, exactly: a stale member is not read.
+  CHECK(testing::WaitFor(
+      [&] {
+        Promised all;
+        all.clicks = promised.clicks + more.clicks;
+        all.impressions = promised.impressions + more.impressions;
+        return ApiExact(cluster.api_port(), ts, all);
+      },
+      30s));
   CHECK(cluster.StopApi().has_value());
 }
 

@@ -489,11 +489,12 @@ TEST_CASE("a forwarder hands the acked slices' stats to its callback", "[api][fo
   std::mutex mutex;
   std::map<int64_t, SliceStats> latest;
   std::set<std::string> ids;
-  Harness h(Options(worker.port()), [&](const std::string& id, const BatchAck& ack) {
-    std::lock_guard lock(mutex);  // Catch assertions are not thread-safe: record, check later
-    ids.insert(id);
-    for (const auto& [slice, stats] : ack.slices) latest[slice] = stats;
-  });
+  Harness h(
+      Options(worker.port()), [&](const std::string& id, std::string_view, const BatchAck& ack) {
+        std::lock_guard lock(mutex);  // Catch assertions are not thread-safe: record, check later
+        ids.insert(id);
+        for (const auto& [slice, stats] : ack.slices) latest[slice] = stats;
+      });
   (void)EnqueueRange(*h.forwarder, 0, 12);  // slices 0, 1, 2; every 4th a click
   REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 12; }));
   std::lock_guard lock(mutex);

@@ -173,5 +173,46 @@ TEST_CASE("the stats cache stays consistent under concurrent puts and gets", "[a
   }
 }
 
+TEST_CASE("a replica set's cached part is its freshest member's, one member's only",
+          "[api][cache][replica]") {
+  FakeTime time;
+  StatsCache cache(1000ms, time.Source());
+  const ReplicaSet set = {"0", "1"};
+  CHECK_FALSE(cache.GetPart(7, set).has_value());
+
+  const ReplicaMarks behind{false, {{"a:1@t", 4}, {"b:1@t", 9}}};
+  const ReplicaMarks ahead{false, {{"a:1@t", 5}, {"b:1@t", 9}}};
+  cache.Put("0", 7, Stats(2, 2, 2), &behind);
+  auto part = cache.GetPart(7, set);
+  REQUIRE(part.has_value());  // one fresh member is enough
+  CHECK(part->member == 0);
+  cache.Put("1", 7, Stats(3, 3, 3), &ahead);
+  part = cache.GetPart(7, set);
+  REQUIRE(part.has_value());
+  CHECK(part->member == 1);
+  CHECK(part->stats == Stats(3, 3, 3));
+  // Never a mix: the set's share in a sum is one member's numbers.
+  CHECK(cache.GetSum(7, {set, {"2"}}) == std::nullopt);
+  cache.Put("2", 7, Stats(10, 10, 10));
+  CHECK(cache.GetSum(7, {set, {"2"}}) == Stats(13, 13, 13));
+
+  // A batch ack raises the acked stream's mark and keeps the others.
+  cache.PutAcked("0", 7, Stats(4, 4, 4), "a:1@t", 8);
+  part = cache.GetPart(7, set);
+  REQUIRE(part.has_value());
+  CHECK(part->member == 0);
+  CHECK(part->stats == Stats(4, 4, 4));
+
+  // Member 0's entry ages out: member 1 answers alone.
+  time.ms += 600;
+  cache.Put("1", 7, Stats(5, 5, 5), &ahead);
+  time.ms += 500;
+  part = cache.GetPart(7, set);
+  REQUIRE(part.has_value());
+  CHECK(part->member == 1);
+  time.ms += 500;
+  CHECK_FALSE(cache.GetPart(7, set).has_value());
+}
+
 }  // namespace
 }  // namespace rt

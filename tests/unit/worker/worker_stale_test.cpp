@@ -10,6 +10,8 @@
 #include <string>
 #include <utility>
 
+#include "server/model/replica_marks.h"
+#include "server/model/slice_stats.h"
 #include "server/model/worker_protocol.h"
 #include "server/worker/stale_state.h"
 #include "server/worker/worker_node.h"
@@ -60,9 +62,10 @@ class Worker {
     REQUIRE(response);
     return std::move(*response);
   }
-  testing::TestResponse Batch(uint64_t seq, std::string body) {
+  testing::TestResponse Batch(uint64_t seq, std::string body,
+                              const std::string& stream = "0:1@0a0b0c0d") {
     return Fetch(bhttp::verb::post, "/worker/batch", std::move(body),
-                 {{"X-Rt-Stream", "0:1@0a0b0c0d"}, {"X-Rt-Seq", std::to_string(seq)}});
+                 {{"X-Rt-Stream", stream}, {"X-Rt-Seq", std::to_string(seq)}});
   }
   testing::TestResponse Stale(uint64_t mark, uint64_t need) {
     return Fetch(bhttp::verb::post, "/worker/stale?stream=0:1%400a0b0c0d&mark=" +
@@ -132,6 +135,41 @@ TEST_CASE("a worker behind its set's spool records itself stale, durably, and se
   CHECK(line ==
         "it has stream 0:1@0a0b0c0d up to seq 10 and an API node's spool of its replica "
         "set starts at seq 50");
+}
+
+TEST_CASE("a replica member's answers carry its marks of the set's streams", "[worker][replica]") {
+  testing::TempDir dir;
+  auto w = std::make_unique<Worker>(dir.Sub("data"));               // restarted in the loop
+  REQUIRE(w->Batch(1, Body(0, 10)).result() == bhttp::status::ok);  // seqs 1..10
+  REQUIRE(w->Batch(1, Body(10, 4), "1:3@0a0b0c0d").result() == bhttp::status::ok);  // 1..4
+  REQUIRE(w->Batch(1, Body(20, 2), "0:1@ffffffff").result() == bhttp::status::ok);  // another set
+  const ReplicaMarks expected{false, {{"0:1@0a0b0c0d", 10}, {"1:3@0a0b0c0d", 4}}};
+
+  for (int restart = 0; restart < 2; ++restart) {
+    INFO("after " << restart << " restarts");  // marks are loaded from the files
+    const testing::TestResponse answer =
+        w->Fetch(bhttp::verb::get, "/worker?slice=1&marks=0a0b0c0d");
+    REQUIRE(answer.result() == bhttp::status::ok);
+    CHECK(ParseSliceStats(answer.body()).value() == SliceStats{16, 16, 0});
+    Result<ReplicaMarks> marks = ParseReplicaMarks(std::string(answer[kMarksHeader]));
+    REQUIRE(marks.ok());
+    CHECK(*marks == expected);
+    // Without the parameter, no header (sets of one, and older API nodes).
+    const testing::TestResponse plain = w->Fetch(bhttp::verb::get, "/worker?slice=1");
+    CHECK(plain[kMarksHeader].empty());
+    CHECK(ParseSliceStats(plain.body()).value() == SliceStats{16, 16, 0});
+    // Every stream's mark with the slice list.
+    const testing::TestResponse slices = w->Fetch(bhttp::verb::get, "/worker/slices?marks=1");
+    REQUIRE(slices.result() == bhttp::status::ok);
+    CHECK(slices.body().find(R"("marks":{"0:1@0a0b0c0d":10,"0:1@ffffffff":2,"1:3@0a0b0c0d":4})") !=
+          std::string::npos);
+    CHECK(slices.body().find(R"("sealed_before":)") != std::string::npos);
+    w->Restart();
+  }
+  CHECK(w->Fetch(bhttp::verb::get, "/worker?slice=1&marks=XYZ").result() ==
+        bhttp::status::bad_request);
+  CHECK(w->Fetch(bhttp::verb::get, "/worker?slice=1&marks=").result() ==
+        bhttp::status::bad_request);
 }
 
 }  // namespace
