@@ -26,6 +26,7 @@ CommandRunner SetupSimulate(CLI::App& app);
 CommandRunner SetupSlice(CLI::App& app);
 CommandRunner SetupWorkerKey(CLI::App& app);
 CommandRunner SetupWorkerGet(CLI::App& app);
+CommandRunner SetupReseedWorker(CLI::App& app);
 CommandRunner SetupConfig(CLI::App& app);
 CommandRunner SetupStatus(CLI::App& app);
 // Hidden; needs `app` to outlive the runner (it walks the whole App).

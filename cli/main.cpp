@@ -25,9 +25,10 @@ int main(int argc, char** argv) {
                        "Boost versions, and exit");
 
   std::vector<std::pair<CLI::App*, CommandRunner>> commands;
-  for (auto setup : {SetupServeApi, SetupServeWorker, SetupSend, SetupQuery, SetupPerWorker,
-                     SetupAllSlices, SetupValidateConfig, SetupSimulate, SetupSlice, SetupWorkerKey,
-                     SetupWorkerGet, SetupConfig, SetupStatus, SetupCompletion}) {
+  for (auto setup :
+       {SetupServeApi, SetupServeWorker, SetupSend, SetupQuery, SetupPerWorker, SetupAllSlices,
+        SetupValidateConfig, SetupSimulate, SetupSlice, SetupWorkerKey, SetupWorkerGet,
+        SetupReseedWorker, SetupConfig, SetupStatus, SetupCompletion}) {
     CommandRunner runner = setup(app);
     commands.emplace_back(AllSubcommands(app).back(), std::move(runner));
   }

@@ -27,6 +27,10 @@ inline constexpr std::string_view kStaleError = "stale";
 // header, the member's marks of the set's streams and whether S is sealed
 // (server/model/replica_marks.h). The API node answers a set from one member by them.
 inline constexpr std::string_view kMarksHeader = "X-Rt-Marks";
+// GET /worker/snapshot (signed): the store's files for `rtctl reseed-worker`
+// (server/model/snapshot_format.h); this header gives how long writes were paused, ms.
+inline constexpr std::string_view kSnapshotPath = "/worker/snapshot";
+inline constexpr std::string_view kSnapshotPauseHeader = "X-Rt-Snapshot-Pause-Ms";
 
 // Request headers of POST /worker/batch.
 inline constexpr std::string_view kStreamHeader = "X-Rt-Stream";  // opaque stream id

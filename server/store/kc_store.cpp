@@ -1,7 +1,10 @@
 #include "server/store/kc_store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <mutex>
 #include <set>
@@ -319,6 +322,7 @@ Result<BatchOutcome> KcStore::ApplyBatch(std::string_view stream, uint64_t first
                                          std::span<const BatchEvent> events) {
   if (stream.empty()) return Status::InvalidArgument("empty stream name");
   if (stream == kSingleStream) return Status::InvalidArgument("reserved stream name");
+  std::lock_guard writing(write_mu_);
   return ApplyInternal(stream, first_seq, key_id, events);
 }
 
@@ -598,6 +602,7 @@ void KcStore::ReportTouched(std::span<const BatchEvent> events,
 
 Result<SliceStats> KcStore::ApplySingle(int64_t slice, const UserKey& key, Action action,
                                         uint64_t* seq) {
+  std::lock_guard writing(write_mu_);
   auto mark = MarkOf(kSingleStream);
   if (!mark.ok()) return mark.status();
   const BatchEvent event{slice, key, action};
@@ -611,6 +616,7 @@ Result<SliceStats> KcStore::ApplySingle(int64_t slice, const UserKey& key, Actio
 
 Status KcStore::SyncLog(std::span<const BatchRequest* const> batches) {
   if (log_ == nullptr || batches.empty()) return Status::Ok();
+  std::lock_guard writing(write_mu_);
   for (const BatchRequest* batch : batches) log_->Append(*batch);
   if (Status s = log_->Flush(); !s.ok()) return s;
   if (log_->SizeBytes() >= options_.log_checkpoint_bytes) {
@@ -629,6 +635,32 @@ Status KcStore::Sync() {
     if (Status s = file->Sync(); !s.ok()) return s;
   }
   return summary_->Sync();
+}
+
+Result<KcStore::Snapshot> KcStore::TakeSnapshot() {
+  std::lock_guard writing(write_mu_);
+  const auto start = std::chrono::steady_clock::now();
+  if (Status s = Sync(); !s.ok()) return s;
+  Snapshot snapshot;
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(data_dir_, ec)) {
+    const std::string name = entry.path().filename().string();
+    // The Kyoto files hold everything: the batch log only repeats what is in them
+    // (synced above), and STALE and the like are this worker's own state.
+    if (entry.is_regular_file() && name.ends_with(".kch")) names.push_back(name);
+  }
+  if (ec) return Status::IoError("cannot list data dir " + data_dir_ + ": " + ec.message());
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    std::ifstream in(data_dir_ + "/" + name, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) return Status::IoError("cannot read " + data_dir_ + "/" + name);
+    snapshot.bytes += bytes.size();
+    snapshot.files.emplace_back(name, std::move(bytes));
+  }
+  snapshot.pause = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
+  return snapshot;
 }
 
 SliceStats KcStore::StatsFor(int64_t slice) const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -143,8 +144,19 @@ class KcStore {
   // from the worker's own key, never from a request).
   [[nodiscard]] Status AdoptKeyId(std::string_view key_id);
 
-  // Hard-synchronizes every file (Kyoto synchronize(true)).
+  // Hard-synchronizes every file (Kyoto synchronize(true)). Writer only.
   [[nodiscard]] Status Sync();
+
+  // A consistent copy of the store (docs/design.md §14 "Replica sets", Reseeding):
+  // every Kyoto file of the data dir, read whole while no write runs (the writer
+  // waits on a mutex meanwhile) after a hard sync. Held in memory: the worker needs
+  // free memory of the size of its data. Any thread.
+  struct Snapshot {
+    std::vector<std::pair<std::string, std::string>> files;  // name, bytes; by name
+    uint64_t bytes = 0;
+    std::chrono::duration<double> pause{0};  // how long writes waited
+  };
+  [[nodiscard]] Result<Snapshot> TakeSnapshot();
 
   // The high-water mark of `stream` as stored (0 for a stream never applied), read
   // from the files, not the writer's cache: any thread (GET /worker/mark).
@@ -233,6 +245,9 @@ class KcStore {
   std::atomic<uint64_t> size_bytes_{0};
   std::atomic<size_t> open_periods_{0};
   std::atomic<int64_t> sealed_before_{0};
+  // Held by every write (ApplyBatch, ApplySingle, SyncLog) and by TakeSnapshot:
+  // uncontended but for a snapshot.
+  std::mutex write_mu_;
   mutable std::mutex published_mu_;
   std::map<std::string, uint64_t, std::less<>> published_marks_;  // guarded by published_mu_
 };

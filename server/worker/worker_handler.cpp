@@ -14,6 +14,7 @@
 #include "server/model/event_query.h"
 #include "server/model/replica_marks.h"
 #include "server/model/slice_stats.h"
+#include "server/model/snapshot_format.h"
 #include "server/model/user_key.h"
 #include "server/model/worker_protocol.h"
 #include "server/store/batch_writer.h"
@@ -142,6 +143,7 @@ void WorkerHandler::Register(http::Router& router) {
   router.Add(Verb::post, "/worker/batch", signed_only(&WorkerHandler::PostBatch), kBatchBodyLimit);
   router.Add(Verb::get, "/worker/mark", signed_only(&WorkerHandler::GetMark));      // kMarkPath
   router.Add(Verb::post, "/worker/stale", signed_only(&WorkerHandler::PostStale));  // kStalePath
+  router.Add(Verb::get, "/worker/snapshot", signed_only(&WorkerHandler::GetSnapshot));
   router.Add(Verb::get, "/healthz", http::BindMethod(this, &WorkerHandler::GetHealth));
   router.Add(Verb::get, "/metrics", http::BindMethod(this, &WorkerHandler::GetMetrics));
 }
@@ -385,6 +387,23 @@ void WorkerHandler::PostStale(http::Request& request, http::Responder respond) {
     return respond(Refusal(recorded.WithContext("recording the stale state")));
   }
   respond(http::MakeTextResponse(StatusCode::ok, stale_->Line().value_or("stale") + "\n"));
+}
+
+// Runs on the I/O thread that took the request: the copy pauses writes (they wait on
+// the store's write mutex) for as long as it reads the files, and this thread for as
+// long as the answer is written. A stale worker is no seed: its numbers lack events.
+void WorkerHandler::GetSnapshot(http::Request&, http::Responder respond) {
+  if (auto refused = StaleRefusal()) return respond(std::move(*refused));
+  Result<KcStore::Snapshot> snapshot = store_.TakeSnapshot();
+  if (!snapshot.ok()) return respond(Refusal(snapshot.status().WithContext("snapshot")));
+  metrics_.snapshots.Inc();
+  metrics_.snapshot_pause_seconds.ObserveSeconds(snapshot->pause.count());
+  http::Response response{StatusCode::ok, 11};
+  response.set(http::beast_http::field::content_type, "application/octet-stream");
+  response.set(kSnapshotPauseHeader,
+               std::to_string(static_cast<int64_t>(snapshot->pause.count() * 1000.0)));
+  response.body() = FormatSnapshot(snapshot->files);
+  respond(std::move(response));
 }
 
 void WorkerHandler::SetHealthDetails(std::function<std::optional<std::string>()> note,

@@ -76,6 +76,9 @@ class WorkerHandler {
   // own mark of ID is still below N - 1 it records itself stale (200); otherwise 409
   // and nothing changes.
   void PostStale(http::Request& request, http::Responder respond);
+  // GET /worker/snapshot: the store's files (server/model/snapshot_format.h), taken
+  // with writes paused (rtctl reseed-worker).
+  void GetSnapshot(http::Request& request, http::Responder respond);
   void GetHealth(http::Request& request, http::Responder respond);
   void GetMetrics(http::Request& request, http::Responder respond);
 

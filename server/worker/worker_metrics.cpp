@@ -46,7 +46,12 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry& registry, const KcStore& store,
       storage_no_space(
           registry.AddCounter("rt_worker_storage_errors_total", kStorageHelp, "kind=\"no_space\"")),
       storage_io(
-          registry.AddCounter("rt_worker_storage_errors_total", kStorageHelp, "kind=\"io\"")) {
+          registry.AddCounter("rt_worker_storage_errors_total", kStorageHelp, "kind=\"io\"")),
+      snapshots(registry.AddCounter("rt_worker_snapshots_total",
+                                    "Snapshots of the store served (GET /worker/snapshot)")),
+      snapshot_pause_seconds(registry.AddHistogram(
+          "rt_worker_snapshot_pause_seconds",
+          "How long a snapshot paused writes (the hard sync and reading the files)")) {
   registry.AddCallbackGauge("rt_worker_slices_held", "Slices this worker holds data for",
                             [&store] { return static_cast<double>(store.SliceCount()); });
   registry.AddCallbackGauge("rt_worker_store_periods_open",

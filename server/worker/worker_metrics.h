@@ -23,12 +23,14 @@ struct WorkerMetrics {
   Counter& rejected_gap;           // 409 X-Rt-Error: seq-gap
   Counter& rejected_key_mismatch;  // 409 X-Rt-Error: key-mismatch
   Counter& rejected_unavailable;
-  Counter& rejected_queue_full;    // 503 + Retry-After: the writer's queue is full
-  Counter& rejected_out_of_range;  // 400: a slice outside the accepted range
-  Counter& rejected_unauthorized;  // 401: unsigned or badly signed request
-  Counter& rejected_stale;         // 503 X-Rt-Error: stale (a stale replica member)
-  Counter& storage_no_space;       // 507: the disk is full, nothing applied
-  Counter& storage_io;             // 500: another storage error
+  Counter& rejected_queue_full;       // 503 + Retry-After: the writer's queue is full
+  Counter& rejected_out_of_range;     // 400: a slice outside the accepted range
+  Counter& rejected_unauthorized;     // 401: unsigned or badly signed request
+  Counter& rejected_stale;            // 503 X-Rt-Error: stale (a stale replica member)
+  Counter& storage_no_space;          // 507: the disk is full, nothing applied
+  Counter& storage_io;                // 500: another storage error
+  Counter& snapshots;                 // GET /worker/snapshot answered
+  Histogram& snapshot_pause_seconds;  // how long each snapshot paused writes
 };
 
 }  // namespace rt

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <thread>
@@ -307,6 +308,70 @@ TEST_CASE(
   REQUIRE(SpoolsDrain(apis));
   CheckEveryMemberExact(cluster, slice, promised);
   CHECK(ApiExact(apis[1], ts, promised));
+  CHECK(cluster.StopApi() == 0);
+}
+
+TEST_CASE(
+    "a member whose data dir is deleted is reseeded from its peer under load, catches up, and "
+    "answers exactly alone once the peer is killed",
+    "[integration][replica]") {
+  testing::TempDir spool;
+  testing::LocalCluster cluster(TwoSetsOfTwo(spool));
+  REQUIRE(cluster.Start());
+  const int k = cluster.AddApi({"--spool-dir", spool.Sub("spool1")});
+  const std::vector<uint16_t> apis = {cluster.api_port(), cluster.extra_api_port(k)};
+  const int64_t slice = cluster.clock().now_slice;
+  const int64_t ts = cluster.clock().Middle(slice);
+  Promised promised;
+  Send(apis[0], ts, 0, 200, promised);
+  Send(apis[1], ts, 500, 100, promised);
+  REQUIRE(SpoolsDrain(apis));
+
+  // Worker 1 loses its disk.
+  cluster.KillWorker(1);
+  std::filesystem::remove_all(cluster.worker_data_dir(1));
+  Send(apis[0], ts, 1000, 100, promised);
+
+  const std::vector<std::string> key_env = {"RT_WORKER_KEY=" + cluster.worker_key()};
+  const auto reseed = [&](const std::string& node, const std::string& from,
+                          const std::string& dir) {
+    return testing::RunRtctl({"reseed-worker", "--config", cluster.config_path(), "--node", node,
+                              "--data-dir", dir, "--from", from},
+                             key_env);
+  };
+  // Refused: the same worker, a peer of another set, a data dir that is not empty.
+  CHECK(reseed("1", "1", spool.Sub("x")).code == 2);
+  const testing::RtctlRun other_set = reseed("1", "2", spool.Sub("x"));
+  CHECK(other_set.code == 1);
+  CHECK(other_set.err.find("workers 1 and 2 are in no replica set together") != std::string::npos);
+  const testing::RtctlRun not_empty = reseed("1", "0", cluster.worker_data_dir(2));
+  CHECK(not_empty.code == 1);
+  CHECK(not_empty.err.find("is not empty") != std::string::npos);
+
+  // The copy runs while both API nodes keep sending to worker 0.
+  std::thread load0([&] { Send(apis[0], ts, 2000, 200, promised); });
+  std::thread load1([&] { Send(apis[1], ts, 3000, 200, promised); });
+  const testing::RtctlRun done = reseed("1", "0", cluster.worker_data_dir(1));
+  load0.join();
+  load1.join();
+  INFO(done.err);
+  REQUIRE(done.code == 0);
+  CHECK(done.out.find("reseeded worker 1 in " + cluster.worker_data_dir(1) + " from worker 0") ==
+        0);
+  CHECK(testing::FetchMetric(cluster.worker_port(0), "rt_worker_snapshots_total") == 1);
+  CHECK(promised.refused == 0);
+  CHECK(promised.failed == 0);
+  REQUIRE(promised.accepted() == 800);
+
+  // The reseeded worker catches up from both spools, from the copied marks.
+  REQUIRE(cluster.RestartWorker(1));
+  REQUIRE(SpoolsDrain(apis));
+  CheckEveryMemberExact(cluster, slice, promised);
+
+  // Its peer dies: worker 1 alone answers for set 0+1, exactly.
+  cluster.KillWorker(0);
+  for (const uint16_t port : apis)
+    CHECK(testing::WaitFor([&] { return ApiExact(port, ts, promised); }, 30s));
   CHECK(cluster.StopApi() == 0);
 }
 
