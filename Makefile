@@ -11,7 +11,7 @@ FUZZ_CXX ?= clang++-14
 
 PACKAGE_DIR ?= build-package
 
-.PHONY: all deps configure build test run fuzz netfault package format clean
+.PHONY: all deps configure build test run fuzz netfault chaos package format clean
 
 all: build
 
@@ -52,6 +52,11 @@ fuzz: deps
 	  -DRT_FUZZ=ON -DRT_SANITIZE=address,undefined -DRT_BUILD_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target rt_fuzz_targets
 	@./tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+# The replica-set chaos test (tests/chaos/README.md) for 5 minutes of faults; ctest
+# runs it for 20 s. RT_CHAOS_SEED=N repeats a run's faults.
+chaos: build
+	@RT_CHAOS_SECONDS=$${RT_CHAOS_SECONDS:-300} $(BUILD_DIR)/tests/rt_chaos_tests
 
 # Network faults (tests/netfault/README.md): every scenario at full length (under a
 # minute each) in a private network namespace. Needs root; exits 77 with the reason

@@ -20,6 +20,7 @@
 #include "tests/support/http_test_client.h"
 #include "tests/support/local_cluster.h"
 #include "tests/support/metrics_scrape.h"
+#include "tests/support/replica_load.h"
 #include "tests/support/wait_for.h"
 #include "tests/support/worker_signing.h"
 
@@ -28,139 +29,15 @@ namespace {
 
 namespace bhttp = boost::beast::http;
 using namespace std::chrono_literals;
-
-constexpr const char* kTwoSetsOfTwo = R"([{"slice": 0, "nodes": [["0", "1"], ["2", "3"]]}])";
-
-// What the client was promised (202s by action; each event its own user, so unique
-// users equal events exactly when nothing was applied twice) and what it was refused.
-struct Promised {
-  std::atomic<uint64_t> clicks{0};
-  std::atomic<uint64_t> impressions{0};
-  std::atomic<uint64_t> refused{0};  // 503s
-  std::atomic<uint64_t> failed{0};   // anything else (no answer, another status)
-  uint64_t accepted() const { return clicks + impressions; }
-};
-
-// POSTs users u<first>..u<first + count - 1>, one at a time; no assertions, so that
-// it may run on a thread of its own.
-void Send(uint16_t port, int64_t ts, uint64_t first, uint64_t count, Promised& promised) {
-  for (uint64_t user = first; user < first + count; ++user) {
-    const bool click = user % 4 == 0;
-    const auto response =
-        testing::HttpFetch(port, bhttp::verb::post,
-                           "/analytics?timestamp=" + std::to_string(ts) + "&user=u" +
-                               std::to_string(user) + (click ? "&click" : "&impression"));
-    if (response && response->result() == bhttp::status::accepted) {
-      (click ? promised.clicks : promised.impressions)++;
-    } else if (response && response->result() == bhttp::status::service_unavailable) {
-      promised.refused++;
-    } else {
-      promised.failed++;
-    }
-  }
-}
-
-std::optional<SliceStats> MemberStats(uint16_t port, int64_t slice) {
-  const auto response =
-      testing::SignedFetch(port, bhttp::verb::get, "/worker?slice=" + std::to_string(slice));
-  if (!response || response->result() != bhttp::status::ok) return std::nullopt;
-  Result<SliceStats> stats = ParseSliceStats(response->body());
-  if (!stats.ok()) return std::nullopt;
-  return *stats;
-}
-
-// The API node on `port` has sent every event of both sets to every member.
-bool SpoolEmpty(uint16_t port) {
-  auto empty = [&](const std::string& set) {
-    const auto events = testing::FetchMetric(port, "rt_api_spool_events{worker=\"" + set + "\"}");
-    return events && *events == 0;
-  };
-  return empty("0+1") && empty("2+3");
-}
-
-bool SpoolsDrain(const std::vector<uint16_t>& api_ports) {
-  return testing::WaitFor(
-      [&] {
-        for (const uint16_t port : api_ports) {
-          if (!SpoolEmpty(port)) return false;
-        }
-        return true;
-      },
-      30s);
-}
-
-// GET /analytics of `slice` through the API node on `port`; `fresh` skips its cache.
-std::optional<SliceStats> ApiStats(uint16_t port, int64_t ts, bool fresh, int* status = nullptr) {
-  std::vector<std::pair<std::string, std::string>> headers;
-  if (fresh) headers.emplace_back("Cache-Control", "no-cache");
-  const auto response = testing::HttpFetch(
-      port, bhttp::verb::get, "/analytics?timestamp=" + std::to_string(ts), "", headers);
-  if (status != nullptr) *status = response ? static_cast<int>(response->result_int()) : 0;
-  if (!response || response->result() != bhttp::status::ok) return std::nullopt;
-  Result<SliceStats> stats = ParseSliceStats(response->body());
-  if (!stats.ok()) return std::nullopt;
-  return *stats;
-}
-
-bool ApiExact(uint16_t port, int64_t ts, const Promised& promised) {
-  const auto stats = ApiStats(port, ts, true);
-  return stats && stats->clicks == promised.clicks && stats->impressions == promised.impressions &&
-         stats->unique_users == promised.accepted();
-}
-
-// Reads through both API nodes while the load runs: every read must be a 200 and never
-// above the truth. The truth at a read's answer is at most what was promised just
-// after it plus the POSTs in flight (one per sending thread).
-struct ReadChecker {
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> reads{0};
-  std::atomic<uint64_t> not_200{0};
-  std::atomic<uint64_t> above_truth{0};
-
-  void Run(const std::vector<uint16_t>& ports, int64_t ts, const Promised& promised,
-           uint64_t senders) {
-    for (int i = 0; i < 20000 && !stop; ++i) {
-      int status = 0;
-      const auto stats = ApiStats(ports[i % ports.size()], ts, i % 3 == 0, &status);
-      const uint64_t bound = promised.accepted() + senders;
-      reads++;
-      if (!stats) {
-        not_200++;
-        continue;
-      }
-      if (stats->clicks + stats->impressions > bound || stats->unique_users > bound) above_truth++;
-    }
-  }
-};
-
-// Each member of each set holds exactly its set's share, the members of a set the
-// same numbers, and the two sets together exactly what the client was promised.
-void CheckEveryMemberExact(testing::LocalCluster& cluster, int64_t slice,
-                           const Promised& promised) {
-  std::optional<SliceStats> stats[4];
-  for (int i = 0; i < 4; ++i) {
-    stats[i] = MemberStats(cluster.worker_port(i), slice);
-    REQUIRE(stats[i].has_value());
-  }
-  CHECK(*stats[0] == *stats[1]);
-  CHECK(*stats[2] == *stats[3]);
-  const SliceStats total = *stats[0] + *stats[2];
-  CHECK(total.clicks == promised.clicks);
-  CHECK(total.impressions == promised.impressions);
-  CHECK(total.unique_users == promised.accepted());
-  CHECK(stats[0]->unique_users > 0);  // both sets got a share
-  CHECK(stats[2]->unique_users > 0);
-}
-
-// 4 workers as [[0,1],[2,3]] and an API node with its spool in `spool`/spool0 (tests
-// add a second with AddApi).
-testing::LocalCluster::Options TwoSetsOfTwo(const testing::TempDir& spool) {
-  testing::LocalCluster::Options options;
-  options.workers = 4;
-  options.routing_json = kTwoSetsOfTwo;
-  options.api_args = {"--spool-dir", spool.Sub("spool0")};
-  return options;
-}
+using testing::ApiExact;
+using testing::ApiStats;
+using testing::CheckEveryMemberExact;
+using testing::MemberStats;
+using testing::Promised;
+using testing::ReadChecker;
+using testing::Send;
+using testing::SpoolsDrain;
+using testing::TwoSetsOfTwo;
 
 }  // namespace
 
@@ -380,7 +257,7 @@ TEST_CASE("a full set spool releases a member that is down, which is stale when 
   testing::TempDir spool;
   testing::LocalCluster::Options options;
   options.workers = 4;
-  options.routing_json = kTwoSetsOfTwo;
+  options.routing_json = testing::kTwoSetsOfTwo;
   options.api_args = {"--spool-dir", spool.Sub("spool"),      "--spool-max-bytes",
                       "32KiB",       "--spool-segment-bytes", "4KiB"};
   testing::LocalCluster cluster(options);
