@@ -13,13 +13,13 @@
 #include <string>
 
 #include "base/clock.h"
+#include "base/file_io.h"
 #include "cli/commands.h"
 #include "cli/http_client.h"
 #include "cli/node_config.h"
 #include "cli/secret.h"
 #include "cli/worker_request.h"
 #include "config/replica_set.h"
-#include "server/api/spool/spool_io.h"
 #include "server/model/snapshot_format.h"
 #include "server/model/worker_protocol.h"  // kSnapshotPath
 
@@ -107,13 +107,12 @@ int RunReseed(const ReseedOptions& options) {
     return Fail(kExitFailure, "worker " + options.from + ": " + files.status().message());
   }
 
-  if (Status made = spool::EnsureDir(options.data_dir); !made.ok()) {
+  if (Status made = EnsureDir(options.data_dir); !made.ok()) {
     return Fail(kExitFailure, made.message());
   }
   uint64_t bytes = 0;
   for (const auto& [name, content] : *files) {
-    if (Status written = spool::WriteFileAtomically(options.data_dir, name, content);
-        !written.ok()) {
+    if (Status written = WriteFileAtomically(options.data_dir, name, content); !written.ok()) {
       return Fail(kExitFailure, written.message());
     }
     bytes += content.size();

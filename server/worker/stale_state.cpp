@@ -1,30 +1,19 @@
 #include "server/worker/stale_state.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
 #include <utility>
+
+#include "base/file_io.h"
 
 namespace rt {
 
 namespace {
 
 Status ErrnoError(const std::string& what, const std::string& path) {
-  return Status::IoError(what + " " + path + ": " + std::strerror(errno));
-}
-
-Status SyncPath(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open", path);
-  const bool synced = ::fsync(fd) == 0;
-  const Status status = synced ? Status::Ok() : ErrnoError("fsync", path);
-  ::close(fd);
-  return status;
+  return ErrnoStatus(what, path, errno);
 }
 
 }  // namespace
@@ -55,17 +44,9 @@ std::optional<std::string> StaleState::Line() const {
 Status StaleState::Record(const std::string& reason) {
   std::lock_guard lock(mutex_);
   if (stale()) return Status::Ok();
-  const std::string path = data_dir_ + "/" + kFileName;
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << reason << "\n";
-    out.flush();
-    if (!out) return ErrnoError("write", temp);
+  if (Status written = WriteFileAtomically(data_dir_, kFileName, reason + "\n"); !written.ok()) {
+    return written;
   }
-  if (Status synced = SyncPath(temp, O_RDONLY); !synced.ok()) return synced;
-  if (std::rename(temp.c_str(), path.c_str()) != 0) return ErrnoError("rename to", path);
-  if (Status synced = SyncPath(data_dir_, O_RDONLY | O_DIRECTORY); !synced.ok()) return synced;
   reason_ = reason;
   stale_.store(true, std::memory_order_relaxed);
   return Status::Ok();

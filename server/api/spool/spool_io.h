@@ -4,25 +4,18 @@
 #include <cstdint>
 #include <string>
 
+#include "base/file_io.h"
 #include "base/status.h"
 
 namespace rt::spool {
 
-// The few file-system operations of the spool, each returning a Status whose message
-// names the file and strerror, so that a fatal error says exactly what failed.
-
-// "<what> <path>: <strerror(err)>"
-Status ErrnoStatus(const std::string& what, const std::string& path, int err);
-
-// Writes `content` to dir/name atomically: a temp file, fsync, rename over the name,
-// fsync of the directory. A reader (or a restart) sees the old content or the new.
-Status WriteFileAtomically(const std::string& dir, const std::string& name,
-                           const std::string& content);
-// The whole content of a small file; kNotFound when it does not exist.
-Result<std::string> ReadSmallFile(const std::string& path);
-Status SyncDir(const std::string& dir);
-// mkdir unless it exists (then fsync of the parent so that the entry is durable).
-Status EnsureDir(const std::string& dir);
+// The spool's file-system operations: its segments' mappings, and (from base/file_io.h,
+// named here as the spool's code always called them) the durable file writes.
+using rt::EnsureDir;
+using rt::ErrnoStatus;
+using rt::ReadSmallFile;
+using rt::SyncDir;
+using rt::WriteFileAtomically;
 
 // A file's shared read-write mapping. Move-only; unmaps when destroyed.
 class Mapping {
