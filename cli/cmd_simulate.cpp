@@ -69,6 +69,11 @@ Status CheckReportWritable(const std::string& path) {
 }
 
 int RunSimulate(SimulateOptions options) {
+  const SimulationOptions& sim = options.simulation;
+  if (sim.workers % sim.replicas != 0 || sim.added_workers % sim.replicas != 0) {
+    std::cerr << "rtctl simulate: --workers and --added-workers must be multiples of --replicas\n";
+    return kExitUsage;
+  }
   if (!options.report_file.empty()) {
     if (const Status s = CheckReportWritable(options.report_file); !s.ok()) {
       std::cerr << "rtctl simulate: " << s.message() << "\n";
@@ -156,6 +161,10 @@ CommandRunner SetupSimulate(CLI::App& app) {
           "TIME");
   AddHourOption(*sub, "--add-workers-at", s.add_workers_at,
                 "Hour at which workers join for the slices from the next hour on");
+  sub->add_option("--replicas", s.replicas,
+                  "Workers per replica set (the workers are grouped in id order); with 2 or "
+                  "more a worker also loses its disk and is reseeded from its peer")
+      ->check(CLI::PositiveNumber);
   sub->add_option("--added-workers", s.added_workers, "How many workers join then")
       ->capture_default_str()
       ->check(CLI::Range(0, 64));
@@ -165,6 +174,9 @@ CommandRunner SetupSimulate(CLI::App& app) {
   AddHourOption(*sub, "--crash-api-at", s.crash_api_at,
                 "Hour at which API node 0 crashes mid-hour (no drain, memory lost) and restarts "
                 "on its spool");
+  AddHourOption(*sub, "--wipe-at", s.wipe_at,
+                "With --replicas 2 or more: hour at which a worker loses its data dir and is "
+                "reseeded from its peer while traffic goes on");
   AddHourOption(*sub, "--unsafe-at", s.unsafe_at,
                 "Hour at which an unsafe config change is attempted (it must be refused)");
   sub->add_option("--client-threads", s.client_threads, "Client threads sending the traffic")

@@ -1,9 +1,11 @@
 #include "sim/in_process_cluster.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <utility>
 
+#include "base/file_io.h"
 #include "config/config_loader.h"
 #include "config/routing.h"
 #include "server/api/api_node.h"
@@ -50,7 +52,7 @@ Result<std::unique_ptr<InProcessCluster>> InProcessCluster::Start(InProcessClust
     const std::string id = std::to_string(cluster->next_worker_++);
     if (Status s = cluster->StartWorker(id, 0); !s.ok()) return s;
     config.worker_nodes[id] = WorkerUrl(cluster->worker_ports_[id]);
-    all_workers.nodes.push_back({id});
+    cluster->AddToSets(all_workers.nodes, id);
   }
   config.routing.push_back(all_workers);
   for (int i = 0; i < o.api_nodes; ++i) {
@@ -154,7 +156,9 @@ Result<std::vector<std::string>> InProcessCluster::AddWorkers(int count, int64_t
     const std::string id = std::to_string(next_worker_++);
     if (Status s = StartWorker(id, 0); !s.ok()) return s;
     next.worker_nodes[id] = WorkerUrl(worker_ports_[id]);
-    entry.nodes.push_back({id});
+    // New workers make new sets (the current slice's sets are copied whole above).
+    if (i % options_.replicas == 0) entry.nodes.emplace_back();
+    entry.nodes.back().push_back(id);
     added.push_back(id);
   }
   std::erase_if(next.routing,
@@ -185,6 +189,34 @@ Status InProcessCluster::RestartWorker(const std::string& id) {
   if (it == workers_.end()) return Status::NotFound("no worker " + id);
   if (it->second) return Status::Conflict("worker " + id + " is running");
   return StartWorker(id, worker_ports_[id]);
+}
+
+void InProcessCluster::AddToSets(std::vector<ReplicaSet>& sets, const std::string& id) const {
+  if (sets.empty() || static_cast<int>(sets.back().size()) == options_.replicas) {
+    sets.emplace_back();
+  }
+  sets.back().push_back(id);
+}
+
+Result<uint64_t> InProcessCluster::WipeAndReseedWorker(const std::string& id,
+                                                       const std::string& from) {
+  auto peer = workers_.find(from);
+  if (peer == workers_.end() || !peer->second) return Status::NotFound("no running worker " + from);
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return Status::NotFound("no worker " + id);
+  if (it->second) return Status::Conflict("worker " + id + " is running");
+  Result<KcStore::Snapshot> snapshot = peer->second->store().TakeSnapshot();
+  if (!snapshot.ok()) return snapshot.status().WithContext("snapshot of worker " + from);
+  const std::string dir = options_.data_root + "/worker-" + id;
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) return Status::IoError("cannot delete " + dir + ": " + ec.message());
+  if (Status made = EnsureDir(dir); !made.ok()) return made;
+  for (const auto& [name, bytes] : snapshot->files) {
+    if (Status written = WriteFileAtomically(dir, name, bytes); !written.ok()) return written;
+  }
+  if (Status started = StartWorker(id, worker_ports_[id]); !started.ok()) return started;
+  return snapshot->bytes;
 }
 
 Result<uint64_t> InProcessCluster::CrashApiNode(const std::string& id) {

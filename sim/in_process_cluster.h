@@ -27,6 +27,9 @@ struct InProcessClusterOptions {
   // API node i spools its accepted events in data_root/api-i-spool (a FileSpool per
   // worker, docs/design.md §13), so that CrashApiNode can restart it on them.
   size_t spool_segment_bytes = 256 * 1024;  // small: a run holds few events per worker
+  // Workers per replica set: workers are routed in sets of this many, in id order
+  // (the start's and each AddWorkers' count must be a multiple of it).
+  int replicas = 1;
 };
 
 // A whole rt cluster in this process: real WorkerNode and ApiNode objects serving
@@ -67,6 +70,12 @@ class InProcessCluster {
   // port.
   [[nodiscard]] Status StopWorker(const std::string& id);
   [[nodiscard]] Status RestartWorker(const std::string& id);
+  // Disk loss of stopped worker `id`: its data dir is deleted and refilled with a
+  // snapshot of running worker `from` (KcStore::TakeSnapshot, what GET
+  // /worker/snapshot serves to rtctl reseed-worker), then it is started again.
+  // Returns the bytes copied.
+  [[nodiscard]] Result<uint64_t> WipeAndReseedWorker(const std::string& id,
+                                                     const std::string& from);
   // Crashes API node `id` (ApiNode::Crash: no drain, no final sync, its memory
   // abandoned) and starts a fresh one with the same id on the same port and spool
   // dir, with the current config; it resends what the spool holds and the workers
@@ -93,6 +102,8 @@ class InProcessCluster {
 
   [[nodiscard]] Result<ClusterConfig> Reparse(const ClusterConfig& config) const;
   [[nodiscard]] Status StartWorker(const std::string& id, uint16_t port);
+  // Appends `id` to the last of `sets`, or to a new set when that one is full.
+  void AddToSets(std::vector<ReplicaSet>& sets, const std::string& id) const;
   // `port` 0: an ephemeral one, and `config` gets the node's entry unbound.
   [[nodiscard]] Result<std::string> StartApiNode(const std::string& id, uint16_t port = 0);
   [[nodiscard]] Status ApplyEverywhere(const ClusterConfig& next);

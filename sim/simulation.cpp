@@ -48,6 +48,10 @@ Status ValidateOptions(const SimulationOptions& o) {
   }
   if (o.users > (uint64_t{1} << 32)) return Status::InvalidArgument("--users must be <= 2^32");
   if (o.added_workers < 0) return Status::InvalidArgument("--added-workers must be >= 0");
+  if (o.replicas < 1) return Status::InvalidArgument("--replicas must be >= 1");
+  if (o.workers % o.replicas != 0 || o.added_workers % o.replicas != 0) {
+    return Status::InvalidArgument("--workers and --added-workers must be multiples of --replicas");
+  }
   return Status::Ok();
 }
 
@@ -218,11 +222,16 @@ class Run {
     const int64_t chunk_ms = kSliceMs / chunks;
     const int64_t hour_start = first_ms_ + hour * kSliceMs;
     // At the restart hour the worker is down for the first sixth of the hour.
-    const int restart_after_chunk = hour == hours_.restart ? std::max(1, chunks / 6) : -1;
+    // With replica sets, at the wipe hour a worker is down as long and comes back
+    // reseeded from its peer, its data dir lost.
+    const bool wipe = options_.replicas > 1 && hour == hours_.wipe && hour != hours_.restart;
+    const bool down_hour = hour == hours_.restart || wipe;
+    const int restart_after_chunk = down_hour ? std::max(1, chunks / 6) : -1;
     // At the crash hour API node 0 crashes during the middle chunk.
     const int crash_chunk = hour == hours_.crash_api ? chunks / 2 : -1;
     std::string victim;
-    if (hour == hours_.restart) victim = StopWorker(hour, report);
+    if (down_hour) victim = StopWorker(hour, report);
+    uint64_t gets_failed_while_down = 0;
 
     HourRow row;
     row.hour = hour;
@@ -251,11 +260,25 @@ class Run {
       } else {
         total_ += tally;
       }
-      if (c + 1 == restart_after_chunk && !victim.empty()) RestartWorker(hour, victim, report);
+      if (c < restart_after_chunk && !victim.empty()) gets_failed_while_down += tally.get_errors;
+      if (c + 1 == restart_after_chunk && !victim.empty()) {
+        if (wipe) {
+          ReseedWorker(hour, victim, report);
+        } else {
+          RestartWorker(hour, victim, report);
+        }
+      }
       if (options_.progress) {
         options_.progress(static_cast<double>(hour) + static_cast<double>(c + 1) / chunks,
                           options_.hours);
       }
+    }
+    // A set with one member up answers every read (docs/design.md §14).
+    if (options_.replicas > 1 && gets_failed_while_down > 0) {
+      report.failures.push_back(HourLabel(hour, first_slice_s_) + ": " +
+                                std::to_string(gets_failed_while_down) +
+                                " GETs failed while worker " + victim +
+                                " was down, though its replica set had a member up");
     }
     report.hours.push_back(row);
   }
@@ -342,6 +365,31 @@ class Run {
                              " stopped and restarted on its data dir while traffic went on");
   }
 
+  void ReseedWorker(int64_t hour, const std::string& victim, SimReport& report) {
+    const std::string peer = PeerOf(hour, victim);
+    const Result<uint64_t> copied = cluster_.WipeAndReseedWorker(victim, peer);
+    if (!copied.ok()) {
+      report.failures.push_back(HourLabel(hour, first_slice_s_) + ": reseeding worker " + victim +
+                                " from " + peer + " failed: " + copied.status().message());
+      return;
+    }
+    report.changes.push_back(HourLabel(hour, first_slice_s_) + ": worker " + victim +
+                             " lost its data dir while traffic went on and was reseeded from " +
+                             peer + " (" + std::to_string(*copied) + " bytes)");
+  }
+
+  // Another member of `victim`'s replica set in the hour's routing.
+  std::string PeerOf(int64_t hour, const std::string& victim) const {
+    if (const auto* sets = SetsForSlice(cluster_.config(), hour)) {
+      for (const ReplicaSet& set : *sets) {
+        for (const std::string& member : set) {
+          if (member != victim && HasMember({set}, victim)) return member;
+        }
+      }
+    }
+    return "";
+  }
+
   // Re-routes the current slice (its node list reversed), or with a single worker
   // changes the slice length: either would move data that already exists.
   void TryUnsafeChange(int64_t hour, SimReport& report) {
@@ -409,8 +457,8 @@ ScenarioHours ResolveScenarioHours(const SimulationOptions& options) {
     return given ? *given : default_hour * options.hours / kDefaultHours;
   };
   return ScenarioHours{scaled(options.add_workers_at, 12), scaled(options.add_api_at, 20),
-                       scaled(options.restart_at, 30), scaled(options.unsafe_at, 40),
-                       scaled(options.crash_api_at, 25)};
+                       scaled(options.restart_at, 30),     scaled(options.unsafe_at, 40),
+                       scaled(options.crash_api_at, 25),   scaled(options.wipe_at, 35)};
 }
 
 std::vector<std::string> ChangesOutsideRun(const SimulationOptions& options) {
@@ -431,6 +479,12 @@ std::vector<std::string> ChangesOutsideRun(const SimulationOptions& options) {
   }
   if (hours.crash_api >= options.hours) {
     skipped.push_back("an API node crashes at hour " + std::to_string(hours.crash_api));
+  }
+  if (options.replicas > 1 && hours.wipe >= options.hours) {
+    skipped.push_back("a worker loses its disk at hour " + std::to_string(hours.wipe));
+  } else if (options.replicas > 1 && hours.wipe == hours.restart) {
+    skipped.push_back("a worker loses its disk at hour " + std::to_string(hours.wipe) +
+                      ", the restart hour (set --wipe-at to another hour)");
   }
   return skipped;
 }
@@ -454,6 +508,7 @@ Result<SimReport> RunSimulation(const SimulationOptions& options) {
     InProcessClusterOptions cluster_options;
     cluster_options.api_nodes = options.api_nodes;
     cluster_options.workers = options.workers;
+    cluster_options.replicas = options.replicas;
     cluster_options.first_slice_s = *first_slice_s;
     cluster_options.slice_length_s = kSliceSeconds;
     cluster_options.data_root = *data_root;

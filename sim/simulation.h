@@ -33,6 +33,12 @@ struct SimulationOptions {
   // its spool (docs/design.md §10 "Simulator")
   std::optional<int64_t> crash_api_at;
   int added_workers = 2;
+  // Workers per replica set (docs/design.md §14): the workers (and the added ones) are
+  // grouped into sets of this many, in id order. With 2 or more, the restart hour's
+  // worker is one member of a set, reads during its downtime must all answer, and at
+  // the wipe hour a member loses its data dir and is reseeded from its peer.
+  int replicas = 1;
+  std::optional<int64_t> wipe_at;  // replicas >= 2: the disk-loss hour (default 35 of 48)
 
   int client_threads = 4;
   int chunks_per_hour = 12;  // the fake clock steps once per chunk (5 simulated minutes)
@@ -48,6 +54,7 @@ struct ScenarioHours {
   int64_t restart = 0;
   int64_t unsafe = 0;
   int64_t crash_api = 0;
+  int64_t wipe = 0;
 };
 ScenarioHours ResolveScenarioHours(const SimulationOptions& options);
 

@@ -8,6 +8,23 @@ add_test(NAME "sim: simulate small fixed-seed scenario"
                  --no-progress --report ${CMAKE_CURRENT_BINARY_DIR}/simulate-small.html)
 set_tests_properties("sim: simulate small fixed-seed scenario" PROPERTIES TIMEOUT 120 LABELS sim)
 
+# Replica sets of two (issue #14): the same changes plus a worker's disk loss and
+# reseed (at hour 6 of 8, with the unsafe change) and reads that must all answer while
+# a member is down; exact against the oracle.
+add_test(NAME "sim: simulate replica sets of two with a worker crash and a disk loss"
+         COMMAND rtctl simulate --hours 8 --events-per-hour 2000 --seed 3 --users 5000
+                 --replicas 2 --workers 2 --added-workers 2 --wipe-at 7 --no-progress)
+set_tests_properties("sim: simulate replica sets of two with a worker crash and a disk loss"
+                     PROPERTIES TIMEOUT 120 LABELS sim
+                     PASS_REGULAR_EXPRESSION "was reseeded from 0"
+                     FAIL_REGULAR_EXPRESSION "simulate: FAIL|MISMATCH")
+
+add_test(NAME "sim: simulate rejects workers that do not make whole replica sets with exit code 2"
+         COMMAND sh -c "\"$0\" simulate --replicas 2 --workers 3 2>/dev/null; test $? -eq 2"
+                 $<TARGET_FILE:rtctl>)
+set_tests_properties("sim: simulate rejects workers that do not make whole replica sets with exit code 2"
+                     PROPERTIES LABELS sim)
+
 # The same scenario, as JSON: the verdict and the checked slices are in it.
 add_test(NAME "sim: simulate prints a JSON report"
          COMMAND rtctl simulate --hours 3 --events-per-hour 500 --seed 2 --users 500
