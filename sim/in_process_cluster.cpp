@@ -82,6 +82,14 @@ std::vector<uint16_t> InProcessCluster::WorkerPorts() const {
   return ports;
 }
 
+Result<std::vector<std::pair<int64_t, SliceStats>>> InProcessCluster::WorkerSlices(
+    const std::string& id) const {
+  const auto it = workers_.find(id);
+  if (it == workers_.end() || !it->second)
+    return Status::NotFound("worker " + id + " is not running");
+  return it->second->store().AllSlices();
+}
+
 Result<ClusterConfig> InProcessCluster::Reparse(const ClusterConfig& config) const {
   return ParseClusterConfig(ClusterConfigToJson(config), clock_.NowMillis());
 }

@@ -5,11 +5,13 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
 #include "base/status.h"
 #include "config/cluster_config.h"
+#include "server/model/slice_stats.h"
 
 namespace rt {
 
@@ -58,6 +60,10 @@ class InProcessCluster {
   std::vector<uint16_t> ApiPorts() const;
   // Ports of every worker (running or stopped), in id order.
   std::vector<uint16_t> WorkerPorts() const;
+  // What running worker `id` holds, read from its store (KcStore::AllSlices, any
+  // thread); NotFound when it is stopped or unknown.
+  [[nodiscard]] Result<std::vector<std::pair<int64_t, SliceStats>>> WorkerSlices(
+      const std::string& id) const;
 
   // Starts `count` new workers and routes the slices from `from_slice` on over every
   // worker, through ReplaceConfig on every API node. The error names the node that

@@ -17,6 +17,7 @@
 #include "config/utc_time.h"
 #include "server/model/stats_records.h"
 #include "sim/fake_clock.h"
+#include "sim/fault_check.h"
 #include "sim/in_process_cluster.h"
 #include "sim/load_driver.h"
 #include "sim/oracle.h"
@@ -281,6 +282,21 @@ class Run {
                                 " was down, though its replica set had a member up");
     }
     report.hours.push_back(row);
+    if (!victim.empty() || crash_chunk >= 0) CheckOracleAfterFault(hour, report);
+  }
+
+  // The oracle check after a fault's hour, the cluster running on (sim/fault_check.h).
+  void CheckOracleAfterFault(int64_t hour, SimReport& report) {
+    const std::vector<std::string> problems =
+        CheckAfterFault(cluster_, oracle_, first_slice_s_, kSliceSeconds, kDrainTimeout);
+    for (const std::string& problem : problems) {
+      report.failures.push_back(HourLabel(hour, first_slice_s_) + ": after the fault, " + problem);
+    }
+    if (problems.empty()) {
+      report.changes.push_back(HourLabel(hour, first_slice_s_) +
+                               ": after the fault, every member of every replica set held the "
+                               "oracle's numbers, and so did every API node's reads");
+    }
   }
 
   // Sends `chunk` while API node 0 crashes once half of the chunk's POSTs to it (at
