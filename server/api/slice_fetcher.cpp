@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/steady_timer.hpp>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -109,49 +110,86 @@ void SliceFetcher::FetchMember(const std::string& id, const std::string& url,
 
 void SliceFetcher::FetchSet(const ClusterConfig& config, int64_t slice, const ReplicaSet& set,
                             SetDone done) {
+  // Shared by the members' requests and the grace timer; everything under `mutex`.
+  // The first of "every member answered" and "the grace passed after a good answer"
+  // answers the read; later answers still refresh the cache.
   struct Answers {
+    Answers(boost::asio::io_context& ioc, std::string set_key, SetDone on_done)
+        : grace(ioc), key(std::move(set_key)), done(std::move(on_done)) {}
     std::mutex mutex;
+    boost::asio::steady_timer grace;
+    bool grace_armed = false;
+    bool answered = false;
+    size_t remaining = 0;
     std::vector<std::optional<std::pair<SliceStats, ReplicaMarks>>> answers;
     std::vector<std::string> errors;
-    std::atomic<size_t> remaining{0};
+    const std::string key;
+    SetDone done;
+
+    // REQUIRES: `mutex` held and not `answered`. Marks the read answered and returns
+    // what to call `done` with (outside the lock).
+    std::function<void()> Finish() {
+      answered = true;
+      grace.cancel();
+      std::vector<MemberAnswer> present;
+      std::vector<size_t> members;
+      for (size_t i = 0; i < answers.size(); ++i) {
+        if (!answers[i]) continue;
+        present.push_back({&answers[i]->first, &answers[i]->second});
+        members.push_back(i);
+      }
+      if (present.empty()) {
+        std::string why = "replica set " + key + " has no member that answers:";
+        for (const std::string& error : errors) {
+          if (!error.empty()) why += " " + error + ";";
+        }
+        why.pop_back();
+        return [done = done, why] { done(Status::Unavailable(why), 0, {}); };
+      }
+      const size_t chosen = ChooseMember(present);
+      return [done = done, member = members[chosen], stats = *present[chosen].stats] {
+        done(Status::Ok(), member, stats);
+      };
+    }
   };
-  auto gather = std::make_shared<Answers>();
+  auto gather = std::make_shared<Answers>(clients_.io_context(), SetKey(set), std::move(done));
   gather->answers.resize(set.size());
   gather->errors.resize(set.size());
   gather->remaining = set.size();
-  const std::string key = SetKey(set);
   const std::string target = "/worker?slice=" + std::to_string(slice) + "&marks=" + SetTag(set);
   for (size_t m = 0; m < set.size(); ++m) {
     const std::string& id = set[m];
     FetchMember(id, UrlOf(config, id), target,
-                [this, gather, done, key, slice, m, id](Status status, SliceStats stats,
-                                                        ReplicaMarks marks) {
+                [this, gather, slice, m, id](Status status, SliceStats stats, ReplicaMarks marks) {
                   if (status.ok()) cache_.Put(id, slice, stats, &marks);
+                  std::function<void()> answer;
                   {
                     std::lock_guard lock(gather->mutex);
+                    --gather->remaining;
+                    if (gather->answered) return;
                     if (status.ok()) {
                       gather->answers[m].emplace(stats, std::move(marks));
                     } else {
                       gather->errors[m] = status.message();
                     }
+                    if (gather->remaining == 0) {
+                      answer = gather->Finish();
+                    } else if (status.ok() && !gather->grace_armed) {
+                      gather->grace_armed = true;
+                      gather->grace.expires_after(kMemberGrace);
+                      gather->grace.async_wait([gather](const boost::system::error_code& error) {
+                        if (error) return;  // cancelled: every member answered first
+                        std::function<void()> late;
+                        {
+                          std::lock_guard late_lock(gather->mutex);
+                          if (gather->answered) return;
+                          late = gather->Finish();
+                        }
+                        late();
+                      });
+                    }
                   }
-                  if (gather->remaining.fetch_sub(1) != 1) return;
-                  // The last answer: no other thread touches `gather` any more.
-                  std::vector<MemberAnswer> answers;
-                  std::vector<size_t> members;
-                  for (size_t i = 0; i < gather->answers.size(); ++i) {
-                    if (!gather->answers[i]) continue;
-                    answers.push_back({&gather->answers[i]->first, &gather->answers[i]->second});
-                    members.push_back(i);
-                  }
-                  if (answers.empty()) {
-                    std::string why = "replica set " + key + " has no member that answers:";
-                    for (const std::string& error : gather->errors) why += " " + error + ";";
-                    why.pop_back();
-                    return done(Status::Unavailable(why), 0, {});
-                  }
-                  const size_t chosen = ChooseMember(answers);
-                  done(Status::Ok(), members[chosen], *answers[chosen].stats);
+                  if (answer) answer();
                 });
   }
 }

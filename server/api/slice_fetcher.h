@@ -38,6 +38,11 @@ class SliceFetcher {
   using StatsDone = std::function<void(Status, std::vector<WorkerStats>)>;
   using AllSlicesDone = std::function<void(Status, std::map<int64_t, SliceStats>)>;
 
+  // How long a replica set's read waits for its other members once one has answered
+  // (docs/design.md §14 "Replica sets", Read path): long enough for a healthy member on
+  // loopback or a LAN, far below the read timeout a blackholed one would cost.
+  static constexpr std::chrono::milliseconds kMemberGrace{50};
+
   SliceFetcher(WorkerReadClients& clients, StatsCache& cache, std::chrono::milliseconds timeout,
                std::shared_ptr<const RequestSigner> signer = nullptr);
 
@@ -72,7 +77,9 @@ class SliceFetcher {
            std::function<void(Status, http::Response)> done);
   void FetchMember(const std::string& id, const std::string& url, const std::string& target,
                    MemberDone done);
-  // Asks every member of `set` and answers from the one ChooseMember picks.
+  // Asks every member of `set` and answers from the one ChooseMember picks among
+  // those that answered: when all have, or kMemberGrace after the first good answer,
+  // whichever comes first (a hung member does not hold the read up to the timeout).
   void FetchSet(const ClusterConfig& config, int64_t slice, const ReplicaSet& set, SetDone done);
 
   WorkerReadClients& clients_;

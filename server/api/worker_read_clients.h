@@ -35,6 +35,8 @@ class WorkerReadClients {
   // The connection to use now for worker `id` at `url` (http://host:port/worker).
   [[nodiscard]] Result<std::shared_ptr<http::ClientConnection>> For(const std::string& id,
                                                                     const std::string& url);
+  // The context the connections run on (for a read's own timers).
+  boost::asio::io_context& io_context() { return ioc_; }
 
  private:
   struct Entry {

@@ -1,5 +1,6 @@
 #include "tests/netfault/client_history.h"
 
+#include <algorithm>
 #include <boost/beast/http.hpp>
 #include <optional>
 
@@ -68,9 +69,10 @@ void ClientHistory::PostOnce(int api, const std::string& user, bool click,
   r.kind = Record::Kind::kPost;
   r.api = api;
   r.click = click;
-  r.worker = std::stoi(
-      SetForHash(SetsOfOne(options_.nodes), keyer_.KeyFor(options_.slice, user).RoutingHash())
-          .front());
+  const ReplicaSet& set =
+      SetForHash(options_.sets, keyer_.KeyFor(options_.slice, user).RoutingHash());
+  r.set = static_cast<int>(std::find(options_.sets.begin(), options_.sets.end(), set) -
+                           options_.sets.begin());
   const std::string target = "/analytics?timestamp=" + std::to_string(options_.timestamp_ms) +
                              "&user=" + user + (click ? "&click" : "&impression");
   r.sent_us = NowUs();

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "config/cluster_config.h"
 #include "server/model/slice_stats.h"
 #include "server/model/user_keyer.h"
 #include "tests/support/http_test_client.h"
@@ -25,9 +26,10 @@ struct Record {
   int64_t sent_us = 0;
   int64_t done_us = 0;
   int status = 0;
-  // POST: the event and the worker its user routes to.
+  // POST: the event and the replica set its user routes to (its index in the
+  // routing; with sets of one, the worker's id).
   bool click = false;
-  int worker = -1;
+  int set = -1;
   // Read: with Cache-Control: no-cache; the numbers of a 200; the first line of another
   // answer.
   bool no_cache = false;
@@ -52,8 +54,8 @@ class ClientHistory {
     std::vector<uint16_t> api_ports;
     int64_t timestamp_ms = 0;
     int64_t slice = 0;
-    std::string secret;  // to know which worker each user routes to
-    std::vector<std::string> nodes;
+    std::string secret;  // to know which set each user routes to
+    std::vector<ReplicaSet> sets;
     std::chrono::milliseconds post_interval{5};
     std::chrono::milliseconds read_interval{100};
     int max_posts = 20000;

@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
+#include "config/replica_set.h"
 #include "tests/support/local_cluster.h"
 
 namespace rt::netfault {
@@ -23,20 +25,18 @@ std::string UtcText(std::time_t t) {
 
 }  // namespace
 
-FaultCluster::FaultCluster(std::string dir, std::string secret)
+FaultCluster::FaultCluster(std::string dir, std::string secret, int replicas)
     : dir_(std::move(dir)), secret_(std::move(secret)) {
+  for (int i = 0; i < kWorkers; ++i) {
+    if (i % replicas == 0) sets_.emplace_back();
+    sets_.back().push_back(std::to_string(i));
+  }
   // Now is half a slice into slice 0, so no scenario (a minute at most) meets a
   // slice boundary: every event and read is of slice 0.
   const auto now = std::chrono::system_clock::now();
   const std::time_t now_s = std::chrono::system_clock::to_time_t(now);
   first_slice_ = UtcText(now_s - kSliceLength / 2);
   timestamp_ms_ = static_cast<int64_t>(now_s) * 1000;
-}
-
-std::vector<std::string> FaultCluster::Nodes() {
-  std::vector<std::string> nodes;
-  for (int i = 0; i < kWorkers; ++i) nodes.push_back(std::to_string(i));
-  return nodes;
 }
 
 std::string FaultCluster::ConfigText() const {
@@ -52,9 +52,8 @@ std::string FaultCluster::ConfigText() const {
   }
   text += "},\n  \"length-of-time-slice\": " + std::to_string(kSliceLength) + ",\n";
   text += "  \"first-slice\": \"" + first_slice_ + "\",\n";
-  text += "  \"routing\": [{\"slice\": 0, \"nodes\": [";
-  for (int i = 0; i < kWorkers; ++i) text += (i ? ", \"" : "\"") + std::to_string(i) + "\"";
-  text += "]}]\n}\n";
+  text += "  \"routing\": [{\"slice\": 0, \"nodes\": " + SetsToJson<nlohmann::json>(sets_).dump() +
+          "}]\n}\n";
   return text;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "config/cluster_config.h"
 #include "tests/support/process.h"
 
 namespace rt::netfault {
@@ -16,8 +17,8 @@ namespace rt::netfault {
 // namespace. Fixed ports are safe there (nothing else can bind in a namespace of our
 // own) and let the nft rules name them before anything starts. API node 1 runs as
 // uid `kApiOneUid` (setpriv), so that a rule can tell its connections from API node
-// 0's (NftFaults::Partition). Every worker is a replica set of one until replica
-// sets (#14) exist; a scenario then names sets instead of workers.
+// 0's (NftFaults::Partition). The workers are routed in replica sets of `replicas`
+// members, in id order (docs/design.md §14): four sets of one, or [0+1, 2+3].
 // Processes die with the namespace; Stop() ends them early.
 class FaultCluster {
  public:
@@ -27,8 +28,8 @@ class FaultCluster {
   static constexpr int64_t kSliceLength = 3600;
 
   // `dir`: an empty directory for config, data and spools (made by the caller, who
-  // removes it); `secret`: the cluster secret.
-  FaultCluster(std::string dir, std::string secret);
+  // removes it); `secret`: the cluster secret; `replicas`: 1, 2 or 4 members a set.
+  FaultCluster(std::string dir, std::string secret, int replicas);
 
   // Writes the config and starts every node; false (with a line on stderr) if one
   // did not come up.
@@ -37,8 +38,8 @@ class FaultCluster {
 
   static uint16_t ApiPort(int i) { return static_cast<uint16_t>(18000 + i); }
   static uint16_t WorkerPort(int i) { return static_cast<uint16_t>(19000 + i); }
-  // The routing list of every slice: worker ids "0".."3".
-  static std::vector<std::string> Nodes();
+  // The routing list of every slice: worker ids "0".."3" in sets of `replicas`.
+  const std::vector<ReplicaSet>& sets() const { return sets_; }
   // Milliseconds since the epoch in the middle of the config's only busy slice.
   int64_t timestamp_ms() const { return timestamp_ms_; }
   int64_t slice() const { return 0; }
@@ -49,6 +50,7 @@ class FaultCluster {
 
   std::string dir_;
   std::string secret_;
+  std::vector<ReplicaSet> sets_;
   std::string first_slice_;
   int64_t timestamp_ms_ = 0;
   std::vector<std::unique_ptr<testing::Process>> workers_;

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <initializer_list>
 #include <iostream>
 #include <optional>
 #include <set>
@@ -52,7 +53,8 @@ constexpr int kFlappingWorker = 0;
 struct Scenario {
   std::string name;
   std::string what;
-  std::set<int> affected_workers;
+  int replicas;                 // members per replica set: 1 (four sets of one) or 2 ([0+1, 2+3])
+  std::set<int> affected_sets;  // indexes in the routing
   std::set<int> reads_must_answer_api;
   // Runs the fault for `length` (steady faults apply once and sleep).
   std::function<bool(NftFaults&, const Timing&)> inject;
@@ -63,17 +65,25 @@ bool Hold(bool applied, std::chrono::milliseconds length) {
   return applied;
 }
 
+std::vector<uint16_t> WorkerPorts(std::initializer_list<int> workers) {
+  std::vector<uint16_t> ports;
+  for (const int w : workers) ports.push_back(FaultCluster::WorkerPort(w));
+  return ports;
+}
+
 std::vector<Scenario> Scenarios() {
   return {
       {"blackhole",
        "worker 1's packets dropped both ways",
+       1,
        {kBlackholedWorker},
        {},
        [](NftFaults& nft, const Timing& t) {
-         return Hold(nft.Blackhole(FaultCluster::WorkerPort(kBlackholedWorker)), t.fault);
+         return Hold(nft.Blackhole(WorkerPorts({kBlackholedWorker})), t.fault);
        }},
       {"partition",
        "API node 1 cut from worker 3 (API node 0 reaches it)",
+       1,
        {kPartitionedWorker},
        {0},
        [](NftFaults& nft, const Timing& t) {
@@ -83,6 +93,7 @@ std::vector<Scenario> Scenarios() {
        }},
       {"lossy",
        "30% of worker 2's packets dropped, each direction",
+       1,
        {kLossyWorker},
        {},
        [](NftFaults& nft, const Timing& t) {
@@ -90,6 +101,7 @@ std::vector<Scenario> Scenarios() {
        }},
       {"flap",
        "worker 0 blackholed and healed in turn",
+       1,
        {kFlappingWorker},
        {},
        [](NftFaults& nft, const Timing& t) {
@@ -97,13 +109,49 @@ std::vector<Scenario> Scenarios() {
          bool down = false;
          while (std::chrono::steady_clock::now() < end) {
            down = !down;
-           if (!(down ? nft.Blackhole(FaultCluster::WorkerPort(kFlappingWorker)) : nft.Heal())) {
+           if (!(down ? nft.Blackhole(WorkerPorts({kFlappingWorker})) : nft.Heal())) {
              return false;
            }
            std::this_thread::sleep_until(
                std::min(end, std::chrono::steady_clock::now() + t.flap_period));
          }
          return true;
+       }},
+      // Replica sets [0+1, 2+3] (docs/design.md §14): one member out of reach changes
+      // nothing a client sees, but latency; both members out make the set's reads 503.
+      {"member-blackhole",
+       "replica sets: worker 1 (of set 0+1) blackholed both ways, worker 0 reachable",
+       2,
+       {},
+       {0, 1},
+       [](NftFaults& nft, const Timing& t) {
+         return Hold(nft.Blackhole(WorkerPorts({kBlackholedWorker})), t.fault);
+       }},
+      {"member-partition",
+       "replica sets: API node 1 cut from worker 3 (of set 2+3), worker 2 reachable",
+       2,
+       {},
+       {0, 1},
+       [](NftFaults& nft, const Timing& t) {
+         return Hold(
+             nft.Partition(FaultCluster::kApiOneUid, FaultCluster::WorkerPort(kPartitionedWorker)),
+             t.fault);
+       }},
+      {"member-lossy",
+       "replica sets: 30% of worker 2's packets (of set 2+3) dropped, each direction",
+       2,
+       {},
+       {0, 1},
+       [](NftFaults& nft, const Timing& t) {
+         return Hold(nft.Lossy(FaultCluster::WorkerPort(kLossyWorker), 3), t.fault);
+       }},
+      {"set-blackhole",
+       "replica sets: both members of set 0+1 blackholed both ways",
+       2,
+       {0},
+       {},
+       [](NftFaults& nft, const Timing& t) {
+         return Hold(nft.Blackhole(WorkerPorts({0, 1})), t.fault);
        }},
   };
 }
@@ -141,7 +189,7 @@ int RunScenario(const Scenario& scenario, const Timing& timing, const std::strin
               static_cast<long long>(timing.fault.count() / 1000));
   std::fflush(stdout);
   const auto begun = std::chrono::steady_clock::now();
-  FaultCluster cluster(dir, "netfault-cluster-secret");
+  FaultCluster cluster(dir, "netfault-cluster-secret", scenario.replicas);
   NftFaults nft;
   if (!nft.Install() || !cluster.Start()) return 1;
   ClientHistory::Options options;
@@ -151,14 +199,14 @@ int RunScenario(const Scenario& scenario, const Timing& timing, const std::strin
   options.timestamp_ms = cluster.timestamp_ms();
   options.slice = cluster.slice();
   options.secret = cluster.secret();
-  options.nodes = FaultCluster::Nodes();
+  options.sets = cluster.sets();
   ClientHistory history(options);
 
   // Preload: events on every worker, counted exactly through both API nodes before
   // the load starts, so that any later 200 below them is a partial sum.
   ScenarioFacts facts;
   facts.name = scenario.name;
-  facts.affected_workers = scenario.affected_workers;
+  facts.affected_sets = scenario.affected_sets;
   facts.reads_must_answer_api = scenario.reads_must_answer_api;
   {
     std::optional<testing::HttpTestConnection> connection;
@@ -215,7 +263,8 @@ int RunScenario(const Scenario& scenario, const Timing& timing, const std::strin
 int Usage(const char* why) {
   std::cerr << "rt_netfault: " << why
             << " (usage: rt_netfault [--short] [--scenario NAME]...; scenarios: blackhole, "
-               "partition, lossy, flap)\n";
+               "partition, lossy, flap, member-blackhole, member-partition, member-lossy, "
+               "set-blackhole)\n";
   return 2;
 }
 

@@ -41,9 +41,14 @@ bool NftFaults::Set(std::vector<std::string> rules) {
   return true;
 }
 
-bool NftFaults::Blackhole(uint16_t port) {
-  const std::string p = std::to_string(port);
-  return Set({"tcp dport " + p + " drop", "tcp sport " + p + " drop"});
+bool NftFaults::Blackhole(const std::vector<uint16_t>& ports) {
+  std::vector<std::string> rules;
+  for (const uint16_t port : ports) {
+    const std::string p = std::to_string(port);
+    rules.push_back("tcp dport " + p + " drop");
+    rules.push_back("tcp sport " + p + " drop");
+  }
+  return Set(std::move(rules));
 }
 
 bool NftFaults::Partition(uid_t uid, uint16_t port) {

@@ -19,8 +19,8 @@ class NftFaults {
   // Creates the table and chain; false (with a line on stderr) if nft refused.
   bool Install();
 
-  // A worker's packets vanish: no RST, no ICMP, in both directions.
-  bool Blackhole(uint16_t port);
+  // The packets of the workers on `ports` vanish: no RST, no ICMP, in both directions.
+  bool Blackhole(const std::vector<uint16_t>& ports);
   // Every connection a process running as `uid` opens to `port` is cut both ways
   // (the connection's first packet marks it in conntrack; the mark drops replies
   // too). A process's outbound connections have ephemeral source ports, so the API

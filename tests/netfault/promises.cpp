@@ -19,7 +19,7 @@ std::string Describe(const Record& r) {
                                         : "GET")
       << " api " << r.api << " sent " << r.sent_us / 1000 << " ms answered " << r.done_us / 1000
       << " ms: " << r.status;
-  if (r.kind == Record::Kind::kPost) out << " (worker " << r.worker << ")";
+  if (r.kind == Record::Kind::kPost) out << " (set " << r.set << ")";
   if (r.status == 200 && r.kind == Record::Kind::kRead) {
     out << " users " << r.stats.unique_users << " clicks " << r.stats.clicks << " impressions "
         << r.stats.impressions;
@@ -146,7 +146,7 @@ int CheckPromises(const std::vector<Record>& records, const ScenarioFacts& facts
     return r.sent_us < facts.fault_end_us && r.done_us >= facts.fault_start_us;
   };
 
-  // POSTs: every one answered; those of unaffected workers always accepted.
+  // POSTs: every one answered; those of unaffected sets always accepted.
   SliceStats accepted;
   int posts = 0, unanswered = 0, affected_during = 0, affected_accepted = 0;
   for (const Record& r : records) {
@@ -158,13 +158,13 @@ int CheckPromises(const std::vector<Record>& records, const ScenarioFacts& facts
       continue;
     }
     if (r.status == 202) (r.click ? accepted.clicks : accepted.impressions) += 1;
-    const bool affected = facts.affected_workers.count(r.worker) > 0;
+    const bool affected = facts.affected_sets.count(r.set) > 0;
     if (affected && in_fault(r)) {
       ++affected_during;
       affected_accepted += r.status == 202;
     }
     if (!affected && r.status != 202) {
-      breaks.Add("a POST for an unaffected worker was refused", Describe(r));
+      breaks.Add("a POST for an unaffected set was refused", Describe(r));
     } else if (r.status != 202 && r.status != 503) {
       breaks.Add("a POST answered neither 202 nor 503", Describe(r));
     }
@@ -185,6 +185,13 @@ int CheckPromises(const std::vector<Record>& records, const ScenarioFacts& facts
     }
     if (r.status == 200) {
       answered_latency.values.push_back(took);
+      if (facts.reads_must_answer_api.count(r.api) > 0 &&
+          took >=
+              std::chrono::duration_cast<std::chrono::microseconds>(kMemberGrace + kDeadlineMargin)
+                  .count()) {
+        breaks.Add("a read that a member of every set could answer waited for the unreachable one",
+                   Describe(r));
+      }
       const SliceStats bound = truth.UpperBoundAt(r.done_us);
       if (r.stats.clicks > bound.clicks || r.stats.impressions > bound.impressions) {
         breaks.Add("a read answered above the truth",
@@ -206,11 +213,12 @@ int CheckPromises(const std::vector<Record>& records, const ScenarioFacts& facts
               .count()) {
         breaks.Add("a 503 came later than the deadline from the read's arrival", Describe(r));
       }
-      if (r.reason.rfind("worker ", 0) != 0) {
-        breaks.Add("a read's 503 does not name the worker", Describe(r));
+      if (r.reason.rfind("worker ", 0) != 0 && r.reason.rfind("replica set ", 0) != 0) {
+        breaks.Add("a read's 503 does not name the worker or replica set", Describe(r));
       }
       if (facts.reads_must_answer_api.count(r.api) > 0) {
-        breaks.Add("a read through an API node that reaches every worker failed", Describe(r));
+        breaks.Add("a read through an API node that reaches a member of every set failed",
+                   Describe(r));
       }
     } else {
       breaks.Add("a read answered neither 200 nor 503", Describe(r));
@@ -230,7 +238,7 @@ int CheckPromises(const std::vector<Record>& records, const ScenarioFacts& facts
   }
 
   std::printf(
-      "%s: %d POSTs (%lld accepted, %d unanswered), affected workers' POSTs during the "
+      "%s: %d POSTs (%lld accepted, %d unanswered), affected sets' POSTs during the "
       "fault %d/%d accepted; %d reads (%d not sent: %d in flight), during the fault %d "
       "answered 200, %d 503 of %d\n",
       facts.name.c_str(), posts, static_cast<long long>(Events(accepted)), unanswered,

@@ -32,13 +32,14 @@ std::string WorkerUrl(uint16_t port) {
 // "1", with "now" mid-slice 10 (first-slice is ten and a half slices ago).
 struct NodeFixture {
   NodeFixture(uint16_t worker0, uint16_t worker1,
-              std::chrono::milliseconds read_timeout = ApiNodeOptions{}.read_timeout) {
+              std::chrono::milliseconds read_timeout = ApiNodeOptions{}.read_timeout,
+              std::vector<ReplicaSet> sets = SetsOfOne({"0", "1"})) {
     ClusterConfig config;
     config.api_nodes = {{"a", "http://127.0.0.1:1/analytics"}};
     config.worker_nodes = {{"0", WorkerUrl(worker0)}, {"1", WorkerUrl(worker1)}};
     config.slice_length_s = kSliceSeconds;
     config.first_slice_s = clock.NowMillis() / 1000 - 10 * kSliceSeconds - kSliceSeconds / 2;
-    config.routing = {{0, SetsOfOne({"0", "1"})}};
+    config.routing = {{0, std::move(sets)}};
     ApiNodeOptions options;
     options.node_id = "a";
     options.secret = "a secret of enough bytes";
@@ -261,6 +262,35 @@ TEST_CASE("reads to a hung worker each answer 503 within their own timeout", "[a
   }
   // The answering worker was asked too: the 503 is not a shortcut.
   CHECK(good.request_count() >= kReads);
+}
+
+TEST_CASE("a replica set with a hung member answers from the other within the member grace",
+          "[api][node][read][replica]") {
+  // Worker 0, the set's first member, accepts and never answers (a blackholed member);
+  // worker 1 answers. The read must not wait for the hung member's timeout.
+  testing::FakeHttpServer hung([](const http::Request&) {
+    testing::FakeHttpServer::Reply reply;
+    reply.answer = false;
+    return reply;
+  });
+  testing::FakeHttpServer good(
+      testing::FakeHttpServer::Always(200, "unique_users,2\nclicks,1\nimpressions,1\n"));
+  constexpr auto kTimeout = 10s;
+  NodeFixture f(hung.port(), good.port(), kTimeout, {{"0", "1"}});
+  const std::string target = "/analytics?timestamp=" + std::to_string(f.clock.NowMillis());
+  for (int i = 0; i < 3; ++i) {
+    INFO("read " << i);
+    const auto sent = std::chrono::steady_clock::now();
+    const auto response =
+        HttpFetch(f.port, bhttp::verb::get, target, "", {{"Cache-Control", "no-cache"}});
+    const auto took = std::chrono::steady_clock::now() - sent;
+    REQUIRE(response.has_value());
+    CHECK(response->result() == bhttp::status::ok);
+    CHECK_THAT(response->body(), Catch::Contains("unique_users,2"));
+    // A contract, not a benchmark: the grace (50 ms), not the 10 s timeout.
+    CHECK(took < kTimeout / 2);
+  }
+  CHECK(hung.request_count() >= 1);  // the hung member was asked
 }
 
 }  // namespace
