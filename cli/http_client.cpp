@@ -35,7 +35,7 @@ bool EndsWith(std::string_view text, std::string_view suffix) {
 
 struct HttpClient::Impl {
   struct EasyDeleter {
-    void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
+    void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
   };
   std::unique_ptr<CURL, EasyDeleter> easy;
   char error[CURL_ERROR_SIZE] = {};
