@@ -497,6 +497,14 @@ TEST_CASE("a forwarder hands the acked slices' stats to its callback", "[api][fo
       });
   (void)EnqueueRange(*h.forwarder, 0, 12);  // slices 0, 1, 2; every 4th a click
   REQUIRE(WaitFor([&] { return h.forwarder->acked_seq() == 12; }));
+  // The forwarder publishes acked_seq before it calls the callback: wait for the
+  // callback to have seen every event too.
+  REQUIRE(WaitFor([&] {
+    std::lock_guard lock(mutex);
+    uint64_t events = 0;
+    for (const auto& [slice, stats] : latest) events += stats.clicks + stats.impressions;
+    return events == 12;
+  }));
   std::lock_guard lock(mutex);
   CHECK(ids == std::set<std::string>{"w1"});
   REQUIRE(latest.size() == 3);
