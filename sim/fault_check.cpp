@@ -59,10 +59,7 @@ std::optional<std::string> MembersProblem(const InProcessCluster& cluster, const
     }
     for (const auto& [slice, stats] : *first) {
       known.insert(slice);
-      SliceStats& sum = total[slice];
-      sum.unique_users += stats.unique_users;
-      sum.clicks += stats.clicks;
-      sum.impressions += stats.impressions;
+      total[slice] += stats;
     }
   }
   const std::vector<SliceMismatch> mismatches = oracle.Compare(total);

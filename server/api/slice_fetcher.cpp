@@ -127,7 +127,7 @@ void SliceFetcher::FetchSet(const ClusterConfig& config, int64_t slice, const Re
     SetDone done;
 
     // REQUIRES: `mutex` held and not `answered`. Marks the read answered and returns
-    // what to call `done` with (outside the lock).
+    // the call of `done` (moved into it: there is only one) to make outside the lock.
     std::function<void()> Finish() {
       answered = true;
       grace.cancel();
@@ -144,10 +144,10 @@ void SliceFetcher::FetchSet(const ClusterConfig& config, int64_t slice, const Re
           if (!error.empty()) why += " " + error + ";";
         }
         why.pop_back();
-        return [done = done, why] { done(Status::Unavailable(why), 0, {}); };
+        return [done = std::move(done), why] { done(Status::Unavailable(why), 0, {}); };
       }
       const size_t chosen = ChooseMember(present);
-      return [done = done, member = members[chosen], stats = *present[chosen].stats] {
+      return [done = std::move(done), member = members[chosen], stats = *present[chosen].stats] {
         done(Status::Ok(), member, stats);
       };
     }

@@ -56,19 +56,48 @@ struct Scenario {
   int replicas;                 // members per replica set: 1 (four sets of one) or 2 ([0+1, 2+3])
   std::set<int> affected_sets;  // indexes in the routing
   std::set<int> reads_must_answer_api;
-  // Runs the fault for `length` (steady faults apply once and sleep).
+  // Runs the fault for the timing's `fault` length.
   std::function<bool(NftFaults&, const Timing&)> inject;
 };
+
+using Inject = std::function<bool(NftFaults&, const Timing&)>;
 
 bool Hold(bool applied, std::chrono::milliseconds length) {
   std::this_thread::sleep_for(length);
   return applied;
 }
 
-std::vector<uint16_t> WorkerPorts(std::initializer_list<int> workers) {
+// The steady faults: applied once and held for the fault's length.
+Inject Blackholed(std::initializer_list<int> workers) {
   std::vector<uint16_t> ports;
   for (const int w : workers) ports.push_back(FaultCluster::WorkerPort(w));
-  return ports;
+  return [ports](NftFaults& nft, const Timing& t) { return Hold(nft.Blackhole(ports), t.fault); };
+}
+Inject PartitionedFromApiOne(int worker) {
+  return [worker](NftFaults& nft, const Timing& t) {
+    return Hold(nft.Partition(FaultCluster::kApiOneUid, FaultCluster::WorkerPort(worker)), t.fault);
+  };
+}
+Inject ThreeTenthsLost(int worker) {
+  return [worker](NftFaults& nft, const Timing& t) {
+    return Hold(nft.Lossy(FaultCluster::WorkerPort(worker), 3), t.fault);
+  };
+}
+
+// Blackholed and healed in turn, every flap period.
+Inject Flapping(int worker) {
+  return [worker](NftFaults& nft, const Timing& t) {
+    const std::vector<uint16_t> ports = {FaultCluster::WorkerPort(worker)};
+    const auto end = std::chrono::steady_clock::now() + t.fault;
+    bool down = false;
+    while (std::chrono::steady_clock::now() < end) {
+      down = !down;
+      if (!(down ? nft.Blackhole(ports) : nft.Heal())) return false;
+      std::this_thread::sleep_until(
+          std::min(end, std::chrono::steady_clock::now() + t.flap_period));
+    }
+    return true;
+  };
 }
 
 std::vector<Scenario> Scenarios() {
@@ -78,45 +107,25 @@ std::vector<Scenario> Scenarios() {
        1,
        {kBlackholedWorker},
        {},
-       [](NftFaults& nft, const Timing& t) {
-         return Hold(nft.Blackhole(WorkerPorts({kBlackholedWorker})), t.fault);
-       }},
+       Blackholed({kBlackholedWorker})},
       {"partition",
        "API node 1 cut from worker 3 (API node 0 reaches it)",
        1,
        {kPartitionedWorker},
        {0},
-       [](NftFaults& nft, const Timing& t) {
-         return Hold(
-             nft.Partition(FaultCluster::kApiOneUid, FaultCluster::WorkerPort(kPartitionedWorker)),
-             t.fault);
-       }},
+       PartitionedFromApiOne(kPartitionedWorker)},
       {"lossy",
        "30% of worker 2's packets dropped, each direction",
        1,
        {kLossyWorker},
        {},
-       [](NftFaults& nft, const Timing& t) {
-         return Hold(nft.Lossy(FaultCluster::WorkerPort(kLossyWorker), 3), t.fault);
-       }},
+       ThreeTenthsLost(kLossyWorker)},
       {"flap",
        "worker 0 blackholed and healed in turn",
        1,
        {kFlappingWorker},
        {},
-       [](NftFaults& nft, const Timing& t) {
-         const auto end = std::chrono::steady_clock::now() + t.fault;
-         bool down = false;
-         while (std::chrono::steady_clock::now() < end) {
-           down = !down;
-           if (!(down ? nft.Blackhole(WorkerPorts({kFlappingWorker})) : nft.Heal())) {
-             return false;
-           }
-           std::this_thread::sleep_until(
-               std::min(end, std::chrono::steady_clock::now() + t.flap_period));
-         }
-         return true;
-       }},
+       Flapping(kFlappingWorker)},
       // Replica sets [0+1, 2+3] (docs/design.md §14): one member out of reach changes
       // nothing a client sees, but latency; both members out make the set's reads 503.
       {"member-blackhole",
@@ -124,35 +133,25 @@ std::vector<Scenario> Scenarios() {
        2,
        {},
        {0, 1},
-       [](NftFaults& nft, const Timing& t) {
-         return Hold(nft.Blackhole(WorkerPorts({kBlackholedWorker})), t.fault);
-       }},
+       Blackholed({kBlackholedWorker})},
       {"member-partition",
        "replica sets: API node 1 cut from worker 3 (of set 2+3), worker 2 reachable",
        2,
        {},
        {0, 1},
-       [](NftFaults& nft, const Timing& t) {
-         return Hold(
-             nft.Partition(FaultCluster::kApiOneUid, FaultCluster::WorkerPort(kPartitionedWorker)),
-             t.fault);
-       }},
+       PartitionedFromApiOne(kPartitionedWorker)},
       {"member-lossy",
        "replica sets: 30% of worker 2's packets (of set 2+3) dropped, each direction",
        2,
        {},
        {0, 1},
-       [](NftFaults& nft, const Timing& t) {
-         return Hold(nft.Lossy(FaultCluster::WorkerPort(kLossyWorker), 3), t.fault);
-       }},
+       ThreeTenthsLost(kLossyWorker)},
       {"set-blackhole",
        "replica sets: both members of set 0+1 blackholed both ways",
        2,
        {0},
        {},
-       [](NftFaults& nft, const Timing& t) {
-         return Hold(nft.Blackhole(WorkerPorts({0, 1})), t.fault);
-       }},
+       Blackholed({0, 1})},
   };
 }
 
