@@ -1,10 +1,13 @@
 // The spool's node-level paths with real processes (docs/design.md §13 "Spool"),
 // beyond kill -9 and a worker outage (spool_process_test.cpp): a full spool, SIGTERM
 // with a worker down, events orphaned by a config, and a spool I/O error.
+#include <unistd.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -220,6 +223,106 @@ TEST_CASE("a spool that cannot be written makes serve-api exit 1 with one line",
   CHECK(said.find("rtctl serve-api: spool of worker 0") != std::string::npos);
   CHECK(said.find("stream.tmp: File too large") != std::string::npos);
   CHECK(std::count(said.begin(), said.end(), '\n') == 1);
+}
+
+// Makes a directory immutable (chattr +i) for as long as it lives: even root can then
+// create, rename or unlink nothing in it, while files already open stay writable,
+// as a spool disk whose metadata writes fail mid-run. Lifted again on destruction so
+// that the temp dir can be removed whatever the test did.
+class ImmutableDir {
+ public:
+  explicit ImmutableDir(std::string dir) : dir_(std::move(dir)) {
+    ok_ = std::system(("chattr +i '" + dir_ + "'").c_str()) == 0;
+  }
+  ~ImmutableDir() { Lift(); }
+  ImmutableDir(const ImmutableDir&) = delete;
+  ImmutableDir& operator=(const ImmutableDir&) = delete;
+  bool ok() const { return ok_; }
+  void Lift() {
+    if (ok_) ok_ = std::system(("chattr -i '" + dir_ + "'").c_str()) != 0;
+  }
+
+ private:
+  std::string dir_;
+  bool ok_ = false;
+};
+
+TEST_CASE(
+    "a spool write failing mid-run makes serve-api exit 1 with one line, and a restart "
+    "delivers every 202 exactly once",
+    "[integration][spool]") {
+  if (::geteuid() != 0) {
+    WARN("not root: chattr +i needs CAP_LINUX_IMMUTABLE; the mid-run spool failure is not tested");
+    return;
+  }
+  testing::TempDir spool;
+  testing::LocalCluster::Options options;
+  // 8 KiB segments (~200 events): the spool creates a new segment file, and writes its
+  // cursor, every few hundred events.
+  options.api_args = {"--spool-dir", spool.Sub("spool"), "--spool-segment-bytes", "8KiB"};
+  testing::LocalCluster cluster(options);
+  REQUIRE(cluster.Start());
+  const int64_t slice = cluster.clock().now_slice;
+  const int64_t ts = cluster.clock().Middle(slice);
+  Promised promised = Send(cluster.api_port(), ts, 300);
+  REQUIRE(promised.accepted() == 300);
+
+  // Worker 0's spool directory stops taking new files: its next segment or cursor
+  // write fails (EPERM), which the node must treat as fatal.
+  ImmutableDir frozen(spool.Sub("spool") + "/0");
+  REQUIRE(frozen.ok());
+  // One POST at a time with users continuing from Send's; a POST whose connection
+  // broke before its answer has an unknown outcome (the node may have spooled it).
+  uint64_t unknown_clicks = 0;
+  uint64_t unknown_impressions = 0;
+  std::optional<int> exit_code;
+  for (uint64_t user = promised.accepted() + promised.refused; user < 20000; ++user) {
+    const bool click = user % 4 == 0;
+    const auto response =
+        testing::HttpFetch(cluster.api_port(), bhttp::verb::post,
+                           "/analytics?timestamp=" + std::to_string(ts) + "&user=u" +
+                               std::to_string(user) + (click ? "&click" : "&impression"));
+    if (response && response->result() == bhttp::status::accepted) {
+      (click ? promised.clicks : promised.impressions)++;
+      continue;
+    }
+    if (response) {
+      // Refused (a 503 once the spool has failed): not accepted, but with a reason.
+      CHECK(response->result() == bhttp::status::service_unavailable);
+      continue;
+    }
+    (click ? unknown_clicks : unknown_impressions)++;
+    exit_code = cluster.api().WaitExit(20s);
+    break;
+  }
+  REQUIRE(exit_code.has_value());
+  CHECK(*exit_code == 1);
+  const std::string said = cluster.api().Stderr();
+  INFO(said);
+  // The last line says why, naming the file in worker 0's spool; no other line does.
+  const size_t why = said.find("Operation not permitted");
+  REQUIRE(why != std::string::npos);
+  CHECK(said.find("Operation not permitted", why + 1) == std::string::npos);
+  const size_t line = said.rfind('\n', said.size() - 2) + 1;  // npos + 1 == 0
+  CHECK(why > line);
+  CHECK(said.find("/0/", line) != std::string::npos);
+  CHECK(promised.accepted() > 300);
+
+  // The disk is back: the same spool resumes and delivers everything promised.
+  frozen.Lift();
+  REQUIRE(cluster.RestartApi());
+  REQUIRE(BothSpoolsDrain(cluster));
+  const std::optional<SliceStats> stats = BothWorkers(cluster, slice);
+  REQUIRE(stats.has_value());
+  INFO("202s: " << promised.clicks << " clicks, " << promised.impressions
+                << " impressions; unknown outcome: " << unknown_clicks << " clicks, "
+                << unknown_impressions << " impressions");
+  CHECK(stats->clicks >= promised.clicks);
+  CHECK(stats->clicks <= promised.clicks + unknown_clicks);
+  CHECK(stats->impressions >= promised.impressions);
+  CHECK(stats->impressions <= promised.impressions + unknown_impressions);
+  CHECK(stats->unique_users == stats->clicks + stats->impressions);
+  CHECK(cluster.StopApi() == 0);
 }
 
 }  // namespace
