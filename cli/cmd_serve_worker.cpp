@@ -1,5 +1,5 @@
 // rtctl serve-worker --config FILE --node ID --data-dir DIR [--fsync] [--threads N]
-// [--listen HOST:PORT] [--strict] [--worker-key-file F] [--max-queued-events N]
+// [--listen HOST:PORT] [--strict] [--worker-key-file F] [--max-queued-events N] [--no-read-ahead]
 // [--max-connections N]: runs one worker node until SIGINT/SIGTERM (docs/design.md §3
 // "Exactly-once streams and the worker protocol", §7 "Store records"). SIGHUP is
 // logged and otherwise ignored: a worker reads a config file only at start; a config
@@ -32,6 +32,7 @@ struct ServeWorkerOptions {
   std::string node;
   std::string data_dir;
   bool fsync = false;
+  bool no_read_ahead = false;
   int threads = 0;
   std::string listen;
   bool strict = false;
@@ -160,6 +161,7 @@ int RunServeWorker(const ServeWorkerOptions& options) {
   WorkerNodeOptions node_options;
   node_options.data_dir = options.data_dir;
   node_options.fsync = options.fsync;
+  node_options.read_ahead = !options.no_read_ahead;
   node_options.listen_host = setup->listen.host;
   node_options.listen_port = setup->listen.port;
   node_options.server.threads = options.threads;
@@ -233,6 +235,9 @@ CommandRunner SetupServeWorker(CLI::App& app) {
       ->required();
   sub->add_flag("--fsync", options->fsync,
                 "Acknowledge a batch only once it survives power loss (group commit)");
+  sub->add_flag("--no-read-ahead", options->no_read_ahead,
+                "Do not prefetch Kyoto buckets through Kyoto's private file layout (ingest "
+                "is slower; for a Kyoto release the layout checks do not know anyway)");
   sub->add_option("--threads", options->threads, "I/O threads (default: one per core)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--listen", options->listen,

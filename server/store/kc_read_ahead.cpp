@@ -2,12 +2,14 @@
 
 #include <kchashdb.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
 #include <string_view>
+#include <utility>
 
 namespace rt {
 namespace {
@@ -54,17 +56,65 @@ bool FindMapping(const std::string& path, const char*& start, uint64_t& length) 
   return found == 1;
 }
 
+// The header fields at their offsets in Kyoto's private layout (HashDB::dump_meta),
+// each against the value HashDB::status reports; the name of the first that
+// differs, or null when all agree. If a release moved a field, this catches it.
+const char* MismatchedHeaderField(const char* map,
+                                  const std::map<std::string, std::string>& status) {
+  struct Field {
+    const char* name;
+    size_t offset;
+    size_t width;  // 1, or 8 (big-endian)
+  };
+  static constexpr Field kFields[] = {
+      {"libver", 4, 1}, {"librev", 5, 1}, {"fmtver", 6, 1}, {"chksum", 7, 1}, {"type", 8, 1},
+      {"apow", 9, 1},   {"fpow", 10, 1},  {"opts", 11, 1},  {"bnum", 16, 8},
+  };
+  for (const Field& field : kFields) {
+    uint64_t expected = 0;
+    if (!ParseU64(status, field.name, expected)) return field.name;
+    uint64_t stored = 0;
+    for (size_t i = 0; i < field.width; ++i) {
+      stored = stored << 8 | static_cast<unsigned char>(map[field.offset + i]);
+    }
+    if (stored != expected) return field.name;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
-KcReadAhead KcReadAhead::For(kc::HashDB& db, const std::string& path) {
+KcReadAhead KcReadAhead::For(kc::HashDB& db, const std::string& path, std::string* why,
+                             std::string_view library_version) {
+  const auto off = [why](std::string reason) {
+    if (why != nullptr) *why = std::move(reason);
+    return KcReadAhead{};
+  };
+  if (std::find(std::begin(kCheckedKyotoVersions), std::end(kCheckedKyotoVersions),
+                library_version) == std::end(kCheckedKyotoVersions)) {
+    return off("Kyoto Cabinet " + std::string(library_version) +
+               " is not a release its file layout was checked against (" +
+               std::string(kCheckedKyotoVersions[0]) + ")");
+  }
   std::map<std::string, std::string> status;
-  if (!db.status(&status)) return {};
+  if (!db.status(&status)) return off("HashDB::status failed");
   uint64_t apow = 0, fpow = 0, opts = 0, bnum = 0, size = 0;
   if (!ParseU64(status, "apow", apow) || !ParseU64(status, "fpow", fpow) ||
       !ParseU64(status, "opts", opts) || !ParseU64(status, "bnum", bnum) ||
       !ParseU64(status, "realsize", size) || apow > 15 || fpow > 20 || bnum == 0) {
-    return {};
+    return off("HashDB::status lacks the layout parameters");
   }
+  const char* map = nullptr;
+  uint64_t length = 0;
+  if (!FindMapping(path, map, length)) return off("no single mapping of " + path + " found");
+  if (length < kHeadSize || std::memcmp(map, "KC\n", 3) != 0) {
+    return off("the mapping of " + path + " does not start with Kyoto's magic");
+  }
+  if (const char* field = MismatchedHeaderField(map, status)) {
+    return off(std::string("header field ") + field + " of " + path +
+               " differs from HashDB::status");
+  }
+
   KcReadAhead ahead;
   // As HashDB::calc_meta lays the file out.
   ahead.width_ = (opts & kc::HashDB::TSMALL) ? 4 : 6;
@@ -75,15 +125,9 @@ KcReadAhead KcReadAhead::For(kc::HashDB& db, const std::string& path) {
   ahead.buckets_ = bnum;
   const uint64_t align = uint64_t{1} << apow;
   ahead.records_offset_ = (ahead.bucket_offset_ + ahead.width_ * bnum + align - 1) / align * align;
-
-  const char* map = nullptr;
-  uint64_t length = 0;
-  if (!FindMapping(path, map, length)) return {};
-  // The bucket array must lie inside both the mapping and the file, and the
-  // mapping must be this database's.
-  if (ahead.records_offset_ > length || ahead.records_offset_ > size ||
-      std::memcmp(map, "KC\n", 3) != 0) {
-    return {};
+  // The bucket array must lie inside both the mapping and the file.
+  if (ahead.records_offset_ > length || ahead.records_offset_ > size) {
+    return off("the bucket array of " + path + " is not inside its mapping");
   }
   ahead.map_ = map;
   ahead.map_size_ = length;

@@ -63,6 +63,7 @@ PeriodFile::Tuning TuningFor(const KcStoreOptions& options, int64_t buckets) {
   tuning.buckets = buckets;
   tuning.map_bytes = options.map_bytes;
   tuning.reserve_step_bytes = options.reserve_step_bytes;
+  tuning.read_ahead = options.read_ahead;
   return tuning;
 }
 
@@ -90,7 +91,7 @@ Result<std::unique_ptr<KcStore>> KcStore::Open(const std::string& data_dir,
 }
 
 KcStore::KcStore(std::string data_dir, const KcStoreOptions& options)
-    : data_dir_(std::move(data_dir)), options_(options) {}
+    : data_dir_(std::move(data_dir)), options_(options), read_ahead_(options.read_ahead) {}
 
 KcStore::~KcStore() {
   log_.reset();
@@ -185,6 +186,13 @@ Status KcStore::LoadState() {
     if (Status s = file->LoadSlices(slices_); !s.ok()) return s;
   }
   key_id_ = summary_->header().key_id;
+  const auto note_read_ahead = [this](const PeriodFile& file) {
+    if (options_.read_ahead && !file.read_ahead() && start_report_.read_ahead_off.empty()) {
+      start_report_.read_ahead_off = file.read_ahead_off();
+    }
+  };
+  if (legacy_ != nullptr) note_read_ahead(*legacy_);
+  for (const auto& [period, file] : files_) note_read_ahead(*file);
   UpdateSizes();
   return Status::Ok();
 }
@@ -403,6 +411,7 @@ Result<PeriodFile*> KcStore::FileFor(int64_t slice) {
         std::clamp(2 * records, options_.buckets, std::max(options_.buckets, options_.max_buckets));
     auto file = PeriodFile::Open(PeriodPath(period), TuningFor(options_, buckets));
     if (!file.ok()) return file.status();
+    (*file)->set_read_ahead(read_ahead_);
     std::unique_lock lock(files_mu_);
     it = files_.emplace(period, std::move(*file)).first;
     open_periods_.store(files_.size() + (legacy_ != nullptr), std::memory_order_relaxed);
@@ -500,9 +509,21 @@ void KcStore::Publish(const PeriodFile& file) {
 
 void KcStore::UpdateSizes() {
   int64_t bytes = legacy_ != nullptr ? legacy_->Size() : 0;
-  for (const auto& [period, file] : files_) bytes += file->Size();
+  size_t prefetching = legacy_ != nullptr && legacy_->read_ahead();
+  for (const auto& [period, file] : files_) {
+    bytes += file->Size();
+    prefetching += file->read_ahead();
+  }
   size_bytes_.store(static_cast<uint64_t>(bytes), std::memory_order_relaxed);
   open_periods_.store(files_.size() + (legacy_ != nullptr), std::memory_order_relaxed);
+  read_ahead_files_.store(prefetching, std::memory_order_relaxed);
+}
+
+void KcStore::SetReadAhead(bool on) {
+  read_ahead_ = on;
+  if (legacy_ != nullptr) legacy_->set_read_ahead(on);
+  for (const auto& [period, file] : files_) file->set_read_ahead(on);
+  UpdateSizes();
 }
 
 Status KcStore::Seal(int64_t before) {

@@ -47,6 +47,9 @@ struct KcStoreOptions {
   // Bytes of each file Kyoto memory-maps; writes inside it are memcpy instead of
   // pwrite. Address space; only touched pages cost memory.
   int64_t map_bytes = int64_t{1} << 30;
+  // Prefetch Kyoto buckets and records ahead of a batch (KcReadAhead, fenced by the
+  // Kyoto version and header checks); false: serve-worker --no-read-ahead.
+  bool read_ahead = true;
   // In fsync mode, once the log holds this many bytes the next SyncLog
   // hard-synchronizes Kyoto and truncates the log.
   uint64_t log_checkpoint_bytes = 64 << 20;
@@ -174,6 +177,12 @@ class KcStore {
   uint64_t SizeBytes() const { return size_bytes_.load(std::memory_order_relaxed); }
   // Period files open (the legacy file included).
   size_t OpenPeriods() const { return open_periods_.load(std::memory_order_relaxed); }
+  // Open files whose batch path prefetches (rt_worker_store_read_ahead_files).
+  size_t ReadAheadFiles() const { return read_ahead_files_.load(std::memory_order_relaxed); }
+  // Turns the read-ahead of every open and later file off, or on again where the
+  // option and the fence allowed it at the file's open (bench/scale compares both on
+  // the same store). Writer only.
+  void SetReadAhead(bool on);
   int64_t SealedBefore() const { return sealed_before_.load(std::memory_order_relaxed); }
   int64_t period_slices() const { return period_slices_; }
   // Set by Open, constant afterwards: safe from any thread.
@@ -244,6 +253,8 @@ class KcStore {
   std::string key_id_;                    // guarded by mu_
   std::atomic<uint64_t> size_bytes_{0};
   std::atomic<size_t> open_periods_{0};
+  std::atomic<size_t> read_ahead_files_{0};
+  bool read_ahead_ = true;  // SetReadAhead; writer only
   std::atomic<int64_t> sealed_before_{0};
   // Held by every write (ApplyBatch, ApplySingle, SyncLog) and by TakeSnapshot:
   // uncontended but for a snapshot.

@@ -93,7 +93,12 @@ Status PeriodFile::OpenDb() {
   auto reserve = FileReserve::Open(path_);
   if (!reserve.ok()) return reserve.status();
   reserve_ = std::move(*reserve);
-  read_ahead_ = KcReadAhead::For(*db_, path_);
+  if (tuning_.read_ahead) {
+    read_ahead_ = KcReadAhead::For(*db_, path_, &read_ahead_off_);
+  } else {
+    read_ahead_off_ = "switched off (--no-read-ahead)";
+  }
+  prefetch_ = read_ahead_.enabled();
   return Status::Ok();
 }
 
@@ -220,7 +225,7 @@ Status PeriodFile::Commit(std::string_view stream, std::span<const BatchEvent> e
 // i is added, the bucket of event i + kBucketAhead and the record of event
 // i + kRecordAhead are loaded, so that the cache misses overlap.
 void PeriodFile::StartPrefetch(std::span<const BatchEvent> events) {
-  if (!read_ahead_.enabled()) return;
+  if (!prefetch_) return;
   marker_hashes_.resize(events.size());
   char marker[kMarkerSize];
   for (size_t i = 0; i < events.size(); ++i) {
@@ -233,7 +238,7 @@ void PeriodFile::StartPrefetch(std::span<const BatchEvent> events) {
 }
 
 void PeriodFile::AdvancePrefetch(size_t i) {
-  if (!read_ahead_.enabled()) return;
+  if (!prefetch_) return;
   const size_t count = marker_hashes_.size();
   if (i + kBucketAhead < count) read_ahead_.PrefetchBucket(marker_hashes_[i + kBucketAhead]);
   if (i + kRecordAhead < count) read_ahead_.PrefetchRecord(marker_hashes_[i + kRecordAhead]);

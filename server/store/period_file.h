@@ -44,6 +44,7 @@ class PeriodFile {
     int64_t buckets = 1 << 20;  // fixed when the file is created
     int64_t map_bytes = int64_t{1} << 30;
     int64_t reserve_step_bytes = 64 << 20;
+    bool read_ahead = true;  // KcReadAhead, if its fence allows (false: --no-read-ahead)
   };
   // A batch's change to one slice; after Commit the slice's new totals.
   struct SliceDelta {
@@ -87,6 +88,12 @@ class PeriodFile {
   int64_t Size() const;
   int64_t Count() const;
   const StoreStartReport& report() const { return report_; }
+  // Whether the batch path prefetches (KcReadAhead), and if not, why.
+  bool read_ahead() const { return prefetch_; }
+  const std::string& read_ahead_off() const { return read_ahead_off_; }
+  // Turns the prefetching off, or on again if the fence allowed it at open (for
+  // bench/scale, which compares both on the same files).
+  void set_read_ahead(bool on) { prefetch_ = on && read_ahead_.enabled(); }
   const std::string& path() const { return path_; }
 
  private:
@@ -110,6 +117,8 @@ class PeriodFile {
   std::unique_ptr<FileReserve> reserve_;  // closed after db_ (see FileReserve)
   StoreStartReport report_;
   KcReadAhead read_ahead_;
+  bool prefetch_ = false;                            // read_ahead_ is enabled and used
+  std::string read_ahead_off_;                       // why not, when !prefetch_
   std::vector<int64_t> slices_;                      // the directory, ascending
   std::unordered_set<std::string> streams_;          // in `M`
   std::vector<uint64_t> marker_hashes_;              // of the batch being applied, reused

@@ -26,4 +26,10 @@ std::string TornTailSummary(const StoreStartReport& report) {
          std::to_string(report.log_batches_replayed) + " batches before it";
 }
 
+std::string ReadAheadSummary(const StoreStartReport& report) {
+  if (report.read_ahead_off.empty()) return "";
+  return "Kyoto read-ahead off: " + report.read_ahead_off +
+         " (ingest is slower; counts are unaffected)";
+}
+
 }  // namespace rt

@@ -20,6 +20,9 @@ struct StoreStartReport {
   double open_seconds = 0;      // time Kyoto's open (and repair) took
   uint64_t log_batches_replayed = 0;
   uint64_t log_torn_tail_bytes = 0;  // cut off the batch log's end (never acknowledged)
+  // Why the Kyoto read-ahead's fence kept it off for a file opened at start (the
+  // first such file's reason); empty when it is on, or switched off on purpose.
+  std::string read_ahead_off;
 };
 
 // "Kyoto repaired the store at start (not closed cleanly: ...): N records before, M
@@ -28,5 +31,7 @@ std::string RepairSummary(const StoreStartReport& report);
 // "cut a torn tail of N bytes off the batch log (never acknowledged), replayed M
 // batches": one line for the log; empty when nothing was cut.
 std::string TornTailSummary(const StoreStartReport& report);
+// "Kyoto read-ahead off: WHY (ingest slower; nothing else changes)"; empty when on.
+std::string ReadAheadSummary(const StoreStartReport& report);
 
 }  // namespace rt

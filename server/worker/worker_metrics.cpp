@@ -57,6 +57,11 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry& registry, const KcStore& store,
   registry.AddCallbackGauge("rt_worker_store_periods_open",
                             "Period files (Kyoto files of open slices) this worker has open",
                             [&store] { return static_cast<double>(store.OpenPeriods()); });
+  registry.AddCallbackGauge(
+      "rt_worker_store_read_ahead_files",
+      "Open period files whose batches prefetch Kyoto buckets (0 with --no-read-ahead, or "
+      "when the read-ahead's layout checks failed)",
+      [&store] { return static_cast<double>(store.ReadAheadFiles()); });
   registry.AddCallbackGauge("rt_worker_sealed_before_slice",
                             "Slices below this one are sealed: their counts are final",
                             [&store] { return static_cast<double>(store.SealedBefore()); });

@@ -21,6 +21,7 @@ Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& o
   const std::string key_id = options.worker_key->KeyId();
   KcStoreOptions store_options;
   store_options.fsync = options.fsync;
+  store_options.read_ahead = options.read_ahead;
   if (options.slice_geometry) {
     const Clock* clock = options.clock != nullptr ? options.clock : &node->system_clock_;
     store_options.current_slice = [geometry = *options.slice_geometry, clock] {
@@ -33,8 +34,9 @@ Result<std::unique_ptr<WorkerNode>> WorkerNode::Start(const WorkerNodeOptions& o
   if (!store.ok()) return store.status();
   node->store_ = std::move(store).value();
   // One line each, only when something happened (docs/design.md §7 "Store records").
-  for (const std::string& line : {RepairSummary(node->store_->start_report()),
-                                  TornTailSummary(node->store_->start_report())}) {
+  for (const std::string& line :
+       {RepairSummary(node->store_->start_report()), TornTailSummary(node->store_->start_report()),
+        ReadAheadSummary(node->store_->start_report())}) {
     if (!line.empty())
       std::fprintf(stderr, "rt-worker: %s: %s\n", options.data_dir.c_str(), line.c_str());
   }

@@ -27,6 +27,7 @@ struct WorkerNodeOptions {
   std::string node_id;  // its id in worker-nodes, for /healthz (empty in-process)
   std::string data_dir;
   bool fsync = false;
+  bool read_ahead = true;  // false: --no-read-ahead (KcStoreOptions::read_ahead)
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 0;  // 0: any free port (see WorkerNode::endpoint)
   http::ServerOptions server;

@@ -1,11 +1,15 @@
 #include "server/store/kc_read_ahead.h"
 
+#include <fcntl.h>
 #include <kchashdb.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
+#include <vector>
 
+#include "server/store/kc_store.h"
 #include "tests/support/temp_dir.h"
 
 namespace rt {
@@ -48,6 +52,66 @@ TEST_CASE("read-ahead is disabled when the database's mapping is not found", "[s
   CHECK_FALSE(KcReadAhead().enabled());
   KcReadAhead().PrefetchBucket(1);  // no-ops
   KcReadAhead().PrefetchRecord(1);
+}
+
+TEST_CASE("read-ahead stays off for a Kyoto release it was not checked against, saying why",
+          "[store][readahead]") {
+  testing::TempDir dir;
+  const std::string path = std::filesystem::canonical(dir.path()).string() + "/t.kch";
+  kc::HashDB db;
+  db.tune_map(int64_t{1} << 24);
+  REQUIRE(db.open(path, kc::HashDB::OWRITER | kc::HashDB::OCREATE));
+  std::string why;
+  CHECK(KcReadAhead::For(db, path, &why).enabled());  // the release this machine has
+  CHECK(why.empty());
+  CHECK_FALSE(KcReadAhead::For(db, path, &why, "1.2.80").enabled());
+  CHECK(why == "Kyoto Cabinet 1.2.80 is not a release its file layout was checked against (" +
+                   std::string(KcReadAhead::kCheckedKyotoVersions[0]) + ")");
+}
+
+TEST_CASE("read-ahead stays off when a header field is not where Kyoto's layout puts it",
+          "[store][readahead]") {
+  testing::TempDir dir;
+  const std::string path = std::filesystem::canonical(dir.path()).string() + "/t.kch";
+  kc::HashDB db;
+  db.tune_map(int64_t{1} << 24);
+  REQUIRE(db.open(path, kc::HashDB::OWRITER | kc::HashDB::OCREATE));
+  // As if a release had moved the alignment power: the byte at its offset (9) no
+  // longer says what HashDB::status reports. The file is shared with Kyoto's map.
+  const int fd = ::open(path.c_str(), O_RDWR);
+  REQUIRE(fd >= 0);
+  char apow = 0;
+  REQUIRE(::pread(fd, &apow, 1, 9) == 1);
+  const char other = static_cast<char>(apow + 1);
+  REQUIRE(::pwrite(fd, &other, 1, 9) == 1);
+  std::string why;
+  CHECK_FALSE(KcReadAhead::For(db, path, &why).enabled());
+  CHECK(why == "header field apow of " + path + " differs from HashDB::status");
+  REQUIRE(::pwrite(fd, &apow, 1, 9) == 1);
+  ::close(fd);
+  CHECK(KcReadAhead::For(db, path, &why).enabled());
+}
+
+TEST_CASE("the store's read-ahead switch: on by default, off with the option, and toggled",
+          "[store][readahead]") {
+  testing::TempDir dir;
+  const std::vector<BatchEvent> events = {{500, UserKey{}, Action::kClick}};
+  for (const bool on : {true, false}) {
+    KcStoreOptions options;
+    options.read_ahead = on;
+    auto store = KcStore::Open(dir.Sub(on ? "on" : "off"), options);
+    REQUIRE(store.ok());
+    REQUIRE((*store)->ApplyBatch("s", 1, "", events).ok());
+    CHECK((*store)->OpenPeriods() == 1);
+    CHECK((*store)->ReadAheadFiles() == (on ? 1u : 0u));
+    // Toggled off, and on again only where the option let it start (bench/scale).
+    (*store)->SetReadAhead(!on);
+    CHECK((*store)->ReadAheadFiles() == 0u);
+    (*store)->SetReadAhead(true);
+    CHECK((*store)->ReadAheadFiles() == (on ? 1u : 0u));
+    CHECK((*store)->StatsFor(500).clicks == 1);
+    CHECK((*store)->start_report().read_ahead_off.empty());  // nothing refused at start
+  }
 }
 
 }  // namespace
