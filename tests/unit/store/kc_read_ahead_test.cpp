@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,18 @@ namespace rt {
 namespace {
 
 namespace kc = kyotocabinet;
+
+// A HashDB with default tuning and a 16 MiB map, open for writing at a canonical
+// temp path (the form KcReadAhead::For looks for in /proc/self/maps).
+struct OpenHashDb {
+  OpenHashDb() {
+    db->tune_map(int64_t{1} << 24);
+    REQUIRE(db->open(path, kc::HashDB::OWRITER | kc::HashDB::OCREATE));
+  }
+  testing::TempDir dir;
+  const std::string path = std::filesystem::canonical(dir.path()).string() + "/t.kch";
+  std::unique_ptr<kc::HashDB> db = std::make_unique<kc::HashDB>();
+};
 
 TEST_CASE("read-ahead finds the buckets Kyoto files keys under", "[store][readahead]") {
   testing::TempDir dir;
@@ -43,11 +56,9 @@ TEST_CASE("read-ahead finds the buckets Kyoto files keys under", "[store][readah
 }
 
 TEST_CASE("read-ahead is disabled when the database's mapping is not found", "[store][readahead]") {
-  testing::TempDir dir;
-  const std::string path = std::filesystem::canonical(dir.path()).string() + "/t.kch";
-  kc::HashDB db;
-  db.tune_map(int64_t{1} << 24);
-  REQUIRE(db.open(path, kc::HashDB::OWRITER | kc::HashDB::OCREATE));
+  const OpenHashDb open;
+  const std::string& path = open.path;
+  kc::HashDB& db = *open.db;
   CHECK_FALSE(KcReadAhead::For(db, path + ".other").enabled());
   CHECK_FALSE(KcReadAhead().enabled());
   KcReadAhead().PrefetchBucket(1);  // no-ops
@@ -56,11 +67,9 @@ TEST_CASE("read-ahead is disabled when the database's mapping is not found", "[s
 
 TEST_CASE("read-ahead stays off for a Kyoto release it was not checked against, saying why",
           "[store][readahead]") {
-  testing::TempDir dir;
-  const std::string path = std::filesystem::canonical(dir.path()).string() + "/t.kch";
-  kc::HashDB db;
-  db.tune_map(int64_t{1} << 24);
-  REQUIRE(db.open(path, kc::HashDB::OWRITER | kc::HashDB::OCREATE));
+  const OpenHashDb open;
+  const std::string& path = open.path;
+  kc::HashDB& db = *open.db;
   std::string why;
   CHECK(KcReadAhead::For(db, path, &why).enabled());  // the release this machine has
   CHECK(why.empty());
@@ -71,11 +80,9 @@ TEST_CASE("read-ahead stays off for a Kyoto release it was not checked against, 
 
 TEST_CASE("read-ahead stays off when a header field is not where Kyoto's layout puts it",
           "[store][readahead]") {
-  testing::TempDir dir;
-  const std::string path = std::filesystem::canonical(dir.path()).string() + "/t.kch";
-  kc::HashDB db;
-  db.tune_map(int64_t{1} << 24);
-  REQUIRE(db.open(path, kc::HashDB::OWRITER | kc::HashDB::OCREATE));
+  const OpenHashDb open;
+  const std::string& path = open.path;
+  kc::HashDB& db = *open.db;
   // As if a release had moved the alignment power: the byte at its offset (9) no
   // longer says what HashDB::status reports. The file is shared with Kyoto's map.
   const int fd = ::open(path.c_str(), O_RDWR);
