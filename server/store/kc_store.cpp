@@ -56,6 +56,7 @@ void AddReport(StoreStartReport& total, const StoreStartReport& file) {
   }
   total.records_after += file.records_after;
   total.open_seconds += file.open_seconds;
+  ++total.files_repaired;
 }
 
 PeriodFile::Tuning TuningFor(const KcStoreOptions& options, int64_t buckets) {
@@ -277,6 +278,9 @@ Status KcStore::ReplayLog() {
 // Seals and drops what the clock says is due (KcStoreOptions::current_slice). Runs
 // before each batch: one clock read when nothing is due.
 Status KcStore::Maintain() {
+  if (options_.close_idle_after.count() >= 0) {
+    if (Status s = CloseIdleFiles(); !s.ok()) return s;
+  }
   if (!options_.current_slice) return Status::Ok();
   const int64_t now = options_.current_slice();
   if (options_.seal_after_slices >= 0 && now - options_.seal_after_slices > SealedBefore()) {
@@ -286,6 +290,24 @@ Status KcStore::Maintain() {
       retained_from_ < SealedBefore()) {
     if (Status s = Retain(now - options_.retain_slices); !s.ok()) return s;
   }
+  return Status::Ok();
+}
+
+// Closes the period files idle for close_idle_after (PeriodFile::CloseIdle), looking
+// at most once a second: one clock read per batch otherwise.
+Status KcStore::CloseIdleFiles() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_idle_check_) return Status::Ok();
+  next_idle_check_ = now + std::min<std::chrono::steady_clock::duration>(options_.close_idle_after,
+                                                                         std::chrono::seconds(1));
+  bool closed = false;
+  for (const auto& [period, file] : files_) {
+    if (file->idle_closed() || now - file->last_write() < options_.close_idle_after) continue;
+    std::unique_lock lock(files_mu_);  // readers' FileMark switches to memory
+    if (Status s = file->CloseIdle(); !s.ok()) return s;
+    closed = true;
+  }
+  if (closed) UpdateSizes();
   return Status::Ok();
 }
 
@@ -496,6 +518,10 @@ Status KcStore::CommitTo(PeriodFile& file, std::string_view stream,
   if (options_.fail_commit && options_.fail_commit(file.path())) {
     return Status::IoError("injected failure committing to " + file.path());
   }
+  if (file.idle_closed()) {
+    std::unique_lock lock(files_mu_);
+    if (Status s = file.Reopen(); !s.ok()) return s;
+  }
   if (Status s = file.Commit(stream, events, acked_seq, last, slices_); !s.ok()) return s;
   Publish(file);
   return Status::Ok();
@@ -510,10 +536,13 @@ void KcStore::Publish(const PeriodFile& file) {
 void KcStore::UpdateSizes() {
   int64_t bytes = legacy_ != nullptr ? legacy_->Size() : 0;
   size_t prefetching = legacy_ != nullptr && legacy_->read_ahead();
+  size_t idle_closed = 0;
   for (const auto& [period, file] : files_) {
     bytes += file->Size();
     prefetching += file->read_ahead();
+    idle_closed += file->idle_closed();
   }
+  idle_closed_files_.store(idle_closed, std::memory_order_relaxed);
   size_bytes_.store(static_cast<uint64_t>(bytes), std::memory_order_relaxed);
   open_periods_.store(files_.size() + (legacy_ != nullptr), std::memory_order_relaxed);
   read_ahead_files_.store(prefetching, std::memory_order_relaxed);

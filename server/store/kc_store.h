@@ -50,6 +50,10 @@ struct KcStoreOptions {
   // Prefetch Kyoto buckets and records ahead of a batch (KcReadAhead, fenced by the
   // Kyoto version and header checks); false: serve-worker --no-read-ahead.
   bool read_ahead = true;
+  // A period file that got no event for this long is closed (PeriodFile::CloseIdle)
+  // and reopened by its next event: a kill -9 then leaves only the recently written
+  // files to Kyoto's repair at the next open. Negative: never.
+  std::chrono::milliseconds close_idle_after{30'000};
   // In fsync mode, once the log holds this many bytes the next SyncLog
   // hard-synchronizes Kyoto and truncates the log.
   uint64_t log_checkpoint_bytes = 64 << 20;
@@ -177,6 +181,8 @@ class KcStore {
   uint64_t SizeBytes() const { return size_bytes_.load(std::memory_order_relaxed); }
   // Period files open (the legacy file included).
   size_t OpenPeriods() const { return open_periods_.load(std::memory_order_relaxed); }
+  // Period files closed while idle (rt_worker_store_periods_closed_idle).
+  size_t IdleClosedFiles() const { return idle_closed_files_.load(std::memory_order_relaxed); }
   // Open files whose batch path prefetches (rt_worker_store_read_ahead_files).
   size_t ReadAheadFiles() const { return read_ahead_files_.load(std::memory_order_relaxed); }
   // Turns the read-ahead of every open and later file off, or on again where the
@@ -207,6 +213,7 @@ class KcStore {
   Status LoadPublishedMarks();
   void PublishMark(std::string_view stream, uint64_t mark);
   Status Maintain();
+  Status CloseIdleFiles();
   Result<uint64_t> MarkOf(std::string_view stream);
   Result<uint64_t> ReadMark(std::string_view stream) const;
   Result<BatchOutcome> ApplyInternal(std::string_view stream, uint64_t first_seq,
@@ -254,7 +261,9 @@ class KcStore {
   std::atomic<uint64_t> size_bytes_{0};
   std::atomic<size_t> open_periods_{0};
   std::atomic<size_t> read_ahead_files_{0};
-  bool read_ahead_ = true;  // SetReadAhead; writer only
+  std::atomic<size_t> idle_closed_files_{0};
+  std::chrono::steady_clock::time_point next_idle_check_;  // writer only
+  bool read_ahead_ = true;                                 // SetReadAhead; writer only
   std::atomic<int64_t> sealed_before_{0};
   // Held by every write (ApplyBatch, ApplySingle, SyncLog) and by TakeSnapshot:
   // uncontended but for a snapshot.

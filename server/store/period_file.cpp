@@ -1,9 +1,13 @@
 #include "server/store/period_file.h"
 
+#include <fcntl.h>
 #include <kchashdb.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 
 #include "server/store/file_reserve.h"
@@ -46,7 +50,7 @@ std::string MarkKey(char prefix, std::string_view stream) {
 Result<std::unique_ptr<PeriodFile>> PeriodFile::Open(const std::string& path,
                                                      const Tuning& tuning) {
   std::unique_ptr<PeriodFile> file(new PeriodFile(path, tuning));
-  if (Status s = file->OpenDb(); !s.ok()) return s;
+  if (Status s = file->OpenDb(/*reopening=*/false); !s.ok()) return s;
   if (Status s = file->LoadDirectory(); !s.ok()) return s;
   return file;
 }
@@ -65,14 +69,14 @@ Status PeriodFile::DbError(std::string_view what) const {
                          error.message());
 }
 
-Status PeriodFile::OpenDb() {
+Status PeriodFile::OpenDb(bool reopening) {
   // Applied only when the file is created. Linear collision chains (TLINEAR) are
   // cheaper than Kyoto's trees when buckets are plentiful; no compression (keys
   // are random bytes).
   db_->tune_buckets(tuning_.buckets);
   db_->tune_map(tuning_.map_bytes);
   db_->tune_options(kc::HashDB::TLINEAR);
-  ProbeRecordCount();
+  if (!reopening) ProbeRecordCount();
   const auto start = std::chrono::steady_clock::now();
   // OTRYLOCK: a second process fails at once instead of waiting for the lock.
   if (!db_->open(path_, kc::HashDB::OWRITER | kc::HashDB::OCREATE | kc::HashDB::OTRYLOCK)) {
@@ -81,15 +85,17 @@ Status PeriodFile::OpenDb() {
                                " (is another worker using data dir " +
                                std::filesystem::path(path_).parent_path().string() + "?)");
   }
-  report_.open_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  // HashDB::recovered and reorganized are protected; status() reports both.
-  std::map<std::string, std::string> status;
-  if (db_->status(&status)) {
-    report_.wal_applied = status["recovered"] == "1";
-    report_.rebuilt = status["reorganized"] == "1";
+  last_write_ = std::chrono::steady_clock::now();
+  if (!reopening) {
+    report_.open_seconds = std::chrono::duration<double>(last_write_ - start).count();
+    // HashDB::recovered and reorganized are protected; status() reports both.
+    std::map<std::string, std::string> status;
+    if (db_->status(&status)) {
+      report_.wal_applied = status["recovered"] == "1";
+      report_.rebuilt = status["reorganized"] == "1";
+    }
+    report_.records_after = db_->count();
   }
-  report_.records_after = db_->count();
   auto reserve = FileReserve::Open(path_);
   if (!reserve.ok()) return reserve.status();
   reserve_ = std::move(*reserve);
@@ -98,7 +104,7 @@ Status PeriodFile::OpenDb() {
   } else {
     read_ahead_off_ = "switched off (--no-read-ahead)";
   }
-  prefetch_ = read_ahead_.enabled();
+  prefetch_ = read_ahead_wanted_ && read_ahead_.enabled();
   return Status::Ok();
 }
 
@@ -147,6 +153,13 @@ Status PeriodFile::LoadSlices(std::map<int64_t, SliceStats>& into) const {
 }
 
 Result<uint64_t> PeriodFile::FileMark(std::string_view stream, uint64_t* global) const {
+  if (closed_) {
+    const auto it = closed_marks_.find(std::string(stream));
+    const std::pair<uint64_t, uint64_t> marks =
+        it == closed_marks_.end() ? std::pair<uint64_t, uint64_t>{0, 0} : it->second;
+    if (global != nullptr) *global = marks.first;
+    return marks.second;
+  }
   uint64_t marks[2] = {0, 0};
   const char prefixes[2] = {kMarkPrefix, kFileMarkPrefix};
   for (int i = 0; i < 2; ++i) {
@@ -187,6 +200,8 @@ Status PeriodFile::NoSpaceOr(Status s, int64_t need) const {
 Status PeriodFile::Commit(std::string_view stream, std::span<const BatchEvent> events,
                           uint64_t acked_seq, bool last_file,
                           const std::map<int64_t, SliceStats>& current) {
+  if (closed_) return Status::Internal(path_ + " is closed while idle: Reopen before Commit");
+  last_write_ = std::chrono::steady_clock::now();
   const int64_t need = ReserveNeed(events.size());
   if (Status s = reserve_->Ensure(db_->size() + need, tuning_.reserve_step_bytes); !s.ok()) {
     return s.WithContext(path_);
@@ -357,13 +372,51 @@ Result<std::string> PeriodFile::Get(std::string_view key) const {
 }
 
 Status PeriodFile::Sync() {
+  if (closed_) {
+    // Kyoto's close wrote everything but synced nothing: flush it as a hard sync would.
+    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fdatasync(fd) != 0) {
+      const int err = errno;
+      if (fd >= 0) ::close(fd);
+      return Status::IoError("cannot synchronize " + path_ + ": " + std::strerror(err));
+    }
+    ::close(fd);
+    return Status::Ok();
+  }
   const bool synced = db_->synchronize(true);
   reserve_->Forget(db_->size());  // Kyoto cut the file to its logical size
   if (!synced) return DbError("cannot synchronize");
   return Status::Ok();
 }
 
-int64_t PeriodFile::Size() const { return db_->size(); }
-int64_t PeriodFile::Count() const { return db_->count(); }
+Status PeriodFile::CloseIdle() {
+  if (closed_) return Status::Ok();
+  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> marks;
+  for (const std::string& stream : streams_) {
+    uint64_t global = 0;
+    Result<uint64_t> mark = FileMark(stream, &global);
+    if (!mark.ok()) return mark.status();
+    marks.emplace(stream, std::pair{global, *mark});
+  }
+  closed_size_ = db_->size();
+  closed_count_ = db_->count();
+  if (!db_->close()) return DbError("cannot close idle file");
+  reserve_.reset();  // after close, as in the destructor
+  closed_marks_ = std::move(marks);
+  closed_ = true;
+  return Status::Ok();
+}
+
+Status PeriodFile::Reopen() {
+  if (!closed_) return Status::Ok();
+  db_ = std::make_unique<kc::HashDB>();
+  if (Status s = OpenDb(/*reopening=*/true); !s.ok()) return s;
+  closed_ = false;
+  closed_marks_.clear();
+  return Status::Ok();
+}
+
+int64_t PeriodFile::Size() const { return closed_ ? closed_size_ : db_->size(); }
+int64_t PeriodFile::Count() const { return closed_ ? closed_count_ : db_->count(); }
 
 }  // namespace rt

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -83,7 +84,18 @@ class PeriodFile {
   [[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> Scan(char prefix) const;
   [[nodiscard]] Result<std::string> Get(std::string_view key) const;  // NotFound if absent
 
-  [[nodiscard]] Status Sync();  // hard-synchronizes (Kyoto synchronize(true))
+  [[nodiscard]] Status Sync();  // hard-synchronizes (Kyoto synchronize(true); fdatasync if closed)
+
+  // Closes the Kyoto file while it is idle (KcStore does so for a file that got no
+  // event for KcStoreOptions::close_idle_after): a kill -9 then leaves it closed
+  // cleanly, and the next open does not rebuild it (docs/design.md §7 "Store records",
+  // restart after kill -9). Its marks, size, count and directory stay answerable from memory;
+  // Reopen before the next Commit. Not for the legacy file (Scan and Get need it).
+  [[nodiscard]] Status CloseIdle();
+  [[nodiscard]] Status Reopen();  // nothing to do when open
+  bool idle_closed() const { return closed_; }
+  // When the file was opened or last committed to (KcStore's idle rule).
+  std::chrono::steady_clock::time_point last_write() const { return last_write_; }
   const std::vector<int64_t>& slices() const { return slices_; }  // ascending
   int64_t Size() const;
   int64_t Count() const;
@@ -93,12 +105,15 @@ class PeriodFile {
   const std::string& read_ahead_off() const { return read_ahead_off_; }
   // Turns the prefetching off, or on again if the fence allowed it at open (for
   // bench/scale, which compares both on the same files).
-  void set_read_ahead(bool on) { prefetch_ = on && read_ahead_.enabled(); }
+  void set_read_ahead(bool on) {
+    read_ahead_wanted_ = on;
+    prefetch_ = on && read_ahead_.enabled();
+  }
   const std::string& path() const { return path_; }
 
  private:
   PeriodFile(std::string path, const Tuning& tuning);
-  Status OpenDb();
+  Status OpenDb(bool reopening);
   void ProbeRecordCount();
   Status LoadDirectory();
   void StartPrefetch(std::span<const BatchEvent> events);
@@ -125,6 +140,14 @@ class PeriodFile {
   std::vector<SliceDelta> deltas_;                   // of the batch being applied, reused
   std::unordered_map<int64_t, size_t> delta_index_;  // slice → deltas_ past a few slices
   std::vector<int64_t> new_slices_;                  // of the batch being applied, reused
+  bool read_ahead_wanted_ = true;                    // set_read_ahead
+  std::chrono::steady_clock::time_point last_write_;
+
+  // While closed idle (CloseIdle): what the open file would answer.
+  bool closed_ = false;
+  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> closed_marks_;  // (m, max(m, f))
+  int64_t closed_size_ = 0;
+  int64_t closed_count_ = 0;
 };
 
 }  // namespace rt

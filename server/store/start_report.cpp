@@ -1,5 +1,6 @@
 #include "server/store/start_report.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace rt {
@@ -16,7 +17,8 @@ std::string RepairSummary(const StoreStartReport& report) {
   std::snprintf(seconds, sizeof seconds, "%.3f", report.open_seconds);
   return "store repaired at start (not closed cleanly; Kyoto " + what + "): " + before +
          " records before, " + std::to_string(report.records_after) + " after, in " + seconds +
-         " s";
+         " s, " + std::to_string(std::max<int64_t>(report.files_repaired, 1)) +
+         (report.files_repaired > 1 ? " files" : " file");
 }
 
 std::string TornTailSummary(const StoreStartReport& report) {

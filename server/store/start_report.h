@@ -18,6 +18,7 @@ struct StoreStartReport {
   int64_t records_before = -1;  // record count in the header before the repair; -1 unknown
   int64_t records_after = 0;    // records after opening
   double open_seconds = 0;      // time Kyoto's open (and repair) took
+  int64_t files_repaired = 0;   // Kyoto files that needed it (the store sums its files)
   uint64_t log_batches_replayed = 0;
   uint64_t log_torn_tail_bytes = 0;  // cut off the batch log's end (never acknowledged)
   // Why the Kyoto read-ahead's fence kept it off for a file opened at start (the
@@ -25,8 +26,8 @@ struct StoreStartReport {
   std::string read_ahead_off;
 };
 
-// "Kyoto repaired the store at start (not closed cleanly: ...): N records before, M
-// after, in S s": one line for the log and /healthz; empty when nothing was repaired.
+// "store repaired at start (not closed cleanly; Kyoto ...): N records before, M
+// after, in S s, F files": one line for the log and /healthz; empty when nothing was repaired.
 std::string RepairSummary(const StoreStartReport& report);
 // "cut a torn tail of N bytes off the batch log (never acknowledged), replayed M
 // batches": one line for the log; empty when nothing was cut.

@@ -58,6 +58,11 @@ WorkerMetrics::WorkerMetrics(MetricsRegistry& registry, const KcStore& store,
                             "Period files (Kyoto files of open slices) this worker has open",
                             [&store] { return static_cast<double>(store.OpenPeriods()); });
   registry.AddCallbackGauge(
+      "rt_worker_store_periods_closed_idle",
+      "Of the open period files, those closed while idle (reopened by their next event; a "
+      "kill -9 leaves them clean)",
+      [&store] { return static_cast<double>(store.IdleClosedFiles()); });
+  registry.AddCallbackGauge(
       "rt_worker_store_read_ahead_files",
       "Open period files whose batches prefetch Kyoto buckets (0 with --no-read-ahead, or "
       "when the read-ahead's layout checks failed)",

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -157,6 +158,43 @@ TEST_CASE("a store killed without closing reports the repair Kyoto made on the n
   auto store = OpenOrDie(dir.path());
   CHECK_FALSE(store->start_report().repaired());
   CHECK(RepairSummary(store->start_report()).empty());
+}
+
+TEST_CASE("after kill -9 only the period files written since they were last idle are repaired",
+          "[store][disk]") {
+  TempDir dir;
+  KcStoreOptions options;
+  options.buckets = 1 << 12;
+  options.map_bytes = 1 << 20;
+  options.reserve_step_bytes = 1 << 20;
+  options.close_idle_after = std::chrono::milliseconds(0);  // idle after every batch
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto store = KcStore::Open(dir.path(), options);
+    if (!store.ok()) _exit(3);
+    // Periods 0, 2, then 0 again: before each batch the file the last one wrote is
+    // closed as idle, and the third batch reopens period 0's.
+    if (!(*store)->ApplyBatch("s", 1, "kid", NewUsers(0, 0, 100)).ok()) _exit(4);
+    if (!(*store)->ApplyBatch("s", 101, "kid", NewUsers(12, 0, 50)).ok()) _exit(5);
+    if (!(*store)->ApplyBatch("s", 151, "kid", NewUsers(1, 0, 30)).ok()) _exit(6);
+    if ((*store)->IdleClosedFiles() != 1) _exit(7);  // period 2's
+    raise(SIGKILL);                                  // no close, no sync
+    _exit(8);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFSIGNALED(status));
+  options.close_idle_after = std::chrono::milliseconds(-1);
+  auto store = OpenOrDie(dir.path(), options);
+  const StoreStartReport& report = store->start_report();
+  CHECK(report.rebuilt);
+  CHECK(report.files_repaired == 1);  // period 0's; period 2's was closed cleanly
+  CHECK(RepairSummary(report).ends_with(" s, 1 file"));
+  CHECK(store->StatsFor(0) == SliceStats{100, 100, 0});
+  CHECK(store->StatsFor(1) == SliceStats{30, 30, 0});
+  CHECK(store->StatsFor(12) == SliceStats{50, 50, 0});
+  CHECK(store->StoredMark("s").value() == 180);
 }
 
 // Three logged batches of one stream, fsynced as the writer does.

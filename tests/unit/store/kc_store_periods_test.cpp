@@ -1,6 +1,7 @@
 // Per-period files, sealing, retention and the migration of a single-file data dir
 // (docs/design.md §7 "Store records"), checked against an exact oracle.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -210,7 +211,7 @@ TEST_CASE("the clock seals and retains on its own", "[store][periods][seal]") {
   CHECK(slices.size() == 7);
   for (const auto& [slice, stats] : slices) CHECK(stats == SliceStats{2, 2, 0});
   CHECK(PeriodFiles(dir.path()) == 2);  // periods 4 (8, 9) and 5 (10, 11)
-  now = 11;  // Open seals and drops too: the same clock, the same state
+  now = 11;                             // Open seals and drops too: the same clock, the same state
   store.reset();
   store = OpenOrDie(dir.path(), options);
   CHECK(store->AllSlices() == slices);
@@ -256,6 +257,42 @@ TEST_CASE("a single-file data dir of an earlier version opens as a legacy period
   CHECK(store->AllSlices() == std::vector<std::pair<int64_t, SliceStats>>{
                                   {1, {1, 1, 0}}, {9, {3, 3, 1}}, {10, {1, 1, 0}}});
   CHECK(store->StoredMark("old").value() == 6);
+}
+
+TEST_CASE("an idle period file is closed, answers from memory, and reopens for its next event",
+          "[store][periods]") {
+  TempDir dir;
+  KcStoreOptions options = Periods(4);
+  options.close_idle_after = std::chrono::milliseconds(0);
+  auto store = OpenOrDie(dir.path(), options);
+  Oracle oracle;
+  uint64_t seq = 1;
+  const auto apply = [&](int64_t slice, uint32_t first, uint32_t count) {
+    std::vector<BatchEvent> events;
+    for (uint32_t u = first; u < first + count; ++u) {
+      events.push_back({slice, KeyOf(u), u % 3 == 0 ? Action::kClick : Action::kImpression});
+      oracle.Add(events.back(), u);
+    }
+    REQUIRE(store->ApplyBatch("s", seq, "kid", events).ok());
+    seq += count;
+  };
+  apply(0, 0, 40);
+  CHECK(store->IdleClosedFiles() == 0);
+  apply(5, 0, 20);  // period 1; period 0's file is closed first
+  CHECK(store->IdleClosedFiles() == 1);
+  CHECK(store->OpenPeriods() == 2);
+  CHECK(store->StoredMark("s").value() == 60);  // read while period 0's file is closed
+  CHECK(store->SizeBytes() > 0);
+  apply(1, 20, 10);  // period 0 again: reopened (and period 1's closed)
+  apply(0, 30, 20);  // 10 known users, 10 new
+  CHECK(store->IdleClosedFiles() == 1);
+  CHECK(store->AllSlices() == oracle.All());
+  REQUIRE(store->Sync().ok());  // a closed file is synced too
+  store.reset();
+  store = OpenOrDie(dir.path(), Periods(4));
+  CHECK_FALSE(store->start_report().repaired());
+  CHECK(store->AllSlices() == oracle.All());
+  CHECK(store->StoredMark("s").value() == 90);
 }
 
 }  // namespace
