@@ -37,6 +37,13 @@ Status SyncDir(const std::string& dir) {
   return Status::Ok();
 }
 
+Status SyncFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoStatus("open", path, errno);
+  if (::fdatasync(fd.get()) != 0) return ErrnoStatus("fdatasync", path, errno);
+  return Status::Ok();
+}
+
 Status EnsureDir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0750) == 0) {
     auto slash = dir.find_last_of('/');

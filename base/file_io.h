@@ -35,6 +35,9 @@ Status WriteFileAtomically(const std::string& dir, const std::string& name,
 // The whole content of a small file (up to 1 MiB); kNotFound when it does not exist.
 Result<std::string> ReadSmallFile(const std::string& path);
 Status SyncDir(const std::string& dir);
+// fdatasync of a file no descriptor of ours holds open: its dirty pages, whoever wrote
+// them, reach the disk (a period file closed while idle).
+Status SyncFile(const std::string& path);
 // mkdir unless it exists (then fsync of the parent so that the entry is durable).
 Status EnsureDir(const std::string& dir);
 

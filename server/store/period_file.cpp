@@ -1,15 +1,12 @@
 #include "server/store/period_file.h"
 
-#include <fcntl.h>
 #include <kchashdb.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 
+#include "base/file_io.h"
 #include "server/store/file_reserve.h"
 #include "server/store/kc_counter_io.h"
 #include "server/store/kc_records.h"
@@ -372,17 +369,8 @@ Result<std::string> PeriodFile::Get(std::string_view key) const {
 }
 
 Status PeriodFile::Sync() {
-  if (closed_) {
-    // Kyoto's close wrote everything but synced nothing: flush it as a hard sync would.
-    const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || ::fdatasync(fd) != 0) {
-      const int err = errno;
-      if (fd >= 0) ::close(fd);
-      return Status::IoError("cannot synchronize " + path_ + ": " + std::strerror(err));
-    }
-    ::close(fd);
-    return Status::Ok();
-  }
+  // Kyoto's close wrote everything but synced nothing: flush it as a hard sync would.
+  if (closed_) return SyncFile(path_);
   const bool synced = db_->synchronize(true);
   reserve_->Forget(db_->size());  // Kyoto cut the file to its logical size
   if (!synced) return DbError("cannot synchronize");
