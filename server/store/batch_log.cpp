@@ -15,6 +15,7 @@ namespace {
 constexpr char kMagic[4] = {'R', 'T', 'B', 'L'};
 constexpr size_t kHeaderSize = 4 + 4 + 8;
 constexpr size_t kEventSize = 8 + 16 + 1;
+constexpr size_t kTotalSize = 8 + 3 * 8;
 
 uint64_t Fnv1a(const char* data, size_t size) {
   uint64_t hash = 14695981039346656037ull;
@@ -47,7 +48,8 @@ Status Errno(const std::string& what, const std::string& path) {
 }
 
 // Reads one payload; false if it is not a well-formed record.
-bool DecodePayload(const char* p, size_t size, BatchRequest& batch) {
+bool DecodePayload(const char* p, size_t size, BatchRequest& batch,
+                   std::vector<SliceTotal>& totals) {
   const char* end = p + size;
   auto take_string = [&](std::string& out) {
     if (end - p < 4) return false;
@@ -66,7 +68,7 @@ bool DecodePayload(const char* p, size_t size, BatchRequest& batch) {
   if (end - p < 4) return false;
   uint32_t count = GetU32(p);
   p += 4;
-  if (static_cast<size_t>(end - p) != count * kEventSize) return false;
+  if (static_cast<size_t>(end - p) < count * kEventSize) return false;
   batch.events.resize(count);
   for (BatchEvent& event : batch.events) {
     event.slice = static_cast<int64_t>(GetU64(p));
@@ -75,6 +77,17 @@ bool DecodePayload(const char* p, size_t size, BatchRequest& batch) {
     if (action > 1) return false;
     event.action = static_cast<Action>(action);
     p += kEventSize;
+  }
+  if (p == end) return true;  // a record without totals
+  if (end - p < 4) return false;
+  const uint32_t slices = GetU32(p);
+  p += 4;
+  if (static_cast<size_t>(end - p) != slices * kTotalSize) return false;
+  totals.resize(slices);
+  for (SliceTotal& total : totals) {
+    total.first = static_cast<int64_t>(GetU64(p));
+    total.second = {GetU64(p + 8), GetU64(p + 16), GetU64(p + 24)};
+    p += kTotalSize;
   }
   return true;
 }
@@ -101,8 +114,9 @@ BatchLog::~BatchLog() { ::close(fd_); }
 namespace {
 
 // The record starting at `pos` of `data`, if it is complete and well formed; its
-// size through `record_size`.
-std::optional<BatchRequest> RecordAt(const std::string& data, size_t pos, size_t& record_size) {
+// size through `record_size`, its totals through `totals`.
+std::optional<BatchRequest> RecordAt(const std::string& data, size_t pos, size_t& record_size,
+                                     std::vector<SliceTotal>& totals) {
   if (data.size() - pos < kHeaderSize) return std::nullopt;
   const char* header = data.data() + pos;
   if (std::memcmp(header, kMagic, 4) != 0) return std::nullopt;
@@ -111,7 +125,8 @@ std::optional<BatchRequest> RecordAt(const std::string& data, size_t pos, size_t
   const char* payload = header + kHeaderSize;
   if (Fnv1a(payload, payload_size) != GetU64(header + 8)) return std::nullopt;
   BatchRequest batch;
-  if (!DecodePayload(payload, payload_size, batch)) return std::nullopt;
+  totals.clear();
+  if (!DecodePayload(payload, payload_size, batch, totals)) return std::nullopt;
   record_size = kHeaderSize + payload_size;
   return batch;
 }
@@ -122,7 +137,8 @@ std::optional<size_t> GoodRecordAfter(const std::string& data, size_t pos) {
   for (size_t at = data.find(magic, pos + 1); at != std::string::npos;
        at = data.find(magic, at + 1)) {
     size_t size = 0;
-    if (RecordAt(data, at, size)) return at;
+    std::vector<SliceTotal> totals;
+    if (RecordAt(data, at, size, totals)) return at;
   }
   return std::nullopt;
 }
@@ -143,8 +159,10 @@ Result<BatchLog::Contents> BatchLog::ReadAll() {
   Contents contents;
   size_t pos = 0;
   size_t record_size = 0;
-  while (auto batch = RecordAt(data, pos, record_size)) {
+  std::vector<SliceTotal> totals;
+  while (auto batch = RecordAt(data, pos, record_size, totals)) {
     contents.batches.push_back(std::move(*batch));
+    contents.totals.push_back(std::move(totals));
     pos += record_size;
   }
   if (pos == data.size()) return contents;
@@ -166,19 +184,29 @@ Result<BatchLog::Contents> BatchLog::ReadAll() {
   return contents;
 }
 
-void BatchLog::Append(const BatchRequest& batch) {
+void BatchLog::Append(std::string_view stream, uint64_t first_seq, std::string_view key_id,
+                      std::span<const BatchEvent> events, std::span<const SliceTotal> totals) {
   size_t start = buffer_.size();
   buffer_.append(kHeaderSize, '\0');
-  PutU32(buffer_, static_cast<uint32_t>(batch.stream.size()));
-  buffer_.append(batch.stream);
-  PutU64(buffer_, batch.first_seq);
-  PutU32(buffer_, static_cast<uint32_t>(batch.key_id.size()));
-  buffer_.append(batch.key_id);
-  PutU32(buffer_, static_cast<uint32_t>(batch.events.size()));
-  for (const BatchEvent& event : batch.events) {
+  PutU32(buffer_, static_cast<uint32_t>(stream.size()));
+  buffer_.append(stream);
+  PutU64(buffer_, first_seq);
+  PutU32(buffer_, static_cast<uint32_t>(key_id.size()));
+  buffer_.append(key_id);
+  PutU32(buffer_, static_cast<uint32_t>(events.size()));
+  for (const BatchEvent& event : events) {
     PutU64(buffer_, static_cast<uint64_t>(event.slice));
     buffer_.append(reinterpret_cast<const char*>(event.key.bytes.data()), UserKey::kSize);
     buffer_.push_back(static_cast<char>(event.action));
+  }
+  if (!totals.empty()) {
+    PutU32(buffer_, static_cast<uint32_t>(totals.size()));
+    for (const auto& [slice, stats] : totals) {
+      PutU64(buffer_, static_cast<uint64_t>(slice));
+      PutU64(buffer_, stats.unique_users);
+      PutU64(buffer_, stats.clicks);
+      PutU64(buffer_, stats.impressions);
+    }
   }
   size_t payload_size = buffer_.size() - start - kHeaderSize;
   std::string header(kMagic, 4);

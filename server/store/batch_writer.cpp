@@ -159,33 +159,19 @@ void BatchWriter::Run() {
 }
 
 void BatchWriter::ProcessGroup(std::deque<Item>& group) {
-  // Apply everything, then make the group durable with one log fsync, then answer:
-  // an answer must never promise what a power loss could still take back.
-  std::vector<Result<BatchOutcome>> batch_results;
-  std::vector<Result<SliceStats>> single_results;
-  std::vector<BatchRequest> single_logs;  // singles rewritten as the batches they became
-  std::vector<const BatchRequest*> to_log;
-  single_logs.reserve(group.size());
-  for (Item& item : group) {
-    if (auto* batch = std::get_if<BatchRequest>(&item.request)) {
-      auto result = store_.ApplyBatch(*batch);
-      if (result.ok() && result->applied > 0) to_log.push_back(batch);
-      batch_results.push_back(std::move(result));
+  // With --fsync the store plans the group, makes it durable with one log fsync, and
+  // only then writes it: an answer must never promise what a power loss could still
+  // take back.
+  std::vector<KcStore::GroupWrite> writes(group.size());
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (const auto* batch = std::get_if<BatchRequest>(&group[i].request)) {
+      writes[i].batch = batch;
     } else {
-      const auto& single = std::get<SingleRequest>(item.request);
-      uint64_t seq = 0;
-      auto result = store_.ApplySingle(single.slice, single.key, single.action, &seq);
-      if (result.ok() && store_.fsync()) {
-        single_logs.push_back({std::string(KcStore::kSingleStream),
-                               seq,
-                               "",
-                               {BatchEvent{single.slice, single.key, single.action}}});
-        to_log.push_back(&single_logs.back());
-      }
-      single_results.push_back(std::move(result));
+      const auto& single = std::get<SingleRequest>(group[i].request);
+      writes[i].single = BatchEvent{single.slice, single.key, single.action};
     }
   }
-  Status synced = store_.SyncLog(to_log);
+  Status synced = store_.WriteGroup(writes);
   if (!synced.ok()) {
     synced = Status::Unavailable("the batch log failed: " + synced.message());
     {
@@ -195,22 +181,24 @@ void BatchWriter::ProcessGroup(std::deque<Item>& group) {
     on_fatal_(synced);  // by default does not return
   }
 
-  size_t next_batch = 0, next_single = 0;
-  for (Item& item : group) {
+  uint64_t batches = 0, singles = 0;
+  for (size_t i = 0; i < group.size(); ++i) {
+    Item& item = group[i];
+    Result<BatchOutcome>& result = writes[i].outcome;
+    if (!synced.ok()) result = synced;
     if (std::holds_alternative<BatchRequest>(item.request)) {
-      auto& result = batch_results[next_batch++];
-      item.batch_done(synced.ok() || !result.ok() ? std::move(result)
-                                                  : Result<BatchOutcome>(synced));
+      ++batches;
+      item.batch_done(std::move(result));
     } else {
-      auto& result = single_results[next_single++];
-      item.single_done(synced.ok() || !result.ok() ? std::move(result)
-                                                   : Result<SliceStats>(synced));
+      ++singles;
+      item.single_done(result.ok() ? Result<SliceStats>(result->touched.front().second)
+                                   : Result<SliceStats>(result.status()));
     }
   }
   std::lock_guard lock(mu_);
   ++stats_.groups;
-  stats_.batches += batch_results.size();
-  stats_.singles += single_results.size();
+  stats_.batches += batches;
+  stats_.singles += singles;
 }
 
 }  // namespace rt

@@ -18,11 +18,12 @@ namespace rt {
 
 // The single writer of a KcStore, with group commit.
 //
-// Its thread takes everything queued at once, applies each batch in its own
-// transaction, then (fsync mode) appends all of them to the batch log with one
-// fsync, and only then calls each completion, on the writer thread: so with
-// --fsync no batch is acknowledged before it is durable, and one fsync serves
-// every batch that arrived while the previous group was being written.
+// Its thread takes everything queued at once and hands it to the store as one group
+// (KcStore::WriteGroup): in fsync mode the store plans every batch, logs them all
+// with one fsync, and only then writes them to Kyoto; each completion is called
+// afterwards, on the writer thread. So with --fsync no batch is acknowledged before
+// it is durable, and one fsync serves every batch that arrived while the previous
+// group was being written.
 //
 // Without fsync there is nothing to group, so a submission that finds the writer
 // idle (running, nothing queued, no group in progress) is applied on the
@@ -36,9 +37,9 @@ namespace rt {
 // without bound. An empty queue takes any batch, however large (it could never go
 // through otherwise; the HTTP body limit bounds it).
 //
-// A failed log append or fsync (fsync mode) is fatal: the group's batches are in
-// Kyoto but not durable, and after a failed fsync nothing the kernel says about the
-// log can be trusted any more. So none of them is acknowledged: the writer calls
+// A failed log append or fsync (fsync mode) is fatal: the group's batches are not
+// durable, and after a failed fsync nothing the kernel says about the log can be
+// trusted any more. So none of them is acknowledged: the writer calls
 // `on_fatal` (default: one line on stderr, then _exit(1) at once: no destructor runs
 // that could flush or answer anything), answers the group with the error if
 // `on_fatal` returns (tests), and refuses everything afterwards. The next start

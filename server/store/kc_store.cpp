@@ -249,9 +249,15 @@ Status KcStore::ReplayLog() {
   const std::vector<BatchRequest>* batches = &contents->batches;
   start_report_.log_torn_tail_bytes = contents->torn_tail_bytes;
   start_report_.log_batches_replayed = batches->size();
+  // No sealing while replaying: the clock may have moved past slices the log
+  // still holds events of (Open seals afterwards).
   for (size_t i = 0; i < batches->size(); ++i) {
     const BatchRequest& b = (*batches)[i];
+    replay_totals_ = contents->totals[i];
+    pass_ = replay_totals_.empty() ? Pass::kReplay : Pass::kReplayTotals;
     auto outcome = ApplyInternal(b.stream, b.first_seq, b.key_id, b.events);
+    pass_ = Pass::kApply;
+    replay_totals_ = {};
     if (!outcome.ok()) {
       return outcome.status().WithContext("replaying " + path + " record " + std::to_string(i + 1));
     }
@@ -264,9 +270,9 @@ Status KcStore::ReplayLog() {
                               ") although it was applied before");
     }
   }
-  // In fsync mode Kyoto may also hold batches a killed process applied but never
-  // logged (nor acknowledged); a retry of them is a duplicate that is acknowledged
-  // without being logged, so they must be made durable here.
+  // Kyoto may also hold what no record covers: the marks of batches whose events were
+  // all sealed (not logged), or a run without --fsync. A retry of such a batch is a
+  // duplicate, acknowledged without being logged, so Kyoto is made durable here.
   if (!batches->empty() || options_.fsync) {
     if (Status s = Sync(); !s.ok()) return s;
   }
@@ -336,8 +342,12 @@ Result<uint64_t> KcStore::ReadMark(std::string_view stream) const {
 
 // A stream found on disk is cached (it was applied before); an unknown one is not:
 // the cache must only grow with streams that were applied, or refused batches with
-// made-up stream ids would grow it without bound.
+// made-up stream ids would grow it without bound. While planning, a batch planned
+// earlier in the group has the last word.
 Result<uint64_t> KcStore::MarkOf(std::string_view stream) {
+  if (pass_ == Pass::kPlan) {
+    if (const uint64_t planned = plan_.Mark(stream); planned > 0) return planned;
+  }
   auto it = marks_.find(std::string(stream));
   if (it != marks_.end()) return it->second;
   Result<uint64_t> mark = ReadMark(stream);
@@ -359,15 +369,28 @@ Result<BatchOutcome> KcStore::ApplyBatch(std::string_view stream, uint64_t first
 // The steps of applying a batch: seal what is due (Maintain), check the batch
 // against the stream's mark and the key id (CheckBatch), write the fresh events to
 // their period files (CommitBatch, publishing each file's new totals), store a new
-// key id, and report the touched slices (ReportTouched).
+// key id, and report the touched slices (ReportTouched). pass_ says which of these
+// happen and where the results go (Pass).
 Result<BatchOutcome> KcStore::ApplyInternal(std::string_view stream, uint64_t first_seq,
                                             std::string_view key_id,
                                             std::span<const BatchEvent> events) {
-  if (Status s = Maintain(); !s.ok()) return s;
-  Result<BatchOutcome> outcome = CheckBatch(stream, first_seq, key_id, events.size());
-  if (!outcome.ok() || outcome->refused()) return outcome;
+  const bool planning = pass_ == Pass::kPlan;
+  if (pass_ == Pass::kApply) {
+    if (Status s = Maintain(); !s.ok()) return s;
+  }
+  Result<BatchOutcome> outcome = BatchOutcome{};
+  if (pass_ == Pass::kReplayTotals) {
+    // The record is the truth about its batch: torn pages may hold its mark without
+    // its counters, or the reverse, so the marks must not turn it away.
+    outcome->applied = events.size();
+    outcome->acked_seq = first_seq + events.size() - 1;
+  } else {
+    outcome = CheckBatch(stream, first_seq, key_id, events.size());
+    if (!outcome.ok() || outcome->refused()) return outcome;
+  }
   // key_id_ is written only by this (the writer) thread: reading it unlocked is safe.
-  const bool new_key_id = !key_id.empty() && key_id_.empty();
+  const bool new_key_id =
+      !key_id.empty() && key_id_.empty() && !(planning && !plan_.key_id().empty());
   const std::span<const BatchEvent> fresh = events.subspan(outcome->duplicates);
   if (!fresh.empty()) {
     Result<uint64_t> sealed =
@@ -375,11 +398,18 @@ Result<BatchOutcome> KcStore::ApplyInternal(std::string_view stream, uint64_t fi
     if (!sealed.ok()) return sealed.status();
     outcome->sealed = *sealed;
     outcome->applied -= *sealed;
-    marks_[std::string(stream)] = outcome->acked_seq;
-    PublishMark(stream, outcome->acked_seq);  // after CommitBatch published the numbers
-    UpdateSizes();
+    if (planning) {
+      plan_.SetMark(stream, outcome->acked_seq);
+    } else {
+      uint64_t& cached = marks_[std::string(stream)];
+      cached = std::max(cached, outcome->acked_seq);
+      PublishMark(stream, outcome->acked_seq);  // after CommitBatch published the numbers
+      UpdateSizes();
+    }
   }
-  if (new_key_id) {
+  if (new_key_id && planning) {
+    plan_.set_key_id(key_id);
+  } else if (new_key_id) {
     if (Status s = summary_->SetKeyId(key_id); !s.ok()) return s;
     std::unique_lock lock(mu_);
     key_id_ = key_id;
@@ -400,10 +430,12 @@ Result<BatchOutcome> KcStore::CheckBatch(std::string_view stream, uint64_t first
     outcome.expected_seq = *mark + 1;
     return outcome;
   }
-  if (!key_id.empty() && !key_id_.empty() && key_id != key_id_) {
+  const std::string& stored_key_id =
+      pass_ == Pass::kPlan && key_id_.empty() ? plan_.key_id() : key_id_;
+  if (!key_id.empty() && !stored_key_id.empty() && key_id != stored_key_id) {
     outcome.verdict = BatchVerdict::kKeyMismatch;
     outcome.acked_seq = *mark;
-    outcome.stored_key_id = key_id_;
+    outcome.stored_key_id = stored_key_id;
     outcome.offered_key_id = key_id;
     return outcome;
   }
@@ -443,6 +475,12 @@ Result<PeriodFile*> KcStore::FileFor(int64_t slice) {
   return last_file_;
 }
 
+bool KcStore::InReplayTotals(int64_t slice) const {
+  return std::binary_search(
+      replay_totals_.begin(), replay_totals_.end(), SliceTotal{slice, {}},
+      [](const SliceTotal& a, const SliceTotal& b) { return a.first < b.first; });
+}
+
 // Which file each fresh event goes to (targets_; null: its slice is sealed), and the
 // distinct files in order of first use (batch_files_).
 Status KcStore::Target(std::span<const BatchEvent> fresh, uint64_t& sealed) {
@@ -452,7 +490,9 @@ Status KcStore::Target(std::span<const BatchEvent> fresh, uint64_t& sealed) {
   for (size_t i = 0; i < fresh.size(); ++i) {
     const int64_t slice = fresh[i].slice;
     PeriodFile* file = nullptr;
-    if (slice < sealed_before) {
+    if (slice < sealed_before || (pass_ == Pass::kReplayTotals && !InReplayTotals(slice))) {
+      // A logged record names no totals for the slices that were sealed when it was
+      // planned (a power loss may have taken the seal's horizon back since).
       ++sealed;
     } else if (legacy_ != nullptr && legacy_slices_.contains(slice)) {
       file = legacy_.get();
@@ -479,7 +519,9 @@ Result<uint64_t> KcStore::CommitBatch(std::string_view stream, std::span<const B
   if (Status s = Target(fresh, sealed); !s.ok()) return s;
   if (batch_files_.empty()) {
     // Every event was sealed: the mark still moves, or the sender would resend them.
-    if (Status s = summary_->SetMark(stream, acked_seq); !s.ok()) return s;
+    if (pass_ != Pass::kPlan) {
+      if (Status s = summary_->SetMark(stream, acked_seq); !s.ok()) return s;
+    }
     return sealed;
   }
   const bool only_file = batch_files_.size() == 1 && sealed == 0;
@@ -494,35 +536,47 @@ Result<uint64_t> KcStore::CommitBatch(std::string_view stream, std::span<const B
 }
 
 // One file's share of a batch: its events whose seq is above the file's own mark (a
-// crash may have left this file ahead of the stream's mark: see PeriodFile).
+// crash may have left this file ahead of the stream's mark: see PeriodFile). A
+// logged record with totals is replayed whole: its marks on disk may be torn.
 Status KcStore::CommitTo(PeriodFile& file, std::string_view stream,
                          std::span<const BatchEvent> fresh, uint64_t first_fresh_seq,
                          uint64_t acked_seq, bool last, bool only_file) {
-  Result<uint64_t> file_mark = file.FileMark(stream, nullptr);
-  if (!file_mark.ok()) return file_mark.status();
+  uint64_t file_mark = 0;
+  if (pass_ != Pass::kReplayTotals) {
+    Result<uint64_t> read = file.FileMark(stream, nullptr);
+    if (!read.ok()) return read.status();
+    file_mark = *read;
+  }
   std::span<const BatchEvent> events;
   if (only_file) {
     // The common case: the whole batch goes to one file, as it stands.
-    const uint64_t skip = *file_mark >= first_fresh_seq
-                              ? std::min<uint64_t>(*file_mark - first_fresh_seq + 1, fresh.size())
+    const uint64_t skip = file_mark >= first_fresh_seq
+                              ? std::min<uint64_t>(file_mark - first_fresh_seq + 1, fresh.size())
                               : 0;
     events = fresh.subspan(skip);
   } else {
     group_.clear();
     for (size_t i = 0; i < fresh.size(); ++i) {
-      if (targets_[i] == &file && first_fresh_seq + i > *file_mark) group_.push_back(fresh[i]);
+      if (targets_[i] == &file && first_fresh_seq + i > file_mark) group_.push_back(fresh[i]);
     }
     events = group_;
   }
   if (events.empty() && !last) return Status::Ok();
-  if (options_.fail_commit && options_.fail_commit(file.path())) {
-    return Status::IoError("injected failure committing to " + file.path());
-  }
   if (file.idle_closed()) {
     std::unique_lock lock(files_mu_);
     if (Status s = file.Reopen(); !s.ok()) return s;
   }
-  if (Status s = file.Commit(stream, events, acked_seq, last, slices_); !s.ok()) return s;
+  if (pass_ == Pass::kPlan) {
+    if (Status s = file.Plan(events, Before(), plan_); !s.ok()) return s;
+    for (const PeriodFile::SliceDelta& d : file.deltas()) plan_.SetSlice(d.slice, d.delta);
+    return Status::Ok();
+  }
+  if (options_.fail_commit && options_.fail_commit(file.path())) {
+    return Status::IoError("injected failure committing to " + file.path());
+  }
+  const std::span<const SliceTotal> totals =
+      pass_ == Pass::kReplayTotals ? replay_totals_ : std::span<const SliceTotal>{};
+  if (Status s = file.Commit(stream, events, acked_seq, last, Before(), totals); !s.ok()) return s;
   Publish(file);
   return Status::Ok();
 }
@@ -622,9 +676,10 @@ Status KcStore::Retain(int64_t from) {
 void KcStore::ReportTouched(std::span<const BatchEvent> events,
                             std::vector<std::pair<int64_t, SliceStats>>& touched) const {
   // Unlocked: slices_ is mutated on this (the writer) thread alone.
-  const auto stats_of = [this](int64_t slice) {
-    const auto found = slices_.find(slice);
-    return found == slices_.end() ? SliceStats{} : found->second;
+  const PeriodFile::TotalsBefore now = Before();
+  const auto stats_of = [&now](int64_t slice) {
+    const SliceStats* found = now.Find(slice);
+    return found == nullptr ? SliceStats{} : *found;
   };
   for (size_t i = 0; i < events.size(); ++i) {
     const int64_t slice = events[i].slice;
@@ -662,19 +717,6 @@ Result<SliceStats> KcStore::ApplySingle(int64_t slice, const UserKey& key, Actio
   if (outcome->refused()) return Status::Internal("single event refused by its own stream");
   if (seq != nullptr) *seq = *mark + 1;
   return outcome->touched.front().second;
-}
-
-Status KcStore::SyncLog(std::span<const BatchRequest* const> batches) {
-  if (log_ == nullptr || batches.empty()) return Status::Ok();
-  std::lock_guard writing(write_mu_);
-  for (const BatchRequest* batch : batches) log_->Append(*batch);
-  if (Status s = log_->Flush(); !s.ok()) return s;
-  if (log_->SizeBytes() >= options_.log_checkpoint_bytes) {
-    // Everything in the log is in Kyoto; once Kyoto is on disk the log is redundant.
-    if (Status s = Sync(); !s.ok()) return s;
-    if (Status s = log_->Truncate(); !s.ok()) return s;
-  }
-  return Status::Ok();
 }
 
 Status KcStore::Sync() {

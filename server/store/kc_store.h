@@ -22,6 +22,7 @@
 #include "server/model/slice_stats.h"
 #include "server/model/user_key.h"
 #include "server/store/batch_request.h"
+#include "server/store/group_plan.h"
 #include "server/store/period_file.h"
 #include "server/store/start_report.h"
 #include "server/store/summary_store.h"
@@ -32,7 +33,7 @@ class BatchLog;
 
 struct KcStoreOptions {
   // --fsync: acknowledged batches survive power loss through the batch log
-  // (see SyncLog). Without it a commit survives a killed process.
+  // (see WriteGroup). Without it a commit survives a killed process.
   bool fsync = false;
   // Slices per period file, for a new data dir (an existing one keeps the length it
   // was created with). 6 slices: a quarter of a day at hourly slices, so with the
@@ -54,7 +55,7 @@ struct KcStoreOptions {
   // and reopened by its next event: a kill -9 then leaves only the recently written
   // files to Kyoto's repair at the next open. Negative: never.
   std::chrono::milliseconds close_idle_after{30'000};
-  // In fsync mode, once the log holds this many bytes the next SyncLog
+  // In fsync mode, once the log holds this many bytes the next WriteGroup
   // hard-synchronizes Kyoto and truncates the log.
   uint64_t log_checkpoint_bytes = 64 << 20;
   // Disk blocks are reserved ahead of a file's growth (FileReserve: a full disk is
@@ -93,7 +94,7 @@ struct KcStoreOptions {
 //
 // Per-slice stats are mirrored in memory, so reads never touch the disk.
 //
-// Thread-safety: one writer at a time (ApplyBatch, ApplySingle, SyncLog, Seal,
+// Thread-safety: one writer at a time (ApplyBatch, ApplySingle, WriteGroup, Seal,
 // Retain; the BatchWriter is that writer); StatsFor, AllSlices, SizeBytes,
 // SliceCount, StoredMark, OpenPeriods and StoredKeyId may be called from any thread
 // concurrently with the writer. Only one KcStore per directory may be open, in this
@@ -132,11 +133,26 @@ class KcStore {
   [[nodiscard]] Result<SliceStats> ApplySingle(int64_t slice, const UserKey& key, Action action,
                                                uint64_t* seq = nullptr);
 
-  // Fsync mode: appends the batches (as applied) to the batch log and fsyncs
-  // it once; a batch may be acknowledged only after this returned ok. Now and
-  // then (log_checkpoint_bytes) hard-synchronizes Kyoto and truncates the log.
-  // Without fsync mode: does nothing.
-  [[nodiscard]] Status SyncLog(std::span<const BatchRequest* const> batches);
+  // One write of an fsync group (WriteGroup): a batch, or a single event.
+  struct GroupWrite {
+    const BatchRequest* batch = nullptr;  // null: `single`
+    BatchEvent single{};
+    // Set by WriteGroup: the batch's outcome (a single event's stats are
+    // touched.front()), or why it was not applied.
+    Result<BatchOutcome> outcome = Status::Internal("not written");
+  };
+  // Fsync mode's group commit (docs/design.md §7 "Store records", --fsync and the
+  // batch log): plans every write without touching Kyoto, appends each planned
+  // batch with the totals it leads to to the batch log, fsyncs the log once, and
+  // only then writes the batches to Kyoto; a write's outcome may be acknowledged
+  // once this returned ok. A write refused or failed while planning (a gap, a full
+  // disk) is not logged and keeps its outcome. A Kyoto write failing after its
+  // batch was logged fails it and the group's later writes, and Kyoto is then
+  // hard-synchronized and the log emptied. Returned (fatal: acknowledge nothing): a
+  // failed log append or fsync, or a failed hard sync. Now and then
+  // (log_checkpoint_bytes) hard-synchronizes Kyoto and truncates the log. Without
+  // fsync mode each write is simply applied.
+  [[nodiscard]] Status WriteGroup(std::span<GroupWrite> writes);
 
   // Seals every slice below `before` (see the class comment): later events of them
   // are skipped, and each period file holding only such slices is moved to the
@@ -216,13 +232,27 @@ class KcStore {
   Status CloseIdleFiles();
   Result<uint64_t> MarkOf(std::string_view stream);
   Result<uint64_t> ReadMark(std::string_view stream) const;
+  // How ApplyInternal treats a batch (writer only; kApply but inside WriteGroup and
+  // ReplayLog).
+  enum class Pass {
+    kApply,         // seal what is due, check, commit
+    kPlan,          // check and count against plan_, write nothing (WriteGroup)
+    kApplyPlanned,  // check and commit what was planned and logged (no sealing between)
+    kReplay,        // a logged record without totals: check and commit
+    kReplayTotals,  // a logged record with totals: commit it whatever the marks say
+  };
   Result<BatchOutcome> ApplyInternal(std::string_view stream, uint64_t first_seq,
                                      std::string_view key_id, std::span<const BatchEvent> events);
+  Result<BatchOutcome> WriteOne(const GroupWrite& write, uint64_t single_seq);
+  Result<size_t> PlanRound(std::span<GroupWrite> writes);
+  Status ApplyRound(std::span<GroupWrite> writes);
+  Status CheckpointLog();
   Result<BatchOutcome> CheckBatch(std::string_view stream, uint64_t first_seq,
                                   std::string_view key_id, size_t count);
   Result<uint64_t> CommitBatch(std::string_view stream, std::span<const BatchEvent> fresh,
                                uint64_t first_fresh_seq, uint64_t acked_seq);
   Status Target(std::span<const BatchEvent> fresh, uint64_t& sealed);
+  bool InReplayTotals(int64_t slice) const;
   Result<PeriodFile*> FileFor(int64_t slice);
   Status CommitTo(PeriodFile& file, std::string_view stream, std::span<const BatchEvent> fresh,
                   uint64_t first_fresh_seq, uint64_t acked_seq, bool last, bool only_file);
@@ -230,6 +260,9 @@ class KcStore {
   void UpdateSizes();
   void ReportTouched(std::span<const BatchEvent> events,
                      std::vector<std::pair<int64_t, SliceStats>>& touched) const;
+  PeriodFile::TotalsBefore Before() const {
+    return {slices_, pass_ == Pass::kPlan ? &plan_ : nullptr};
+  }
   int64_t PeriodOf(int64_t slice) const;
   std::string PeriodPath(int64_t period) const;
 
@@ -251,7 +284,11 @@ class KcStore {
   std::vector<PeriodFile*> targets_;                 // per fresh event of the batch being applied
   std::vector<PeriodFile*> batch_files_;             // the distinct files of targets_, in order
   std::vector<BatchEvent> group_;                    // a multi-file batch's events of one file
-  int64_t last_period_ = 0;                          // FileFor's one-entry cache
+  Pass pass_ = Pass::kApply;
+  GroupPlan plan_;                             // kPlan: the group's batches planned so far
+  std::span<const SliceTotal> replay_totals_;  // kReplayTotals: the record's totals
+  std::vector<BatchOutcome> planned_;          // WriteGroup: the round's planned outcomes
+  int64_t last_period_ = 0;                    // FileFor's one-entry cache
   PeriodFile* last_file_ = nullptr;
 
   // Shared with readers.
@@ -265,7 +302,7 @@ class KcStore {
   std::chrono::steady_clock::time_point next_idle_check_;  // writer only
   bool read_ahead_ = true;                                 // SetReadAhead; writer only
   std::atomic<int64_t> sealed_before_{0};
-  // Held by every write (ApplyBatch, ApplySingle, SyncLog) and by TakeSnapshot:
+  // Held by every write (ApplyBatch, ApplySingle, WriteGroup) and by TakeSnapshot:
   // uncontended but for a snapshot.
   std::mutex write_mu_;
   mutable std::mutex published_mu_;

@@ -190,27 +190,44 @@ Status PeriodFile::NoSpaceOr(Status s, int64_t need) const {
                                    " bytes free: no space left)");
 }
 
-// One Kyoto transaction: either all of the events, their counters and the mark are
-// on disk, or none is (that is what makes a retry safe). Before it, the blocks it may
-// write into are allocated, or it is refused with ResourceExhausted before anything
-// was written (FileReserve says why a write into the map must never meet a hole).
-Status PeriodFile::Commit(std::string_view stream, std::span<const BatchEvent> events,
-                          uint64_t acked_seq, bool last_file,
-                          const std::map<int64_t, SliceStats>& current) {
-  if (closed_) return Status::Internal(path_ + " is closed while idle: Reopen before Commit");
-  last_write_ = std::chrono::steady_clock::now();
-  const int64_t need = ReserveNeed(events.size());
+// Reserves the blocks a batch of `events` may write into (FileReserve says why a
+// write into the map must never meet a hole); `need` receives the bytes asked for.
+Status PeriodFile::Reserve(size_t events, int64_t& need) {
+  need = ReserveNeed(events);
   if (Status s = reserve_->Ensure(db_->size() + need, tuning_.reserve_step_bytes); !s.ok()) {
     return s.WithContext(path_);
   }
+  return Status::Ok();
+}
+
+void PeriodFile::ResetDeltas() {
   deltas_.clear();
   // Assigned, not cleared: clear() would zero the buckets a large batch left behind
   // on every later batch.
   if (!delta_index_.empty()) delta_index_ = {};
   new_slices_.clear();
+}
+
+// One Kyoto transaction: either all of the events, their counters and the mark are
+// on disk, or none is (that is what makes a retry safe). Before it, the blocks it may
+// write into are allocated, or it is refused with ResourceExhausted before anything
+// was written.
+Status PeriodFile::Commit(std::string_view stream, std::span<const BatchEvent> events,
+                          uint64_t acked_seq, bool last_file, const TotalsBefore& before,
+                          std::span<const SliceTotal> totals_after) {
+  if (closed_) return Status::Internal(path_ + " is closed while idle: Reopen before Commit");
+  last_write_ = std::chrono::steady_clock::now();
+  int64_t need = 0;
+  if (Status s = Reserve(events.size(), need); !s.ok()) return s;
+  ResetDeltas();
   if (!db_->begin_transaction(false)) return DbError("cannot begin transaction on");
-  Status s = AddMarkers(events);
-  if (s.ok()) s = WriteCounters(current);
+  // add() fails with DUPREC when the marker exists: a known user.
+  Status s = CountMarkers(events, [this](const char(&marker)[kMarkerSize]) -> int {
+    if (db_->add(marker, sizeof marker, "", 0)) return 1;
+    return db_->error().code() == kc::BasicDB::Error::DUPREC ? 0 : -1;
+  });
+  if (s.ok()) s = SumTotals(before, totals_after);
+  if (s.ok()) s = WriteCounters();
   if (s.ok()) s = WriteMark(stream, acked_seq, last_file);
   if (!s.ok()) {
     db_->end_transaction(false);  // after DbError read the cause
@@ -231,6 +248,22 @@ Status PeriodFile::Commit(std::string_view stream, std::span<const BatchEvent> e
   std::inplace_merge(slices_.begin(), slices_.begin() + old_end, slices_.end());
   streams_.emplace(stream);
   return Status::Ok();
+}
+
+Status PeriodFile::Plan(std::span<const BatchEvent> events, const TotalsBefore& before,
+                        GroupPlan& plan) {
+  if (closed_) return Status::Internal(path_ + " is closed while idle: Reopen before Plan");
+  int64_t need = 0;
+  if (Status s = Reserve(events.size(), need); !s.ok()) return s;
+  ResetDeltas();
+  // check() is the lookup add() would make, without the insertion.
+  Status s = CountMarkers(events, [this, &plan](const char(&marker)[kMarkerSize]) -> int {
+    if (db_->check(marker, sizeof marker) >= 0) return 0;
+    if (db_->error().code() != kc::BasicDB::Error::NOREC) return -1;
+    return plan.AddMarker(marker) ? 1 : 0;
+  });
+  if (s.ok()) s = SumTotals(before, {});
+  return s;
 }
 
 // The prefetch pipeline: every marker's hash is computed first, then, while event
@@ -256,9 +289,10 @@ void PeriodFile::AdvancePrefetch(size_t i) {
   if (i + kRecordAhead < count) read_ahead_.PrefetchRecord(marker_hashes_[i + kRecordAhead]);
 }
 
-// Adds a marker per event and sums the per-slice deltas: the first insertion of a
-// (slice, user) marker is a new unique user.
-Status PeriodFile::AddMarkers(std::span<const BatchEvent> events) {
+// Counts each event into its slice's delta; `is_new_user(marker)` inserts (or looks
+// up) the event's marker: 1 for a new (slice, user), 0 for a known one, -1 on error.
+template <typename IsNewUser>
+Status PeriodFile::CountMarkers(std::span<const BatchEvent> events, IsNewUser is_new_user) {
   StartPrefetch(events);
   for (size_t i = 0; i < events.size(); ++i) {
     AdvancePrefetch(i);
@@ -266,12 +300,9 @@ Status PeriodFile::AddMarkers(std::span<const BatchEvent> events) {
     SliceStats& delta = DeltaFor(event.slice);
     char marker[kMarkerSize];
     MarkerKey(event, marker);
-    // add() fails with DUPREC when the marker exists: a known user.
-    if (db_->add(marker, sizeof marker, "", 0)) {
-      ++delta.unique_users;
-    } else if (db_->error().code() != kc::BasicDB::Error::DUPREC) {
-      return DbError("cannot add user marker to");
-    }
+    const int is_new = is_new_user(marker);
+    if (is_new < 0) return DbError("cannot look up or add a user marker in");
+    delta.unique_users += static_cast<uint64_t>(is_new);
     ++(event.action == Action::kClick ? delta.clicks : delta.impressions);
   }
   return Status::Ok();
@@ -292,16 +323,33 @@ SliceStats& PeriodFile::DeltaFor(int64_t slice) {
   return deltas_[it->second].delta;
 }
 
-// Turns deltas_ into the touched slices' new totals and writes their counters;
-// slices seen for the first time are appended to the directory.
-Status PeriodFile::WriteCounters(const std::map<int64_t, SliceStats>& current) {
+// Turns deltas_ into the touched slices' new totals: the totals before plus the
+// delta, or (replay) the logged totals after. Slices the directory lacks are noted
+// in new_slices_.
+Status PeriodFile::SumTotals(const TotalsBefore& before, std::span<const SliceTotal> totals_after) {
   for (SliceDelta& d : deltas_) {
-    const auto it = current.find(d.slice);
-    if (it == current.end()) {
+    if (!std::binary_search(slices_.begin(), slices_.end(), d.slice))
       new_slices_.push_back(d.slice);
-    } else {
-      d.delta += it->second;
+    if (!totals_after.empty()) {
+      // Sorted by slice (KcStore::WriteGroup logs them so).
+      const auto it =
+          std::lower_bound(totals_after.begin(), totals_after.end(), d.slice,
+                           [](const SliceTotal& t, int64_t slice) { return t.first < slice; });
+      if (it == totals_after.end() || it->first != d.slice) {
+        return Status::Internal("the logged batch lacks the totals of slice " +
+                                std::to_string(d.slice) + " for " + path_);
+      }
+      d.delta = it->second;
+    } else if (const SliceStats* base = before.Find(d.slice)) {
+      d.delta += *base;
     }
+  }
+  return Status::Ok();
+}
+
+// Writes the touched slices' counters and appends new slices to the directory.
+Status PeriodFile::WriteCounters() {
+  for (const SliceDelta& d : deltas_) {
     if (!WriteCounter(*db_, d.slice, d.delta)) return DbError("cannot write slice counter to");
   }
   if (new_slices_.empty()) return Status::Ok();

@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "server/model/batch_codec.h"
 #include "server/model/slice_stats.h"
+#include "server/store/group_plan.h"
 #include "server/store/kc_read_ahead.h"
 #include "server/store/start_report.h"
 
@@ -52,6 +53,19 @@ class PeriodFile {
     int64_t slice;
     SliceStats delta;
   };
+  // A slice's totals before a batch: those an earlier batch of the group planned
+  // (fsync mode), else the store's.
+  struct TotalsBefore {
+    const std::map<int64_t, SliceStats>& current;
+    const GroupPlan* plan = nullptr;
+    const SliceStats* Find(int64_t slice) const {
+      if (plan != nullptr) {
+        if (const SliceStats* planned = plan->Slice(slice)) return planned;
+      }
+      const auto it = current.find(slice);
+      return it == current.end() ? nullptr : &it->second;
+    }
+  };
 
   // Opens (creating if missing) the file at `path`; what Kyoto repaired goes to
   // report(). Unavailable when another process has it open.
@@ -69,13 +83,22 @@ class PeriodFile {
   [[nodiscard]] Result<uint64_t> FileMark(std::string_view stream, uint64_t* global) const;
 
   // In one transaction: a marker per event (a first insertion is a unique user), the
-  // touched slices' counters (`current` holds their totals before), the directory,
+  // touched slices' counters (their totals before from `before`), the directory,
   // and `stream`'s mark (`last_file`: the `m` record, else `f`) = acked_seq. A full
   // disk is ResourceExhausted with nothing applied. Afterwards deltas() holds the
-  // touched slices' new totals.
+  // touched slices' new totals. Replaying a logged batch, `totals_after` holds
+  // them already, sorted by slice (the counters on disk may be torn): they are
+  // written as they are, and every touched slice must be among them.
   [[nodiscard]] Status Commit(std::string_view stream, std::span<const BatchEvent> events,
-                              uint64_t acked_seq, bool last_file,
-                              const std::map<int64_t, SliceStats>& current);
+                              uint64_t acked_seq, bool last_file, const TotalsBefore& before,
+                              std::span<const SliceTotal> totals_after = {});
+  // What Commit would count, writing nothing to the file (fsync mode plans a batch
+  // before logging it): a marker is a new user when neither the file nor `plan`
+  // holds it, and joins `plan`. Reserves the disk space the Commit will need, so a
+  // full disk is refused here, before the batch is logged. Afterwards deltas()
+  // holds the totals the Commit will leave.
+  [[nodiscard]] Status Plan(std::span<const BatchEvent> events, const TotalsBefore& before,
+                            GroupPlan& plan);
   std::span<const SliceDelta> deltas() const { return deltas_; }
 
   // Every stream with a mark here and its `m` (0 if only `f`).
@@ -118,9 +141,13 @@ class PeriodFile {
   Status LoadDirectory();
   void StartPrefetch(std::span<const BatchEvent> events);
   void AdvancePrefetch(size_t i);
-  Status AddMarkers(std::span<const BatchEvent> events);
+  Status Reserve(size_t events, int64_t& need);
+  void ResetDeltas();
+  template <typename IsNewUser>
+  Status CountMarkers(std::span<const BatchEvent> events, IsNewUser is_new_user);
   SliceStats& DeltaFor(int64_t slice);
-  Status WriteCounters(const std::map<int64_t, SliceStats>& current);
+  Status SumTotals(const TotalsBefore& before, std::span<const SliceTotal> totals_after);
+  Status WriteCounters();
   Status WriteMark(std::string_view stream, uint64_t acked_seq, bool last_file);
   Status DbError(std::string_view what) const;
   int64_t ReserveNeed(size_t events) const;

@@ -26,6 +26,7 @@ namespace rt {
 namespace {
 
 using testing::KeyOf;
+using testing::NewUsers;
 using testing::OpenOrDie;
 using testing::TempDir;
 
@@ -67,14 +68,6 @@ bool FillUp(const std::string& path) {
   }
   ::close(fd);
   return full;
-}
-
-// `count` clicks of distinct users in `slice`, from user `first` on.
-std::vector<BatchEvent> NewUsers(int64_t slice, uint32_t first, uint32_t count) {
-  std::vector<BatchEvent> events;
-  for (uint32_t u = first; u < first + count; ++u)
-    events.push_back({slice, KeyOf(u), Action::kClick});
-  return events;
 }
 
 TEST_CASE(

@@ -231,7 +231,8 @@ TEST_CASE("a single-file data dir of an earlier version opens as a legacy period
     const std::vector<BatchEvent> events = {{1, KeyOf(1), Action::kClick},
                                             {9, KeyOf(1), Action::kClick},
                                             {9, KeyOf(2), Action::kImpression}};
-    REQUIRE((*legacy)->Commit("old", events, 3, true, {}).ok());
+    const std::map<int64_t, SliceStats> none;
+    REQUIRE((*legacy)->Commit("old", events, 3, true, {none}).ok());
   }
   auto store = OpenOrDie(dir.path(), Periods(4));
   CHECK(store->OpenPeriods() == 1);
