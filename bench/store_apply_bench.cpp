@@ -7,6 +7,12 @@
 // BM_StoreApplySteady measures a worker that already holds data: it first
 // applies kPrefillEvents (untimed), then times batches of the size the argument
 // gives (the load benchmark's batches average ~130 events).
+//
+// BM_StoreWriteGroupFsync is the same steady store opened with --fsync, written as
+// the worker's writer does it: groups of kGroupBatches batches through
+// KcStore::WriteGroup (plan, log with one fdatasync, write). On a tmpfs
+// (RT_BENCH_DIR=/dev/shm) the fdatasync is nearly free, so the difference to
+// BM_StoreApplySteady is what planning and logging cost per event.
 #include <benchmark/benchmark.h>
 #include <kchashdb.h>
 #include <stdlib.h>
@@ -192,6 +198,65 @@ void BM_StoreApplySteady(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 
+constexpr size_t kGroupBatches = 8;
+
+void BM_StoreWriteGroupFsync(benchmark::State& state) {
+  static const std::vector<BatchEvent> events =
+      Events(kPrefillEvents + kSteadyEvents, kSteadyUsers, 43);
+  const size_t batch_size = static_cast<size_t>(state.range(0));
+  const std::string dir = FreshDir();
+  {
+    KcStoreOptions options;
+    options.fsync = true;
+    auto store = KcStore::Open(dir, options);
+    if (!store.ok()) {
+      state.SkipWithError(store.status().message().c_str());
+      return;
+    }
+    std::vector<BatchRequest> batches(kGroupBatches);
+    std::vector<KcStore::GroupWrite> writes(kGroupBatches);
+    uint64_t seq = 1;
+    size_t at = 0;
+    // One group of kGroupBatches batches of `size` events from `at` on (the copies
+    // are timed too: some 25 bytes an event, noise beside the store's microsecond).
+    auto write_group = [&](size_t size) {
+      for (size_t b = 0; b < kGroupBatches; ++b) {
+        batches[b] = {"api0:1", seq, "0123abcd",
+                      std::vector<BatchEvent>(events.begin() + static_cast<ptrdiff_t>(at),
+                                              events.begin() + static_cast<ptrdiff_t>(at + size))};
+        writes[b] = {};
+        writes[b].batch = &batches[b];
+        seq += size;
+        at += size;
+      }
+      if (Status s = (*store)->WriteGroup(writes); !s.ok()) {
+        state.SkipWithError(s.message().c_str());
+        return false;
+      }
+      for (const KcStore::GroupWrite& write : writes) {
+        if (!write.outcome.ok()) {
+          state.SkipWithError(write.outcome.status().message().c_str());
+          return false;
+        }
+      }
+      return true;
+    };
+    while (at + 1000 * kGroupBatches <= kPrefillEvents) {
+      if (!write_group(1000)) return;
+    }
+    at = kPrefillEvents;
+    for (auto _ : state) {
+      if (at + batch_size * kGroupBatches > events.size()) {
+        state.SkipWithError("ran out of events");
+        break;
+      }
+      if (!write_group(batch_size)) break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch_size * kGroupBatches));
+  std::filesystem::remove_all(dir);
+}
+
 // A fixed number of batches for both, so they fill their databases equally.
 BENCHMARK(BM_RawKyotoLoop)->Iterations(kBatches)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_StoreApplyBatch)->Iterations(kBatches)->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -204,6 +269,18 @@ BENCHMARK(BM_StoreApplySteady)
 BENCHMARK(BM_StoreApplySteady)
     ->Arg(1000)
     ->Iterations(500)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// The same 500,000 events, in groups of 8 batches.
+BENCHMARK(BM_StoreWriteGroupFsync)
+    ->Arg(130)
+    ->Iterations(500000 / 130 / kGroupBatches)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_StoreWriteGroupFsync)
+    ->Arg(1000)
+    ->Iterations(500 / kGroupBatches)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
