@@ -360,10 +360,15 @@ Result<uint64_t> KcStore::StoredMark(std::string_view stream) const { return Rea
 Result<BatchOutcome> KcStore::ApplyBatch(std::string_view stream, uint64_t first_seq,
                                          std::string_view key_id,
                                          std::span<const BatchEvent> events) {
-  if (stream.empty()) return Status::InvalidArgument("empty stream name");
-  if (stream == kSingleStream) return Status::InvalidArgument("reserved stream name");
+  if (Status s = CheckStreamName(stream); !s.ok()) return s;
   std::lock_guard writing(write_mu_);
   return ApplyInternal(stream, first_seq, key_id, events);
+}
+
+Status KcStore::CheckStreamName(std::string_view stream) {
+  if (stream.empty()) return Status::InvalidArgument("empty stream name");
+  if (stream == kSingleStream) return Status::InvalidArgument("reserved stream name");
+  return Status::Ok();
 }
 
 // The steps of applying a batch: seal what is due (Maintain), check the batch
@@ -389,8 +394,7 @@ Result<BatchOutcome> KcStore::ApplyInternal(std::string_view stream, uint64_t fi
     if (!outcome.ok() || outcome->refused()) return outcome;
   }
   // key_id_ is written only by this (the writer) thread: reading it unlocked is safe.
-  const bool new_key_id =
-      !key_id.empty() && key_id_.empty() && !(planning && !plan_.key_id().empty());
+  const bool new_key_id = !key_id.empty() && KnownKeyId().empty();
   const std::span<const BatchEvent> fresh = events.subspan(outcome->duplicates);
   if (!fresh.empty()) {
     Result<uint64_t> sealed =
@@ -430,8 +434,7 @@ Result<BatchOutcome> KcStore::CheckBatch(std::string_view stream, uint64_t first
     outcome.expected_seq = *mark + 1;
     return outcome;
   }
-  const std::string& stored_key_id =
-      pass_ == Pass::kPlan && key_id_.empty() ? plan_.key_id() : key_id_;
+  const std::string& stored_key_id = KnownKeyId();
   if (!key_id.empty() && !stored_key_id.empty() && key_id != stored_key_id) {
     outcome.verdict = BatchVerdict::kKeyMismatch;
     outcome.acked_seq = *mark;
@@ -705,17 +708,14 @@ void KcStore::ReportTouched(std::span<const BatchEvent> events,
   }
 }
 
-Result<SliceStats> KcStore::ApplySingle(int64_t slice, const UserKey& key, Action action,
-                                        uint64_t* seq) {
+Result<SliceStats> KcStore::ApplySingle(int64_t slice, const UserKey& key, Action action) {
   std::lock_guard writing(write_mu_);
-  auto mark = MarkOf(kSingleStream);
-  if (!mark.ok()) return mark.status();
-  const BatchEvent event{slice, key, action};
-  auto outcome = ApplyInternal(kSingleStream, *mark + 1, "", std::span(&event, 1));
+  GroupWrite write;
+  write.single = BatchEvent{slice, key, action};
+  auto outcome = WriteOne(write, 0);
   if (!outcome.ok()) return outcome.status();
   // Cannot happen: the seq continues the mark and no key id is checked.
   if (outcome->refused()) return Status::Internal("single event refused by its own stream");
-  if (seq != nullptr) *seq = *mark + 1;
   return outcome->touched.front().second;
 }
 

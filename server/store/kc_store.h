@@ -128,10 +128,8 @@ class KcStore {
 
   // rt's single-event write (POST /worker). Internally a one-event batch of a
   // reserved stream, so that fsync-mode replay stays idempotent. Returns the
-  // slice's stats afterwards; `seq`, if given, receives the event's seq in that
-  // stream (the BatchWriter logs it as a batch in fsync mode).
-  [[nodiscard]] Result<SliceStats> ApplySingle(int64_t slice, const UserKey& key, Action action,
-                                               uint64_t* seq = nullptr);
+  // slice's stats afterwards.
+  [[nodiscard]] Result<SliceStats> ApplySingle(int64_t slice, const UserKey& key, Action action);
 
   // One write of an fsync group (WriteGroup): a batch, or a single event.
   struct GroupWrite {
@@ -253,6 +251,11 @@ class KcStore {
                                uint64_t first_fresh_seq, uint64_t acked_seq);
   Status Target(std::span<const BatchEvent> fresh, uint64_t& sealed);
   bool InReplayTotals(int64_t slice) const;
+  // The key id as this pass sees it: while planning, one a planned batch brought.
+  const std::string& KnownKeyId() const {
+    return pass_ == Pass::kPlan && key_id_.empty() ? plan_.key_id() : key_id_;
+  }
+  static Status CheckStreamName(std::string_view stream);
   Result<PeriodFile*> FileFor(int64_t slice);
   Status CommitTo(PeriodFile& file, std::string_view stream, std::span<const BatchEvent> fresh,
                   uint64_t first_fresh_seq, uint64_t acked_seq, bool last, bool only_file);

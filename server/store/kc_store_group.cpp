@@ -17,12 +17,6 @@ bool SameOutcome(const BatchOutcome& planned, const BatchOutcome& written) {
          planned.sealed == written.sealed && planned.touched == written.touched;
 }
 
-Status CheckStreamName(std::string_view stream) {
-  if (stream.empty()) return Status::InvalidArgument("empty stream name");
-  if (stream == KcStore::kSingleStream) return Status::InvalidArgument("reserved stream name");
-  return Status::Ok();
-}
-
 }  // namespace
 
 Status KcStore::WriteGroup(std::span<GroupWrite> writes) {
@@ -68,15 +62,13 @@ Result<BatchOutcome> KcStore::WriteOne(const GroupWrite& write, uint64_t single_
 // round is the writes up to it, and their count is returned. An error is the log's.
 Result<size_t> KcStore::PlanRound(std::span<GroupWrite> writes) {
   plan_.Clear();
-  planned_.clear();
   pass_ = Pass::kPlan;
   size_t count = 0;
   bool logged = false;
   while (count < writes.size()) {
     GroupWrite& write = writes[count++];
     plan_.totals().clear();
-    write.outcome = WriteOne(write, 0);
-    planned_.push_back(write.outcome.ok() ? *write.outcome : BatchOutcome{});
+    write.outcome = WriteOne(write, 0);  // the planned outcome, until ApplyRound
     if (!write.outcome.ok()) break;
     const BatchOutcome& outcome = *write.outcome;
     if (outcome.refused() || outcome.applied == 0) continue;
@@ -108,19 +100,19 @@ Result<size_t> KcStore::PlanRound(std::span<GroupWrite> writes) {
 Status KcStore::ApplyRound(std::span<GroupWrite> writes) {
   pass_ = Pass::kApplyPlanned;
   Status failure;
-  for (size_t i = 0; i < writes.size(); ++i) {
-    GroupWrite& write = writes[i];
+  for (GroupWrite& write : writes) {
     if (!write.outcome.ok() || write.outcome->refused()) continue;
     if (!failure.ok()) {
       write.outcome = failure;
       continue;
     }
-    const uint64_t single_seq = write.batch == nullptr ? planned_[i].acked_seq : 0;
+    const BatchOutcome& planned = *write.outcome;
+    const uint64_t single_seq = write.batch == nullptr ? planned.acked_seq : 0;
     Result<BatchOutcome> written = WriteOne(write, single_seq);
     if (!written.ok()) {
       failure = Status::Unavailable("writing a logged batch failed: " + written.status().message());
       write.outcome = written.status();
-    } else if (!SameOutcome(planned_[i], *written)) {
+    } else if (!SameOutcome(planned, *written)) {
       failure = Status::Internal("a batch was written other than it was planned and logged");
       write.outcome = failure;
     } else {
